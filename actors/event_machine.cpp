@@ -1,0 +1,691 @@
+#include "actors/event_machine.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <unordered_set>
+
+#include "common/identifier.hpp"
+
+namespace seatd::actors {
+namespace {
+
+constexpr std::int64_t ms_per_s = 1000;
+
+std::string hex(std::uint64_t value, int digits) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%0*llx", digits, static_cast<unsigned long long>(value));
+  return buffer;
+}
+
+// Parses exactly `digits` lowercase hex digits.
+std::optional<std::uint64_t> parse_hex(std::string_view text, std::size_t digits) {
+  if (text.size() != digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    value <<= 4;
+    if (c >= '0' && c <= '9')
+      value |= static_cast<std::uint64_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      value |= static_cast<std::uint64_t>(c - 'a' + 10);
+    else
+      return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::uint32_t> parse_decimal(std::string_view text) {
+  if (text.empty() || text.size() > 10 || (text.size() > 1 && text.front() == '0'))
+    return std::nullopt;
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool is_printable_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+}
+
+common::failure_of<failure> unavailable(std::vector<seat_index> seats) {
+  return {
+      failure{errc::seats_unavailable, "some seats are not available", std::move(seats), {}, 0, 0}};
+}
+
+}  // namespace
+
+std::string_view hold_status_name(hold_status status) {
+  switch (status) {
+    case hold_status::active:
+      return "active";
+    case hold_status::expired:
+      return "expired";
+    case hold_status::released:
+      return "released";
+    case hold_status::confirmed:
+    case hold_status::cancelled:
+      return "confirmed";
+  }
+  SEATD_ASSERT(false, "unknown hold status");
+  return {};
+}
+
+std::size_t event_machine::memory_report::total() const {
+  return layout_index + seat_map + holds + reservations + seat_lists + texts + customers +
+         expiry_queue + idempotency;
+}
+
+result<event_machine> event_machine::create(std::string event_id, event_spec spec,
+                                            std::int64_t now_ms, std::uint64_t id_salt,
+                                            const machine_limits& limits) {
+  if (!common::is_identifier(event_id))
+    return fail(errc::invalid_request, "event_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  auto layout = event_layout::build(std::move(spec), limits.layout);
+  if (!layout) return common::fail(std::move(layout).error());
+  return event_machine(std::move(event_id), std::move(layout).value(), now_ms, id_salt, limits);
+}
+
+event_machine::event_machine(std::string event_id, std::shared_ptr<const event_layout> layout,
+                             std::int64_t now_ms, std::uint64_t id_salt,
+                             const machine_limits& limits)
+    : event_id_(std::move(event_id)),
+      layout_(std::move(layout)),
+      limits_(limits),
+      created_at_ms_(now_ms),
+      id_salt_(id_salt),
+      clock_ms_(now_ms),
+      seats_(layout_),
+      ga_held_(layout_->ga_areas().size()),
+      ga_sold_(layout_->ga_areas().size()),
+      idempotency_(limits.idempotency_retention_ms, limits.idempotency_keys_max) {}
+
+// ---- time -----------------------------------------------------------------------------
+
+std::uint32_t event_machine::advance(std::int64_t now_ms) {
+  clock_ms_ = std::max(clock_ms_, now_ms);
+  std::uint32_t expired = 0;
+  while (!expiries_.empty() && expiries_.top().at_ms <= clock_ms_) {
+    const expiry due = expiries_.top();
+    expiries_.pop();
+    const hold_record& h = holds_[due.hold];
+    // Entries left behind by extend (or for holds already ended) are stale: skip them.
+    if (h.status != hold_status::active || h.expires_at_ms() != due.at_ms) continue;
+    end_hold(due.hold, hold_status::expired);
+    ++expired;
+  }
+  holds_expired_total_ += expired;
+  idempotency_.forget_expired(clock_ms_);
+  return expired;
+}
+
+expire_reply event_machine::expire(std::int64_t now_ms) {
+  return {advance(now_ms)};
+}
+
+// Frees what an active hold holds: its seats return to sale, its GA places to the area.
+void event_machine::end_hold(std::uint32_t hold, hold_status to) {
+  hold_record& h = holds_[hold];
+  SEATD_ASSERT(h.status == hold_status::active, "ending a hold that is not active");
+  seats_.set(hold_seats(h), seat_state::available);
+  if (h.ga_area != no_ga) ga_held_[h.ga_area] -= h.ga_count;
+  customers_.remove_seats(h.customer, static_cast<std::uint32_t>(h.seat_count) + h.ga_count);
+  h.status = to;
+  --active_holds_;
+}
+
+// ---- holds ----------------------------------------------------------------------------
+
+result<std::vector<seat_index>> event_machine::resolve_seats(const std::vector<std::string>& ids,
+                                                             std::uint32_t max) const {
+  if (ids.empty() || ids.size() > max)
+    return fail(errc::invalid_request,
+                "seats: must list 1 to " + std::to_string(max) + " seat ids");
+  std::unordered_set<std::string_view> seen;
+  for (const auto& id : ids)
+    if (!seen.insert(id).second)
+      return fail(errc::invalid_request, "seats: duplicate seat id \"" + id + "\"");
+  std::vector<seat_index> seats;
+  seats.reserve(ids.size());
+  std::vector<std::string> unknown;
+  for (const auto& id : ids) {
+    if (const auto seat = layout_->find_seat(id))
+      seats.push_back(*seat);
+    else
+      unknown.push_back(id);
+  }
+  if (!unknown.empty())
+    return common::failure_of<failure>{failure{
+        errc::unknown_seat, "the event has no seat with these ids", {}, std::move(unknown), 0, 0}};
+  std::sort(seats.begin(), seats.end());
+  return seats;
+}
+
+result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  const auto seen =
+      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::hold);
+  if (!seen) return common::fail(std::move(seen).error());
+  if (const auto& first = seen.value()) {
+    hold_view view = view_hold(first->hold);  // as first answered
+    view.expires_at_ms = first->expires_at_ms;
+    view.status = hold_status::active;
+    view.reservation_id.clear();
+    return view;
+  }
+  if (!common::is_identifier(c.customer_id))
+    return fail(errc::invalid_request, "customer_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  const event_spec& spec = layout_->spec();
+  const std::uint32_t ttl_s = c.ttl_s.value_or(spec.default_hold_ttl_s);
+  if (ttl_s < 1 || ttl_s > spec.max_hold_ttl_s)
+    return fail(errc::invalid_request,
+                "ttl_s: must be 1 to " + std::to_string(spec.max_hold_ttl_s));
+
+  // Resolve what is asked for (400s), then the limit (422), then availability (409).
+  std::vector<seat_index> seats;
+  std::uint8_t ga_area = no_ga;
+  std::uint32_t count = 0;
+  best_available_query query;
+  const std::uint32_t max = limits_.seats_per_hold_max;
+  if (const auto* chosen = std::get_if<explicit_seats>(&c.selector)) {
+    auto resolved = resolve_seats(chosen->seats, max);
+    if (!resolved) return common::fail(std::move(resolved).error());
+    seats = std::move(resolved).value();
+    count = static_cast<std::uint32_t>(seats.size());
+  } else if (const auto* best = std::get_if<best_available>(&c.selector)) {
+    if (best->count < 1 || best->count > max)
+      return fail(errc::invalid_request,
+                  "best_available.count: must be 1 to " + std::to_string(max));
+    query.count = best->count;
+    query.adjacent = best->adjacent;
+    if (!best->category.empty()) {
+      query.category = layout_->find_category(best->category);
+      if (!query.category)
+        return fail(errc::invalid_request, "best_available.category: the event has no category \"" +
+                                               best->category + "\"");
+    }
+    if (!best->section.empty()) {
+      query.section = layout_->find_section(best->section);
+      if (!query.section)
+        return fail(errc::invalid_request,
+                    "best_available.section: the event has no section \"" + best->section + "\"");
+    }
+    count = best->count;
+  } else {
+    const auto& ga = std::get<ga_places>(c.selector);
+    if (ga.count < 1 || ga.count > max)
+      return fail(errc::invalid_request, "ga.count: must be 1 to " + std::to_string(max));
+    const auto area = layout_->find_ga_area(ga.area);
+    if (!area)
+      return fail(errc::invalid_request, "ga.area: the event has no GA area \"" + ga.area + "\"");
+    ga_area = static_cast<std::uint8_t>(*area);
+    count = ga.count;
+  }
+
+  const std::uint32_t limit = spec.max_seats_per_customer;
+  const auto existing = customers_.find(c.customer_id);
+  const std::uint32_t current = existing ? customers_.seats(*existing) : 0;
+  if (limit > 0 && current + count > limit)
+    return common::failure_of<failure>{failure{errc::customer_limit_exceeded,
+                                               "the customer would hold or own more than " +
+                                                   std::to_string(limit) + " seats of this event",
+                                               {},
+                                               {},
+                                               limit,
+                                               current}};
+
+  if (std::holds_alternative<explicit_seats>(c.selector)) {
+    std::vector<seat_index> taken;
+    for (seat_index s : seats)
+      if (seats_.state(s) != seat_state::available) taken.push_back(s);
+    if (!taken.empty()) return unavailable(std::move(taken));
+  } else if (std::holds_alternative<best_available>(c.selector)) {
+    seats = seats_.find_best(query);
+    if (seats.empty()) return fail(errc::no_seats_match, "no available seats match the request");
+    std::sort(seats.begin(), seats.end());
+  } else {
+    const ga_layout& area = layout_->ga_areas()[ga_area];
+    if (area.capacity - ga_held_[ga_area] - ga_sold_[ga_area] < count)
+      return fail(errc::ga_sold_out, "GA area \"" + area.id + "\" has fewer than " +
+                                         std::to_string(count) + " places left");
+  }
+
+  // Everything checked: commit.
+  const auto hold = static_cast<std::uint32_t>(holds_.size());
+  SEATD_ASSERT(hold != none, "hold index space exhausted");
+  const customer_ledger::customer customer = customers_.intern(c.customer_id);
+  hold_record record{};
+  record.created_at_ms = clock_ms_;
+  record.lifetime_ms = static_cast<std::uint32_t>(ttl_s * ms_per_s);
+  record.customer = customer;
+  record.seats_at = static_cast<std::uint32_t>(seat_lists_.size());
+  record.nonce = c.nonce;
+  record.reservation = none;
+  record.seat_count = static_cast<std::uint8_t>(seats.size());
+  record.ga_count = ga_area == no_ga ? 0 : static_cast<std::uint8_t>(count);
+  record.ga_area = ga_area;
+  record.status = hold_status::active;
+  holds_.push_back(record);
+  seat_lists_.insert(seat_lists_.end(), seats.begin(), seats.end());
+  seats_.set(seats, seat_state::held);
+  if (ga_area != no_ga) ga_held_[ga_area] += count;
+  customers_.add_seats(customer, count);
+  expiries_.push({record.expires_at_ms(), hold});
+  ++active_holds_;
+  if (!c.idempotency_key.empty())
+    idempotency_.remember(c.idempotency_key, c.request_fingerprint, clock_ms_,
+                          {idempotency_outcome::kind::hold, hold, record.expires_at_ms()});
+  return view_hold(hold);
+}
+
+result<hold_view> event_machine::extend(const extend_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  const std::uint32_t max_ttl_s = layout_->spec().max_hold_ttl_s;
+  if (c.ttl_s < 1 || c.ttl_s > max_ttl_s)
+    return fail(errc::invalid_request, "ttl_s: must be 1 to " + std::to_string(max_ttl_s));
+  const auto hold = find_hold_index(c.hold_id);
+  if (!hold) return common::fail(std::move(hold).error());
+  hold_record& h = holds_[hold.value()];
+  if (h.status != hold_status::active) return hold_ended(h.status);
+  // The hold lives at most max_hold_ttl_s from its creation, however often it is extended.
+  const std::int64_t cap_ms = h.created_at_ms + max_ttl_s * ms_per_s;
+  const std::int64_t expires_ms = std::min(clock_ms_ + c.ttl_s * ms_per_s, cap_ms);
+  h.lifetime_ms = static_cast<std::uint32_t>(expires_ms - h.created_at_ms);
+  expiries_.push({expires_ms, hold.value()});
+  return view_hold(hold.value());
+}
+
+result<hold_view> event_machine::release(const release_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  const auto hold = find_hold_index(c.hold_id);
+  if (!hold) return common::fail(std::move(hold).error());
+  const hold_status status = holds_[hold.value()].status;
+  if (status == hold_status::released) return view_hold(hold.value());  // releasing twice is fine
+  if (status != hold_status::active) return hold_ended(status);
+  end_hold(hold.value(), hold_status::released);
+  return view_hold(hold.value());
+}
+
+// ---- reservations ---------------------------------------------------------------------
+
+result<std::optional<idempotency_outcome>> event_machine::check_key(
+    const std::string& key, std::uint64_t fingerprint, idempotency_outcome::kind op) const {
+  if (key.empty()) return std::optional<idempotency_outcome>{};
+  if (!common::is_identifier(key))
+    return fail(errc::invalid_request, "idempotency_key: must be 1 to 64 of [A-Za-z0-9._:-]");
+  const auto seen = idempotency_.check(key, fingerprint);
+  if (seen.answer == idempotency_ledger::verdict::fresh)
+    return std::optional<idempotency_outcome>{};
+  if (seen.answer == idempotency_ledger::verdict::reused || seen.outcome.op != op)
+    return fail(errc::idempotency_key_reused, "idempotency_key was used for a different request");
+  return std::optional<idempotency_outcome>{seen.outcome};
+}
+
+result<std::uint32_t> event_machine::find_hold_index(std::string_view id) const {
+  if (const auto hold = parse_hold_id(id)) return *hold;
+  return fail(errc::hold_not_found, "no hold \"" + std::string(id) + "\" in this event");
+}
+
+common::failure_of<failure> event_machine::hold_ended(hold_status status) {
+  SEATD_ASSERT(status != hold_status::active, "the hold is active");
+  if (status == hold_status::expired) return fail(errc::hold_expired, "the hold has expired");
+  if (status == hold_status::released) return fail(errc::hold_released, "the hold was released");
+  return fail(errc::hold_already_confirmed, "the hold was confirmed");
+}
+
+result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  const auto seen =
+      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::confirm);
+  if (!seen) return common::fail(std::move(seen).error());
+  if (const auto& first = seen.value()) {
+    const hold_record& h = holds_[first->hold];
+    SEATD_ASSERT(h.reservation != none, "idempotent confirm without a reservation");
+    reservation_view view = view_reservation(h.reservation);
+    view.cancelled = false;  // as first answered
+    view.cancelled_at_ms = 0;
+    return confirm_reply{std::move(view), true, 0};
+  }
+  if (c.payment_ref.empty() || c.payment_ref.size() > limits_.payment_ref_length_max ||
+      !is_printable_ascii(c.payment_ref))
+    return fail(errc::invalid_request, "payment_ref: must be 1 to " +
+                                           std::to_string(limits_.payment_ref_length_max) +
+                                           " printable ASCII characters");
+  const auto found = find_hold_index(c.hold_id);
+  if (!found) return common::fail(std::move(found).error());
+  const std::uint32_t hold = found.value();
+  hold_record& h = holds_[hold];
+  if (h.reservation != none && c.idempotency_key.empty()) {
+    const reservation_record& r = reservations_[h.reservation];
+    const std::string_view paid =
+        std::string_view(texts_).substr(r.payment_ref_at, r.payment_ref_length);
+    if (paid == c.payment_ref) return confirm_reply{view_reservation(h.reservation), false, 0};
+  }
+  if (h.status != hold_status::active) return hold_ended(h.status);
+
+  const auto reservation = static_cast<std::uint32_t>(reservations_.size());
+  reservation_record record{};
+  record.cancelled_at_ms = 0;
+  record.hold = hold;
+  record.nonce = c.nonce;
+  record.confirmed_after_ms = static_cast<std::uint32_t>(clock_ms_ - h.created_at_ms);
+  record.payment_ref_at = static_cast<std::uint32_t>(texts_.size());
+  record.payment_ref_length = static_cast<std::uint32_t>(c.payment_ref.size());
+  texts_.append(c.payment_ref);
+  reservations_.push_back(record);
+  seats_.set(hold_seats(h), seat_state::sold);
+  if (h.ga_area != no_ga) {
+    ga_held_[h.ga_area] -= h.ga_count;
+    ga_sold_[h.ga_area] += h.ga_count;
+  }
+  h.status = hold_status::confirmed;
+  h.reservation = reservation;
+  --active_holds_;
+  const std::uint64_t seq = ++stream_seq_;
+  if (!c.idempotency_key.empty())
+    idempotency_.remember(c.idempotency_key, c.request_fingerprint, clock_ms_,
+                          {idempotency_outcome::kind::confirm, hold, h.expires_at_ms()});
+  return confirm_reply{view_reservation(reservation), true, seq};
+}
+
+result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  if (c.reason.size() > limits_.cancel_reason_length_max || !is_printable_ascii(c.reason))
+    return fail(errc::invalid_request, "reason: at most " +
+                                           std::to_string(limits_.cancel_reason_length_max) +
+                                           " printable ASCII characters");
+  const auto reservation = parse_reservation_id(c.reservation_id);
+  if (!reservation)
+    return fail(errc::reservation_not_found,
+                "no reservation \"" + c.reservation_id + "\" in this event");
+  reservation_record& r = reservations_[*reservation];
+  hold_record& h = holds_[r.hold];
+  if (h.status == hold_status::cancelled)
+    return fail(errc::reservation_already_cancelled, "the reservation was already cancelled");
+  SEATD_ASSERT(h.status == hold_status::confirmed, "reservation of a hold that is not confirmed");
+  seats_.set(hold_seats(h), seat_state::available);
+  if (h.ga_area != no_ga) ga_sold_[h.ga_area] -= h.ga_count;
+  customers_.remove_seats(h.customer, static_cast<std::uint32_t>(h.seat_count) + h.ga_count);
+  h.status = hold_status::cancelled;
+  // A cancellation stamped at the epoch would read as "not cancelled": keep it positive.
+  r.cancelled_at_ms = std::max<std::int64_t>(clock_ms_, 1);
+  const std::uint64_t seq = ++stream_seq_;
+  return cancel_reply{view_reservation(*reservation), seq};
+}
+
+// ---- blocking -------------------------------------------------------------------------
+
+result<std::vector<seat_view>> event_machine::block(const block_command& c, std::int64_t now_ms) {
+  advance(now_ms);
+  auto resolved = resolve_seats(c.seats, limits_.seats_per_block_max);
+  if (!resolved) return common::fail(std::move(resolved).error());
+  const std::vector<seat_index>& seats = resolved.value();
+  if (c.block) {
+    std::vector<seat_index> taken;
+    for (seat_index s : seats) {
+      const seat_state state = seats_.state(s);
+      if (state == seat_state::held || state == seat_state::sold) taken.push_back(s);
+    }
+    if (!taken.empty()) return unavailable(std::move(taken));
+    seats_.set(seats, seat_state::blocked);
+  } else {
+    std::vector<seat_index> blocked;
+    for (seat_index s : seats)
+      if (seats_.state(s) == seat_state::blocked) blocked.push_back(s);
+    seats_.set(blocked, seat_state::available);
+  }
+  std::vector<seat_view> views;
+  views.reserve(seats.size());
+  for (seat_index s : seats)
+    views.push_back({layout_->seat_id(s), seats_.state(s)});
+  return views;
+}
+
+result<command_reply> event_machine::apply(const command& c, std::int64_t now_ms) {
+  auto lift = [](auto&& r) -> result<command_reply> {
+    if (!r) return common::fail(std::move(r).error());
+    return command_reply(std::move(r).value());
+  };
+  return std::visit(
+      [&](const auto& cmd) -> result<command_reply> {
+        using T = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<T, hold_command>)
+          return lift(hold(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, extend_command>)
+          return lift(extend(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, release_command>)
+          return lift(release(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, confirm_command>)
+          return lift(confirm(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, cancel_command>)
+          return lift(cancel(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, block_command>)
+          return lift(block(cmd, now_ms));
+        else
+          return command_reply(expire(now_ms));
+      },
+      c);
+}
+
+// ---- ids and views --------------------------------------------------------------------
+
+// Hold ids: "h<index>-<nonce as 8 hex digits>", e.g. "h17-9f3a2c1d". Reservation ids add
+// the event's salt so that they are unique across events (PostgreSQL's primary key):
+// "r<salt as 16 hex digits>-<index>-<nonce>". The nonce makes ids hard to guess.
+std::string event_machine::hold_id(std::uint32_t hold) const {
+  return "h" + std::to_string(hold) + "-" + hex(holds_[hold].nonce, 8);
+}
+
+std::string event_machine::reservation_id(std::uint32_t reservation) const {
+  return "r" + hex(id_salt_, 16) + "-" + std::to_string(reservation) + "-" +
+         hex(reservations_[reservation].nonce, 8);
+}
+
+std::optional<std::uint32_t> event_machine::parse_hold_id(std::string_view id) const {
+  if (id.size() < 2 || id.front() != 'h') return std::nullopt;
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto index = parse_decimal(id.substr(1, dash - 1));
+  const auto nonce = parse_hex(id.substr(dash + 1), 8);
+  if (!index || !nonce || *index >= holds_.size() || holds_[*index].nonce != *nonce)
+    return std::nullopt;
+  return *index;
+}
+
+std::optional<std::uint32_t> event_machine::parse_reservation_id(std::string_view id) const {
+  if (id.size() < 2 || id.front() != 'r') return std::nullopt;
+  const auto first_dash = id.find('-');
+  if (first_dash == std::string_view::npos) return std::nullopt;
+  const auto second_dash = id.find('-', first_dash + 1);
+  if (second_dash == std::string_view::npos) return std::nullopt;
+  const auto salt = parse_hex(id.substr(1, first_dash - 1), 16);
+  const auto index = parse_decimal(id.substr(first_dash + 1, second_dash - first_dash - 1));
+  const auto nonce = parse_hex(id.substr(second_dash + 1), 8);
+  if (!salt || !index || !nonce || *salt != id_salt_ || *index >= reservations_.size() ||
+      reservations_[*index].nonce != *nonce)
+    return std::nullopt;
+  return *index;
+}
+
+std::span<const seat_index> event_machine::hold_seats(const hold_record& h) const {
+  return std::span<const seat_index>(seat_lists_).subspan(h.seats_at, h.seat_count);
+}
+
+std::int64_t event_machine::hold_total_minor(const hold_record& h) const {
+  std::int64_t total = 0;
+  for (seat_index s : hold_seats(h))
+    total += layout_->price_of(s);
+  if (h.ga_area != no_ga)
+    total +=
+        layout_->categories()[layout_->ga_areas()[h.ga_area].category].price_minor * h.ga_count;
+  return total;
+}
+
+hold_view event_machine::view_hold(std::uint32_t hold) const {
+  const hold_record& h = holds_[hold];
+  hold_view view;
+  view.hold_id = hold_id(hold);
+  view.customer_id = std::string(customers_.id(h.customer));
+  for (seat_index s : hold_seats(h))
+    view.seats.push_back(layout_->seat_id(s));
+  if (h.ga_area != no_ga) view.ga = ga_view{layout_->ga_areas()[h.ga_area].id, h.ga_count};
+  view.created_at_ms = h.created_at_ms;
+  view.expires_at_ms = h.expires_at_ms();
+  view.total_minor = hold_total_minor(h);
+  view.currency = layout_->currency();
+  view.status = h.status;
+  if (h.reservation != none) view.reservation_id = reservation_id(h.reservation);
+  return view;
+}
+
+reservation_view event_machine::view_reservation(std::uint32_t reservation) const {
+  const reservation_record& r = reservations_[reservation];
+  const hold_record& h = holds_[r.hold];
+  reservation_view view;
+  view.reservation_id = reservation_id(reservation);
+  view.customer_id = std::string(customers_.id(h.customer));
+  view.hold_id = hold_id(r.hold);
+  for (seat_index s : hold_seats(h))
+    view.seats.push_back(layout_->seat_id(s));
+  if (h.ga_area != no_ga) view.ga = ga_view{layout_->ga_areas()[h.ga_area].id, h.ga_count};
+  view.total_minor = hold_total_minor(h);
+  view.currency = layout_->currency();
+  view.payment_ref = texts_.substr(r.payment_ref_at, r.payment_ref_length);
+  view.cancelled = h.status == hold_status::cancelled;
+  view.confirmed_at_ms = h.created_at_ms + r.confirmed_after_ms;
+  view.cancelled_at_ms = r.cancelled_at_ms;
+  return view;
+}
+
+result<hold_view> event_machine::find_hold(std::string_view id) const {
+  const auto hold = find_hold_index(id);
+  if (!hold) return common::fail(std::move(hold).error());
+  return view_hold(hold.value());
+}
+
+result<reservation_view> event_machine::find_reservation(std::string_view id) const {
+  const auto reservation = parse_reservation_id(id);
+  if (!reservation)
+    return fail(errc::reservation_not_found,
+                "no reservation \"" + std::string(id) + "\" in this event");
+  return view_reservation(*reservation);
+}
+
+std::vector<seat_view> event_machine::seat_views(std::optional<std::uint32_t> section) const {
+  seat_index first = 0;
+  seat_index last = layout_->seat_count();
+  if (section) {
+    const section_layout& s = layout_->sections()[*section];
+    const row_layout& last_row = layout_->rows()[s.first_row + s.row_count - 1];
+    first = layout_->rows()[s.first_row].first_seat;
+    last = last_row.first_seat + last_row.seat_count;
+  }
+  std::vector<seat_view> views;
+  views.reserve(last - first);
+  for (seat_index s = first; s < last; ++s)
+    views.push_back({layout_->seat_id(s), seats_.state(s)});
+  return views;
+}
+
+ga_counts event_machine::ga(std::uint16_t area) const {
+  return {layout_->ga_areas()[area].capacity, ga_held_[area], ga_sold_[area]};
+}
+
+std::uint32_t event_machine::customer_seats(std::string_view customer_id) const {
+  const auto c = customers_.find(customer_id);
+  return c ? customers_.seats(*c) : 0;
+}
+
+// ---- checks ---------------------------------------------------------------------------
+
+std::string event_machine::check_invariants() const {
+  const std::uint32_t n = layout_->seat_count();
+  std::vector<seat_state> expected(n, seat_state::available);
+  std::vector<std::uint32_t> owners(n, none);
+  std::vector<std::uint32_t> ga_held(ga_held_.size()), ga_sold(ga_sold_.size());
+  std::vector<std::uint32_t> customer_seats(customers_.size());
+  std::uint32_t active = 0;
+  for (std::uint32_t i = 0; i < holds_.size(); ++i) {
+    const hold_record& h = holds_[i];
+    if (h.seats_at + std::size_t{h.seat_count} > seat_lists_.size())
+      return "hold " + std::to_string(i) + ": seats out of range";
+    if (h.customer >= customers_.size()) return "hold " + std::to_string(i) + ": unknown customer";
+    if (h.ga_area != no_ga && h.ga_area >= ga_held_.size())
+      return "hold " + std::to_string(i) + ": unknown GA area";
+    if ((h.ga_area == no_ga) != (h.ga_count == 0))
+      return "hold " + std::to_string(i) + ": GA area and count disagree";
+    if ((h.seat_count == 0) == (h.ga_count == 0))
+      return "hold " + std::to_string(i) + ": must hold seats or GA places";
+    const bool confirmed = h.status == hold_status::confirmed || h.status == hold_status::cancelled;
+    if (confirmed != (h.reservation != none))
+      return "hold " + std::to_string(i) + ": reservation link wrong";
+    if (confirmed &&
+        (h.reservation >= reservations_.size() || reservations_[h.reservation].hold != i))
+      return "hold " + std::to_string(i) + ": reservation does not point back";
+    const bool live = h.status == hold_status::active || h.status == hold_status::confirmed;
+    if (h.status == hold_status::active) ++active;
+    if (!live) continue;
+    const seat_state state = h.status == hold_status::active ? seat_state::held : seat_state::sold;
+    for (seat_index s : hold_seats(h)) {
+      if (s >= n) return "hold " + std::to_string(i) + ": seat out of range";
+      if (owners[s] != none)
+        return "seat " + layout_->seat_id(s) + " is in holds " + std::to_string(owners[s]) +
+               " and " + std::to_string(i);
+      owners[s] = i;
+      expected[s] = state;
+    }
+    if (h.ga_area != no_ga)
+      (h.status == hold_status::active ? ga_held : ga_sold)[h.ga_area] += h.ga_count;
+    customer_seats[h.customer] += std::uint32_t{h.seat_count} + h.ga_count;
+  }
+  for (std::uint32_t i = 0; i < reservations_.size(); ++i) {
+    const reservation_record& r = reservations_[i];
+    if (r.hold >= holds_.size() || holds_[r.hold].reservation != i)
+      return "reservation " + std::to_string(i) + ": hold link wrong";
+    if (std::size_t{r.payment_ref_at} + r.payment_ref_length > texts_.size())
+      return "reservation " + std::to_string(i) + ": payment_ref out of range";
+    if ((r.cancelled_at_ms != 0) != (holds_[r.hold].status == hold_status::cancelled))
+      return "reservation " + std::to_string(i) + ": cancellation and status disagree";
+  }
+  state_counts counts;
+  for (seat_index s = 0; s < n; ++s) {
+    const seat_state actual = seats_.state(s);
+    const bool ok = actual == expected[s] ||
+                    (actual == seat_state::blocked && expected[s] == seat_state::available);
+    if (!ok)
+      return "seat " + layout_->seat_id(s) + " is " + std::string(seat_state_name(actual)) +
+             " but its holds say " + std::string(seat_state_name(expected[s]));
+    counts.by_state[static_cast<std::size_t>(actual)]++;
+  }
+  if (!(counts == seats_.counts())) return "seat counts disagree with the seat states";
+  for (std::size_t a = 0; a < ga_held_.size(); ++a) {
+    if (ga_held[a] != ga_held_[a] || ga_sold[a] != ga_sold_[a])
+      return "GA counters of area " + layout_->ga_areas()[a].id + " disagree";
+    if (std::uint64_t{ga_held_[a]} + ga_sold_[a] > layout_->ga_areas()[a].capacity)
+      return "GA area " + layout_->ga_areas()[a].id + " oversold";
+  }
+  const std::uint32_t limit = layout_->spec().max_seats_per_customer;
+  for (std::uint32_t c = 0; c < customers_.size(); ++c) {
+    if (customer_seats[c] != customers_.seats(c))
+      return "customer " + std::string(customers_.id(c)) + ": seat count disagrees";
+    if (limit > 0 && customer_seats[c] > limit)
+      return "customer " + std::string(customers_.id(c)) + " is over the limit";
+  }
+  if (active != active_holds_) return "active hold count disagrees";
+  return {};
+}
+
+event_machine::memory_report event_machine::memory() const {
+  memory_report report;
+  report.layout_index = layout_->index_bytes();
+  report.seat_map = seats_.memory_bytes();
+  report.holds = holds_.capacity() * sizeof(hold_record);
+  report.reservations = reservations_.capacity() * sizeof(reservation_record);
+  report.seat_lists = seat_lists_.capacity() * sizeof(seat_index);
+  report.texts = texts_.capacity();
+  report.customers = customers_.memory_bytes();
+  report.expiry_queue = expiries_.size() * sizeof(expiry);
+  report.idempotency = idempotency_.memory_bytes();
+  return report;
+}
+
+}  // namespace seatd::actors

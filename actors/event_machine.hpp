@@ -1,0 +1,284 @@
+#pragma once
+// The inventory of one event as a deterministic state machine: commands (each stamped with
+// its time by the caller: later, the shard leader's stamp on the log entry) go in, values
+// come out. A failed command changes nothing. No clocks, threads, sockets or files: the
+// same commands with the same stamps give the same state on any machine.
+//
+// Every command first advances the machine's clock to its stamp (never backwards) and
+// expires the holds due by then, so expiry depends only on stamps; expire_command does
+// only that, for a timer to free seats when no other traffic comes.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "actors/customer_ledger.hpp"
+#include "actors/event_layout.hpp"
+#include "actors/idempotency_ledger.hpp"
+#include "actors/seat_map.hpp"
+
+namespace seatd::actors {
+
+struct machine_limits {
+  std::uint32_t seats_per_hold_max = 50;
+  std::uint32_t seats_per_block_max = 10'000;
+  std::uint32_t payment_ref_length_max = 128;
+  std::uint32_t cancel_reason_length_max = 256;
+  std::int64_t idempotency_retention_ms = 24 * 3600 * 1000;
+  std::uint32_t idempotency_keys_max = 1'000'000;
+  layout_limits layout;
+};
+
+// ---- commands -------------------------------------------------------------------------
+
+struct explicit_seats {
+  std::vector<std::string> seats;
+};
+struct best_available {
+  std::uint32_t count = 1;
+  std::string category;  // empty: any
+  std::string section;   // empty: any
+  bool adjacent = true;
+};
+struct ga_places {
+  std::string area;
+  std::uint32_t count = 1;
+};
+using hold_selector = std::variant<explicit_seats, best_available, ga_places>;
+
+struct hold_command {
+  std::string customer_id;
+  std::optional<std::uint32_t> ttl_s;  // default: the event's default_hold_ttl_s
+  hold_selector selector;
+  std::string idempotency_key;            // empty: none
+  std::uint64_t request_fingerprint = 0;  // of method, path and body; compared on key reuse
+  std::uint32_t nonce = 0;                // random part of the new hold's id, chosen by the caller
+};
+struct extend_command {
+  std::string hold_id;
+  std::uint32_t ttl_s = 0;
+};
+struct release_command {
+  std::string hold_id;
+};
+struct confirm_command {
+  std::string hold_id;
+  std::string payment_ref;
+  std::string idempotency_key;
+  std::uint64_t request_fingerprint = 0;
+  std::uint32_t nonce = 0;  // random part of the new reservation's id
+};
+struct cancel_command {
+  std::string reservation_id;
+  std::string reason;
+};
+struct block_command {
+  std::vector<std::string> seats;
+  bool block = true;  // false: unblock
+};
+struct expire_command {};
+
+using command = std::variant<hold_command, extend_command, release_command, confirm_command,
+                             cancel_command, block_command, expire_command>;
+
+// ---- answers --------------------------------------------------------------------------
+
+enum class hold_status : std::uint8_t { active, expired, released, confirmed, cancelled };
+// The API's hold status: a cancelled reservation's hold still reads "confirmed".
+std::string_view hold_status_name(hold_status status);
+
+struct ga_view {
+  std::string area;
+  std::uint32_t count = 0;
+  bool operator==(const ga_view&) const = default;
+};
+
+struct hold_view {
+  std::string hold_id;
+  std::string customer_id;
+  std::vector<std::string> seats;  // layout order
+  std::optional<ga_view> ga;
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_ms = 0;
+  std::int64_t total_minor = 0;
+  std::string currency;
+  hold_status status = hold_status::active;
+  std::string reservation_id;  // set once confirmed
+  bool operator==(const hold_view&) const = default;
+};
+
+struct reservation_view {
+  std::string reservation_id;
+  std::string customer_id;
+  std::string hold_id;
+  std::vector<std::string> seats;
+  std::optional<ga_view> ga;
+  std::int64_t total_minor = 0;
+  std::string currency;
+  std::string payment_ref;
+  bool cancelled = false;
+  std::int64_t confirmed_at_ms = 0;
+  std::int64_t cancelled_at_ms = 0;  // when cancelled
+  bool operator==(const reservation_view&) const = default;
+};
+
+struct confirm_reply {
+  reservation_view reservation;
+  bool created = false;          // 201 (created, or replayed by idempotency key) vs 200
+  std::uint64_t stream_seq = 0;  // the record's seq for the reservation stream; 0: none
+};
+struct cancel_reply {
+  reservation_view reservation;
+  std::uint64_t stream_seq = 0;
+};
+struct seat_view {
+  std::string id;
+  seat_state state = seat_state::available;
+  bool operator==(const seat_view&) const = default;
+};
+struct expire_reply {
+  std::uint32_t holds_expired = 0;
+};
+
+using command_reply =
+    std::variant<hold_view, confirm_reply, cancel_reply, std::vector<seat_view>, expire_reply>;
+
+struct ga_counts {
+  std::uint32_t capacity = 0;
+  std::uint32_t held = 0;
+  std::uint32_t sold = 0;
+  bool operator==(const ga_counts&) const = default;
+};
+
+// ---- the machine ----------------------------------------------------------------------
+
+class event_machine {
+ public:
+  // id_salt: a random number chosen by the caller once per event; it makes reservation
+  // ids unique across events.
+  static result<event_machine> create(std::string event_id, event_spec spec, std::int64_t now_ms,
+                                      std::uint64_t id_salt, const machine_limits& limits = {});
+
+  // Mutations. now_ms is the command's stamp.
+  result<hold_view> hold(const hold_command& c, std::int64_t now_ms);
+  result<hold_view> extend(const extend_command& c, std::int64_t now_ms);
+  result<hold_view> release(const release_command& c, std::int64_t now_ms);
+  result<confirm_reply> confirm(const confirm_command& c, std::int64_t now_ms);
+  result<cancel_reply> cancel(const cancel_command& c, std::int64_t now_ms);
+  result<std::vector<seat_view>> block(const block_command& c, std::int64_t now_ms);
+  expire_reply expire(std::int64_t now_ms);
+  result<command_reply> apply(const command& c, std::int64_t now_ms);
+
+  // Queries (never change state).
+  const std::string& event_id() const { return event_id_; }
+  const event_layout& layout() const { return *layout_; }
+  bool same_definition(const event_spec& spec) const { return layout_->spec() == spec; }
+  std::int64_t created_at_ms() const { return created_at_ms_; }
+  std::int64_t clock_ms() const { return clock_ms_; }
+  const seat_map& seats() const { return seats_; }
+  ga_counts ga(std::uint16_t area) const;
+  result<hold_view> find_hold(std::string_view hold_id) const;
+  result<reservation_view> find_reservation(std::string_view reservation_id) const;
+  std::vector<seat_view> seat_views(std::optional<std::uint32_t> section) const;
+  std::uint32_t active_holds() const { return active_holds_; }
+  std::uint64_t holds_expired_total() const { return holds_expired_total_; }
+  std::uint64_t stream_seq() const { return stream_seq_; }
+  std::uint32_t customer_seats(std::string_view customer_id) const;
+
+  // Recomputes every derived quantity from the holds and compares: empty when consistent,
+  // else what is wrong. Used by tests and after decoding a snapshot.
+  std::string check_invariants() const;
+  // Heap bytes of the whole state, by part (see docs/BENCHMARKS.md).
+  struct memory_report {
+    std::size_t layout_index = 0, seat_map = 0, holds = 0, reservations = 0, seat_lists = 0,
+                texts = 0, customers = 0, expiry_queue = 0, idempotency = 0;
+    std::size_t total() const;
+  };
+  memory_report memory() const;
+
+ private:
+  friend struct snapshot_codec;
+  static constexpr std::uint32_t none = 0xFFFFFFFFu;
+  static constexpr std::uint8_t no_ga = 0xFF;
+
+  struct hold_record {
+    std::int64_t created_at_ms;
+    std::uint32_t lifetime_ms;  // expires_at - created_at: at most max_hold_ttl_s
+    std::uint32_t customer;
+    std::uint32_t seats_at;  // first of seat_count entries in seat_lists_
+    std::uint32_t nonce;
+    std::uint32_t reservation;  // index into reservations_, or none
+    std::uint8_t seat_count;
+    std::uint8_t ga_count;
+    std::uint8_t ga_area;  // no_ga for seated holds
+    hold_status status;
+    std::int64_t expires_at_ms() const { return created_at_ms + lifetime_ms; }
+  };
+  static_assert(sizeof(hold_record) == 32, "hold records are kept compact on purpose");
+  struct reservation_record {
+    std::int64_t cancelled_at_ms;  // 0: live
+    std::uint32_t hold;
+    std::uint32_t nonce;
+    std::uint32_t confirmed_after_ms;  // confirmed_at - hold created_at
+    std::uint32_t payment_ref_at;      // in texts_
+    std::uint32_t payment_ref_length;
+  };
+  struct expiry {
+    std::int64_t at_ms;
+    std::uint32_t hold;
+    bool operator>(const expiry& o) const {
+      return at_ms != o.at_ms ? at_ms > o.at_ms : hold > o.hold;
+    }
+  };
+
+  event_machine(std::string event_id, std::shared_ptr<const event_layout> layout,
+                std::int64_t now_ms, std::uint64_t id_salt, const machine_limits& limits);
+
+  std::uint32_t advance(std::int64_t now_ms);  // returns holds expired
+  void end_hold(std::uint32_t hold, hold_status to);
+  std::span<const seat_index> hold_seats(const hold_record& h) const;
+  std::int64_t hold_total_minor(const hold_record& h) const;
+  std::string hold_id(std::uint32_t hold) const;
+  std::string reservation_id(std::uint32_t reservation) const;
+  std::optional<std::uint32_t> parse_hold_id(std::string_view id) const;
+  std::optional<std::uint32_t> parse_reservation_id(std::string_view id) const;
+  hold_view view_hold(std::uint32_t hold) const;
+  reservation_view view_reservation(std::uint32_t reservation) const;
+  result<std::vector<seat_index>> resolve_seats(const std::vector<std::string>& ids,
+                                                std::uint32_t max) const;
+  // The verdict on a request's idempotency key: a failure (bad or reused key), the first
+  // answer's outcome to replay, or nullopt to go on (no key, or a fresh one).
+  result<std::optional<idempotency_outcome>> check_key(const std::string& key,
+                                                       std::uint64_t fingerprint,
+                                                       idempotency_outcome::kind op) const;
+  result<std::uint32_t> find_hold_index(std::string_view id) const;
+  // The failure for acting on a hold that is no longer active.
+  static common::failure_of<failure> hold_ended(hold_status status);
+
+  std::string event_id_;
+  std::shared_ptr<const event_layout> layout_;
+  machine_limits limits_;
+  std::int64_t created_at_ms_;
+  std::uint64_t id_salt_;
+  std::int64_t clock_ms_;
+  seat_map seats_;
+  std::vector<std::uint32_t> ga_held_;
+  std::vector<std::uint32_t> ga_sold_;
+  std::vector<hold_record> holds_;
+  std::vector<reservation_record> reservations_;
+  std::vector<seat_index> seat_lists_;
+  std::string texts_;  // payment refs, appended
+  customer_ledger customers_;
+  std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries_;
+  idempotency_ledger idempotency_;
+  std::uint32_t active_holds_ = 0;
+  std::uint64_t holds_expired_total_ = 0;
+  std::uint64_t stream_seq_ = 0;
+};
+
+}  // namespace seatd::actors

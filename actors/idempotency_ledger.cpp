@@ -1,0 +1,50 @@
+#include "actors/idempotency_ledger.hpp"
+
+#include "common/assert.hpp"
+
+namespace seatd::actors {
+
+idempotency_ledger::lookup idempotency_ledger::check(std::string_view key,
+                                                     std::uint64_t fingerprint) const {
+  const auto it = by_key_.find(std::string(key));
+  if (it == by_key_.end()) return {verdict::fresh, {}};
+  if (it->second.fingerprint != fingerprint) return {verdict::reused, it->second.outcome};
+  return {verdict::replay, it->second.outcome};
+}
+
+void idempotency_ledger::remember(std::string key, std::uint64_t fingerprint, std::int64_t stamp_ms,
+                                  idempotency_outcome outcome) {
+  SEATD_ASSERT(order_.empty() || order_.back()->second.stamp_ms <= stamp_ms,
+               "stamps went backwards");
+  SEATD_ASSERT(keys_max_ > 0, "idempotency ledger without room");
+  if (by_key_.size() >= keys_max_) {
+    forget_oldest();
+    ++evicted_early_;
+  }
+  const auto [it, inserted] =
+      by_key_.emplace(std::move(key), entry{fingerprint, stamp_ms, outcome});
+  SEATD_ASSERT(inserted, "idempotency key remembered twice");
+  order_.push_back(&*it);
+}
+
+void idempotency_ledger::forget_expired(std::int64_t now_ms) {
+  while (!order_.empty() && order_.front()->second.stamp_ms + retention_ms_ <= now_ms)
+    forget_oldest();
+}
+
+void idempotency_ledger::forget_oldest() {
+  const auto it = by_key_.find(order_.front()->first);
+  SEATD_ASSERT(it != by_key_.end(), "idempotency order names a missing key");
+  order_.pop_front();
+  by_key_.erase(it);
+}
+
+std::size_t idempotency_ledger::memory_bytes() const {
+  std::size_t bytes = by_key_.bucket_count() * sizeof(void*) + order_.size() * sizeof(void*);
+  for (const auto& [key, value] : by_key_)
+    bytes += sizeof(map::value_type) + 2 * sizeof(void*) +
+             (key.capacity() > 15 ? key.capacity() + 1 : 0);
+  return bytes;
+}
+
+}  // namespace seatd::actors

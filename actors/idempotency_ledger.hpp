@@ -1,0 +1,69 @@
+#pragma once
+// Idempotency keys of one event: key -> the request's fingerprint and what the first
+// answer was, kept for a retention window measured in command stamps (never a clock) and
+// bounded in count (the oldest key goes first when full). Part of the replicated state, so
+// a replay answers the same after failover and restart.
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace seatd::actors {
+
+// Enough to rebuild the first answer: which hold it was about, and the expiry it showed.
+struct idempotency_outcome {
+  enum class kind : std::uint8_t { hold = 1, confirm = 2 };
+  kind op = kind::hold;
+  std::uint32_t hold = 0;
+  std::int64_t expires_at_ms = 0;
+  bool operator==(const idempotency_outcome&) const = default;
+};
+
+class idempotency_ledger {
+ public:
+  enum class verdict { fresh, replay, reused };
+  struct lookup {
+    verdict answer;
+    idempotency_outcome outcome;
+  };
+  struct entry {
+    std::uint64_t fingerprint;
+    std::int64_t stamp_ms;
+    idempotency_outcome outcome;
+  };
+
+  idempotency_ledger(std::int64_t retention_ms, std::size_t keys_max)
+      : retention_ms_(retention_ms), keys_max_(keys_max) {}
+
+  lookup check(std::string_view key, std::uint64_t fingerprint) const;
+  // Stamps must not decrease (the event machine clamps its clock).
+  void remember(std::string key, std::uint64_t fingerprint, std::int64_t stamp_ms,
+                idempotency_outcome outcome);
+  // Forgets keys whose retention has passed at now_ms.
+  void forget_expired(std::int64_t now_ms);
+
+  std::size_t size() const { return by_key_.size(); }
+  std::uint64_t evicted_early() const { return evicted_early_; }
+  std::size_t memory_bytes() const;
+
+  // Oldest first, for snapshots.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (const auto* node : order_)
+      visit(node->first, node->second);
+  }
+
+ private:
+  using map = std::unordered_map<std::string, entry>;
+  void forget_oldest();
+
+  std::int64_t retention_ms_;
+  std::size_t keys_max_;
+  map by_key_;
+  std::deque<const map::value_type*> order_;  // node pointers survive rehashing
+  std::uint64_t evicted_early_ = 0;
+};
+
+}  // namespace seatd::actors

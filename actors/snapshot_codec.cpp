@@ -1,0 +1,288 @@
+#include "actors/snapshot_codec.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "common/byte_codec.hpp"
+#include "common/checksum.hpp"
+
+namespace seatd::actors {
+namespace {
+
+constexpr std::array<std::uint8_t, 8> magic{'S', 'E', 'A', 'T', 'S', 'N', 'A', 'P'};
+constexpr std::size_t header_bytes = magic.size() + 2 + 4 + 4;  // magic, version, length, crc
+constexpr std::size_t text_max = 1 << 20;
+constexpr std::size_t count_max = 1u << 26;
+
+using decode_result = common::result<event_machine, std::string>;
+common::failure_of<std::string> corrupt(std::string what) {
+  return {"snapshot: " + std::move(what)};
+}
+
+void encode_spec(common::byte_writer& w, const event_spec& spec) {
+  w.string(spec.name);
+  w.i64(spec.starts_at_ms);
+  w.varint(spec.categories.size());
+  for (const auto& c : spec.categories) {
+    w.string(c.id);
+    w.i64(c.price_minor);
+    w.string(c.currency);
+  }
+  w.varint(spec.sections.size());
+  for (const auto& section : spec.sections) {
+    w.string(section.id);
+    w.varint(section.rows.size());
+    for (const auto& row : section.rows) {
+      w.string(row.id);
+      w.varint(row.seat_count);
+      w.varint(row.labels.size());
+      for (const auto& label : row.labels)
+        w.string(label);
+      w.string(row.category);
+    }
+  }
+  w.varint(spec.ga_areas.size());
+  for (const auto& area : spec.ga_areas) {
+    w.string(area.id);
+    w.varint(area.capacity);
+    w.string(area.category);
+  }
+  w.varint(spec.max_seats_per_customer);
+  w.varint(spec.default_hold_ttl_s);
+  w.varint(spec.max_hold_ttl_s);
+}
+
+std::uint32_t u32_of(common::byte_reader& r) {
+  const std::uint64_t v = r.varint();
+  if (v > 0xFFFFFFFFu) r.fail();
+  return static_cast<std::uint32_t>(v);
+}
+
+event_spec decode_spec(common::byte_reader& r) {
+  event_spec spec;
+  spec.name = r.string(text_max);
+  spec.starts_at_ms = r.i64();
+  spec.categories.resize(r.count(count_max, 3));
+  for (auto& c : spec.categories) {
+    c.id = r.string(text_max);
+    c.price_minor = r.i64();
+    c.currency = r.string(text_max);
+  }
+  spec.sections.resize(r.count(count_max, 3));
+  for (auto& section : spec.sections) {
+    section.id = r.string(text_max);
+    section.rows.resize(r.count(count_max, 4));
+    for (auto& row : section.rows) {
+      row.id = r.string(text_max);
+      row.seat_count = u32_of(r);
+      row.labels.resize(r.count(count_max, 1));
+      for (auto& label : row.labels)
+        label = r.string(text_max);
+      row.category = r.string(text_max);
+    }
+  }
+  spec.ga_areas.resize(r.count(count_max, 3));
+  for (auto& area : spec.ga_areas) {
+    area.id = r.string(text_max);
+    area.capacity = u32_of(r);
+    area.category = r.string(text_max);
+  }
+  spec.max_seats_per_customer = u32_of(r);
+  spec.default_hold_ttl_s = u32_of(r);
+  spec.max_hold_ttl_s = u32_of(r);
+  return spec;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
+  common::byte_writer w;
+  w.raw(magic);
+  w.u16(version);
+  w.u32(0);  // payload length, patched below
+  w.u32(0);  // payload checksum, patched below
+
+  w.string(m.event_id_);
+  encode_spec(w, m.layout_->spec());
+  w.i64(m.created_at_ms_);
+  w.u64(m.id_salt_);
+  w.i64(m.clock_ms_);
+  const std::uint32_t seats = m.layout_->seat_count();
+  w.varint(seats);
+  for (seat_index s = 0; s < seats; ++s)
+    w.u8(static_cast<std::uint8_t>(m.seats_.state(s)));
+  for (std::size_t a = 0; a < m.ga_held_.size(); ++a) {
+    w.varint(m.ga_held_[a]);
+    w.varint(m.ga_sold_[a]);
+  }
+  w.varint(m.holds_.size());
+  for (const auto& h : m.holds_) {
+    w.i64(h.created_at_ms);
+    w.u32(h.lifetime_ms);
+    w.u32(h.customer);
+    w.u32(h.seats_at);
+    w.u32(h.nonce);
+    w.u32(h.reservation);
+    w.u8(h.seat_count);
+    w.u8(h.ga_count);
+    w.u8(h.ga_area);
+    w.u8(static_cast<std::uint8_t>(h.status));
+  }
+  w.varint(m.reservations_.size());
+  for (const auto& r : m.reservations_) {
+    w.i64(r.cancelled_at_ms);
+    w.u32(r.hold);
+    w.u32(r.nonce);
+    w.u32(r.confirmed_after_ms);
+    w.u32(r.payment_ref_at);
+    w.u32(r.payment_ref_length);
+  }
+  w.varint(m.seat_lists_.size());
+  for (seat_index s : m.seat_lists_)
+    w.u32(s);
+  w.string(m.texts_);
+  w.varint(m.customers_.size());
+  for (std::uint32_t c = 0; c < m.customers_.size(); ++c) {
+    w.string(m.customers_.id(c));
+    w.varint(m.customers_.seats(c));
+  }
+  w.varint(m.idempotency_.size());
+  m.idempotency_.for_each([&](const std::string& key, const idempotency_ledger::entry& e) {
+    w.string(key);
+    w.u64(e.fingerprint);
+    w.i64(e.stamp_ms);
+    w.u8(static_cast<std::uint8_t>(e.outcome.op));
+    w.u32(e.outcome.hold);
+    w.i64(e.outcome.expires_at_ms);
+  });
+  w.varint(m.holds_expired_total_);
+  w.varint(m.stream_seq_);
+
+  const std::size_t payload = w.size() - header_bytes;
+  SEATD_ASSERT(payload <= 0xFFFFFFFFu, "snapshot over 4 GiB");
+  w.patch_u32(magic.size() + 2, static_cast<std::uint32_t>(payload));
+  const auto& bytes = w.bytes();
+  w.patch_u32(magic.size() + 6, common::crc32c(std::span(bytes).subspan(header_bytes)));
+  return w.take();
+}
+
+decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
+                                     const machine_limits& limits) {
+  if (bytes.size() < header_bytes) return corrupt("shorter than its header");
+  if (std::memcmp(bytes.data(), magic.data(), magic.size()) != 0) return corrupt("bad magic");
+  common::byte_reader header(bytes.subspan(magic.size(), header_bytes - magic.size()));
+  const std::uint16_t found_version = header.u16();
+  const std::uint32_t length = header.u32();
+  const std::uint32_t checksum = header.u32();
+  if (found_version != version)
+    return corrupt("unsupported version " + std::to_string(found_version));
+  if (length != bytes.size() - header_bytes) return corrupt("length does not match");
+  const auto payload = bytes.subspan(header_bytes);
+  if (common::crc32c(payload) != checksum) return corrupt("checksum mismatch");
+
+  common::byte_reader r(payload);
+  std::string event_id = r.string(text_max);
+  event_spec spec = decode_spec(r);
+  const std::int64_t created_at_ms = r.i64();
+  const std::uint64_t salt = r.u64();
+  const std::int64_t clock_ms = r.i64();
+  if (!r.ok()) return corrupt("truncated definition");
+  auto created =
+      event_machine::create(std::move(event_id), std::move(spec), created_at_ms, salt, limits);
+  if (!created) return corrupt("invalid definition: " + created.error().message);
+  event_machine m = std::move(created).value();
+  m.clock_ms_ = clock_ms;
+  if (clock_ms < created_at_ms) return corrupt("clock before creation");
+
+  const std::uint32_t seats = m.layout_->seat_count();
+  if (r.varint() != seats || r.remaining() < seats)
+    return corrupt("seat count does not match the layout");
+  std::array<std::vector<seat_index>, seat_state_count> by_state;
+  for (seat_index s = 0; s < seats; ++s) {
+    const std::uint8_t state = r.u8();
+    if (state >= seat_state_count) return corrupt("bad seat state");
+    by_state[state].push_back(s);
+  }
+  for (std::size_t st = 1; st < seat_state_count; ++st)
+    m.seats_.set(by_state[st], static_cast<seat_state>(st));
+  for (std::size_t a = 0; a < m.ga_held_.size(); ++a) {
+    m.ga_held_[a] = u32_of(r);
+    m.ga_sold_[a] = u32_of(r);
+  }
+
+  m.holds_.resize(r.count(count_max, 32));
+  for (auto& h : m.holds_) {
+    h.created_at_ms = r.i64();
+    h.lifetime_ms = r.u32();
+    h.customer = r.u32();
+    h.seats_at = r.u32();
+    h.nonce = r.u32();
+    h.reservation = r.u32();
+    h.seat_count = r.u8();
+    h.ga_count = r.u8();
+    h.ga_area = r.u8();
+    const std::uint8_t status = r.u8();
+    if (status > static_cast<std::uint8_t>(hold_status::cancelled))
+      return corrupt("bad hold status");
+    h.status = static_cast<hold_status>(status);
+    if (h.status == hold_status::active) ++m.active_holds_;
+  }
+  m.reservations_.resize(r.count(count_max, 28));
+  for (auto& res : m.reservations_) {
+    res.cancelled_at_ms = r.i64();
+    res.hold = r.u32();
+    res.nonce = r.u32();
+    res.confirmed_after_ms = r.u32();
+    res.payment_ref_at = r.u32();
+    res.payment_ref_length = r.u32();
+  }
+  m.seat_lists_.resize(r.count(count_max, 4));
+  for (auto& s : m.seat_lists_)
+    s = r.u32();
+  m.texts_ = r.string(count_max);
+  const std::size_t customers = r.count(count_max, 2);
+  for (std::size_t c = 0; c < customers && r.ok(); ++c) {
+    const std::string id = r.string(text_max);
+    const std::uint32_t held = u32_of(r);
+    if (m.customers_.intern(id) != c) return corrupt("duplicate customer id");
+    m.customers_.add_seats(static_cast<std::uint32_t>(c), held);
+  }
+  if (!r.ok()) return corrupt("truncated state");
+
+  const std::size_t keys = r.count(limits.idempotency_keys_max, 29);
+  std::int64_t last_stamp = 0;
+  for (std::size_t k = 0; k < keys && r.ok(); ++k) {
+    std::string key = r.string(text_max);
+    const std::uint64_t fingerprint = r.u64();
+    const std::int64_t stamp = r.i64();
+    idempotency_outcome outcome;
+    const std::uint8_t op = r.u8();
+    outcome.hold = r.u32();
+    outcome.expires_at_ms = r.i64();
+    if (!r.ok()) break;
+    if (op != 1 && op != 2) return corrupt("bad idempotency outcome");
+    outcome.op = static_cast<idempotency_outcome::kind>(op);
+    if (stamp < last_stamp) return corrupt("idempotency stamps out of order");
+    if (outcome.hold >= m.holds_.size()) return corrupt("idempotency names an unknown hold");
+    if (outcome.op == idempotency_outcome::kind::confirm &&
+        m.holds_[outcome.hold].reservation == event_machine::none)
+      return corrupt("idempotent confirm of an unconfirmed hold");
+    if (m.idempotency_.check(key, fingerprint).answer != idempotency_ledger::verdict::fresh)
+      return corrupt("duplicate idempotency key");
+    last_stamp = stamp;
+    m.idempotency_.remember(std::move(key), fingerprint, stamp, outcome);
+  }
+  m.holds_expired_total_ = r.varint();
+  m.stream_seq_ = r.varint();
+  if (!r.ok()) return corrupt("truncated");
+  if (!r.at_end()) return corrupt("trailing bytes");
+
+  if (std::string problem = m.check_invariants(); !problem.empty())
+    return corrupt("inconsistent: " + problem);
+  for (std::uint32_t i = 0; i < m.holds_.size(); ++i)
+    if (m.holds_[i].status == hold_status::active)
+      m.expiries_.push({m.holds_[i].expires_at_ms(), i});
+  return m;
+}
+
+}  // namespace seatd::actors

@@ -1,0 +1,20 @@
+# Sanitizer flags apply to every target (third-party code we compile included), because
+# ASan and TSan need the whole program instrumented to be trustworthy.
+if(SEATD_SANITIZE AND SEATD_TSAN)
+  message(FATAL_ERROR "SEATD_SANITIZE and SEATD_TSAN cannot be combined")
+endif()
+if(SEATD_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  # GCC 12 reports false "may be used uninitialized" errors inside std::variant moves when
+  # ASan instruments the code (GCC PR 105616). The warning stays on in release builds,
+  # where it is reliable.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-Wno-maybe-uninitialized)
+  endif()
+endif()
+if(SEATD_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

@@ -1,0 +1,447 @@
+#include "actors/event_machine.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "actors/snapshot_codec.hpp"
+#include "actors/venues.hpp"
+
+using namespace seatd::actors;
+using seatd::test::concert;
+using seatd::test::make_machine;
+using seatd::test::t0;
+
+namespace {
+
+hold_command seats_for(std::string customer, std::vector<std::string> seats,
+                       std::uint32_t nonce = 1) {
+  hold_command c;
+  c.customer_id = std::move(customer);
+  c.selector = explicit_seats{std::move(seats)};
+  c.nonce = nonce;
+  return c;
+}
+
+hold_command ga_for(std::string customer, std::uint32_t count) {
+  hold_command c;
+  c.customer_id = std::move(customer);
+  c.selector = ga_places{"FLOOR", count};
+  c.nonce = 7;
+  return c;
+}
+
+confirm_command pay(const std::string& hold_id, std::string ref = "pay_1") {
+  confirm_command c;
+  c.hold_id = hold_id;
+  c.payment_ref = std::move(ref);
+  c.nonce = 0xABCD;
+  return c;
+}
+
+template <class T>
+errc code_of(const result<T>& r) {
+  REQUIRE_FALSE(r.ok());
+  return r.error().code;
+}
+
+// Runs a command that must fail and checks that it changed nothing (byte-equal snapshots).
+template <class Run>
+errc fails_cleanly(event_machine& m, std::int64_t now, Run run) {
+  m.expire(now);
+  const auto before = snapshot_codec::encode(m);
+  const errc code = run();
+  CHECK(snapshot_codec::encode(m) == before);
+  return code;
+}
+
+}  // namespace
+
+TEST_CASE("event_machine: create validates the event id and the spec", "[unit][inventory]") {
+  CHECK(event_machine::create("bad id", concert(), t0, 1).error().code == errc::invalid_request);
+  event_spec spec = concert();
+  spec.categories.clear();
+  CHECK(event_machine::create("ev", spec, t0, 1).error().code == errc::invalid_request);
+  auto m = make_machine(concert());
+  CHECK(m.same_definition(concert()));
+  CHECK_FALSE(m.same_definition(concert(5)));
+}
+
+TEST_CASE("event_machine: hold explicit seats, all or nothing", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto held = m.hold(seats_for("c1", {"A-1-2", "A-1-1"}), t0 + 1000);
+  REQUIRE(held.ok());
+  CHECK(held->seats == std::vector<std::string>{"A-1-1", "A-1-2"});
+  CHECK(held->customer_id == "c1");
+  CHECK(held->expires_at_ms == t0 + 1000 + 600'000);  // default TTL
+  CHECK(held->total_minor == 440000);
+  CHECK(held->currency == "KRW");
+  CHECK(held->status == hold_status::active);
+  CHECK(held->hold_id == "h0-00000001");
+  CHECK(m.seats().state(0) == seat_state::held);
+  CHECK(m.active_holds() == 1);
+  CHECK(m.customer_seats("c1") == 2);
+
+  // A second hold that overlaps fails whole, naming the taken seat, and changes nothing.
+  auto conflict = m.hold(seats_for("c2", {"A-1-3", "A-1-2"}), t0 + 2000);
+  REQUIRE(code_of(conflict) == errc::seats_unavailable);
+  CHECK(conflict.error().unavailable == std::vector<seat_index>{1});
+  CHECK(m.seats().state(2) == seat_state::available);
+  CHECK(m.customer_seats("c2") == 0);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: hold errors come in the API's order", "[unit][inventory]") {
+  auto m = make_machine(concert(2));
+  const std::int64_t now = t0 + 10;
+  auto hold_is = [&](hold_command c) {
+    return fails_cleanly(m, now, [&] { return code_of(m.hold(c, now)); });
+  };
+
+  CHECK(hold_is(seats_for("c1", {})) == errc::invalid_request);
+  CHECK(hold_is(seats_for("c1", {"A-1-1", "A-1-1"})) == errc::invalid_request);
+  std::vector<std::string> too_many;
+  for (int i = 1; i <= 51; ++i)
+    too_many.push_back("A-1-" + std::to_string(i));
+  CHECK(hold_is(seats_for("c1", too_many)) == errc::invalid_request);
+  CHECK(hold_is(seats_for("bad customer", {"A-1-1"})) == errc::invalid_request);
+  auto ttl = seats_for("c1", {"A-1-1"});
+  ttl.ttl_s = 1801;
+  CHECK(hold_is(ttl) == errc::invalid_request);
+  ttl.ttl_s = 0;
+  CHECK(hold_is(ttl) == errc::invalid_request);
+
+  auto unknown = m.hold(seats_for("c1", {"A-1-1", "Z-9-9", "A-2-4"}), now);
+  REQUIRE(code_of(unknown) == errc::unknown_seat);
+  CHECK(unknown.error().unknown_seats == std::vector<std::string>{"Z-9-9", "A-2-4"});
+
+  // The limit (422) is checked before availability (409).
+  REQUIRE(m.hold(seats_for("c1", {"A-1-1", "A-1-2"}), now).ok());
+  auto over = m.hold(seats_for("c1", {"A-1-1"}), now);
+  REQUIRE(code_of(over) == errc::customer_limit_exceeded);
+  CHECK(over.error().limit == 2);
+  CHECK(over.error().current == 2);
+  CHECK(hold_is(ga_for("c1", 1)) == errc::customer_limit_exceeded);
+
+  hold_command best;
+  best.customer_id = "c2";
+  best.selector = best_available{2, "NOPE", "", true};
+  CHECK(hold_is(best) == errc::invalid_request);
+  best.selector = best_available{2, "", "B", true};
+  CHECK(hold_is(best) == errc::invalid_request);
+  best.selector = best_available{0, "", "", true};
+  CHECK(hold_is(best) == errc::invalid_request);
+  hold_command ga = ga_for("c2", 1);
+  ga.selector = ga_places{"BALCONY", 1};
+  CHECK(hold_is(ga) == errc::invalid_request);
+  CHECK(hold_is(ga_for("c2", 51)) == errc::invalid_request);
+}
+
+TEST_CASE("event_machine: best available holds the best block", "[unit][inventory]") {
+  auto m = make_machine(concert(0));
+  hold_command c;
+  c.customer_id = "c1";
+  c.selector = best_available{4, "VIP", "A", true};
+  auto held = m.hold(c, t0);
+  REQUIRE(held.ok());
+  CHECK(held->seats == std::vector<std::string>{"A-1-24", "A-1-25", "A-1-26", "A-1-27"});
+  c.selector = best_available{4, "R", "", true};  // R row has labels 1,2,3,5: four in a row
+  auto r = m.hold(c, t0);
+  REQUIRE(r.ok());
+  CHECK(r->seats == std::vector<std::string>{"A-2-1", "A-2-2", "A-2-3", "A-2-5"});
+  CHECK(r->total_minor == 4 * 165000);
+  c.selector = best_available{1, "R", "", true};
+  CHECK(fails_cleanly(m, t0, [&] { return code_of(m.hold(c, t0)); }) == errc::no_seats_match);
+}
+
+TEST_CASE("event_machine: GA places never oversell", "[unit][inventory]") {
+  auto m = make_machine(concert(0, 5));
+  auto first = m.hold(ga_for("c1", 3), t0);
+  REQUIRE(first.ok());
+  CHECK(first->ga == ga_view{"FLOOR", 3});
+  CHECK(first->seats.empty());
+  CHECK(first->total_minor == 3 * 99000);
+  CHECK(m.ga(0) == ga_counts{5, 3, 0});
+  CHECK(fails_cleanly(m, t0, [&] { return code_of(m.hold(ga_for("c2", 3), t0)); }) ==
+        errc::ga_sold_out);
+  REQUIRE(m.confirm(pay(first->hold_id), t0 + 1).ok());
+  CHECK(m.ga(0) == ga_counts{5, 0, 3});
+  REQUIRE(m.hold(ga_for("c2", 2), t0 + 2).ok());
+  CHECK(m.ga(0) == ga_counts{5, 2, 3});
+  CHECK(code_of(m.hold(ga_for("c3", 1), t0 + 3)) == errc::ga_sold_out);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: holds expire by stamps, with or without an expire command",
+          "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto c = seats_for("c1", {"A-1-1"});
+  c.ttl_s = 10;
+  const std::string id = m.hold(c, t0).value().hold_id;
+  CHECK(m.expire(t0 + 9'999).holds_expired == 0);
+  CHECK(m.seats().state(0) == seat_state::held);
+  CHECK(m.expire(t0 + 10'000).holds_expired == 1);
+  CHECK(m.seats().state(0) == seat_state::available);
+  CHECK(m.find_hold(id)->status == hold_status::expired);
+  CHECK(m.customer_seats("c1") == 0);
+  CHECK(m.holds_expired_total() == 1);
+
+  // Without an expire command, the next command at a later stamp expires first.
+  c.nonce = 2;
+  const std::string second = m.hold(c, t0 + 20'000).value().hold_id;
+  CHECK(code_of(m.confirm(pay(second), t0 + 30'000)) == errc::hold_expired);
+  CHECK(m.seats().state(0) == seat_state::available);
+  CHECK(code_of(m.release({second}, t0 + 30'000)) == errc::hold_expired);
+  CHECK(code_of(m.extend({second, 5}, t0 + 30'000)) == errc::hold_expired);
+}
+
+TEST_CASE("event_machine: the clock never goes backwards", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto c = seats_for("c1", {"A-1-1"});
+  c.ttl_s = 10;
+  const std::string id = m.hold(c, t0 + 5'000).value().hold_id;
+  // A stale stamp (an old leader's clock) is read as the machine's current time.
+  auto again = m.hold(seats_for("c2", {"A-1-2"}, 3), t0);
+  REQUIRE(again.ok());
+  CHECK(again->created_at_ms == t0 + 5'000);
+  CHECK(m.clock_ms() == t0 + 5'000);
+  CHECK(m.find_hold(id)->status == hold_status::active);
+}
+
+TEST_CASE("event_machine: extend moves expiry, capped from creation", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto c = seats_for("c1", {"A-1-1"});
+  c.ttl_s = 60;
+  const std::string id = m.hold(c, t0).value().hold_id;
+  auto extended = m.extend({id, 300}, t0 + 30'000);
+  REQUIRE(extended.ok());
+  CHECK(extended->expires_at_ms == t0 + 330'000);
+  extended = m.extend({id, 1800}, t0 + 300'000);
+  REQUIRE(extended.ok());
+  CHECK(extended->expires_at_ms == t0 + 1'800'000);  // max_hold_ttl_s after creation
+  // The old expiry passing does nothing now.
+  CHECK(m.expire(t0 + 1'799'999).holds_expired == 0);
+  CHECK(m.expire(t0 + 1'800'000).holds_expired == 1);
+
+  CHECK(code_of(m.extend({id, 0}, t0 + 1'800'001)) == errc::invalid_request);
+  CHECK(code_of(m.extend({id, 1801}, t0 + 1'800'001)) == errc::invalid_request);
+  CHECK(code_of(m.extend({"h99-00000001", 10}, t0 + 1'800'001)) == errc::hold_not_found);
+  const std::string released =
+      m.hold(seats_for("c1", {"A-1-2"}, 5), t0 + 1'800'002).value().hold_id;
+  REQUIRE(m.release({released}, t0 + 1'800'003).ok());
+  CHECK(code_of(m.extend({released, 10}, t0 + 1'800'004)) == errc::hold_released);
+  const std::string confirmed =
+      m.hold(seats_for("c1", {"A-1-3"}, 6), t0 + 1'800'005).value().hold_id;
+  REQUIRE(m.confirm(pay(confirmed), t0 + 1'800'006).ok());
+  CHECK(code_of(m.extend({confirmed, 10}, t0 + 1'800'007)) == errc::hold_already_confirmed);
+}
+
+TEST_CASE("event_machine: release frees seats and may be repeated", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  const std::string id = m.hold(seats_for("c1", {"A-1-1", "A-1-2"}), t0).value().hold_id;
+  auto released = m.release({id}, t0 + 1);
+  REQUIRE(released.ok());
+  CHECK(released->status == hold_status::released);
+  CHECK(m.seats().state(0) == seat_state::available);
+  CHECK(m.customer_seats("c1") == 0);
+  auto again = m.release({id}, t0 + 2);
+  REQUIRE(again.ok());
+  CHECK(again->status == hold_status::released);
+  CHECK(code_of(m.release({"h5-00000001"}, t0 + 3)) == errc::hold_not_found);
+  CHECK(code_of(m.release({"nonsense"}, t0 + 3)) == errc::hold_not_found);
+  CHECK(code_of(m.release({"h0-00000002"}, t0 + 3)) == errc::hold_not_found);  // wrong nonce
+  CHECK(code_of(m.confirm(pay(id), t0 + 4)) == errc::hold_released);
+  const std::string confirmed = m.hold(seats_for("c1", {"A-1-1"}, 9), t0 + 5).value().hold_id;
+  REQUIRE(m.confirm(pay(confirmed), t0 + 6).ok());
+  CHECK(code_of(m.release({confirmed}, t0 + 7)) == errc::hold_already_confirmed);
+}
+
+TEST_CASE("event_machine: confirm makes a reservation; repeats follow the API",
+          "[unit][inventory]") {
+  auto m = make_machine(concert());
+  const std::string id = m.hold(seats_for("c1", {"A-1-1", "A-1-2"}), t0).value().hold_id;
+  auto confirmed = m.confirm(pay(id, "pay_123"), t0 + 5'000);
+  REQUIRE(confirmed.ok());
+  const reservation_view& r = confirmed->reservation;
+  CHECK(confirmed->created);
+  CHECK(confirmed->stream_seq == 1);
+  CHECK(r.reservation_id == "r0000000000c0ffee-0-0000abcd");
+  CHECK(r.hold_id == id);
+  CHECK(r.customer_id == "c1");
+  CHECK(r.seats == std::vector<std::string>{"A-1-1", "A-1-2"});
+  CHECK(r.payment_ref == "pay_123");
+  CHECK(r.total_minor == 440000);
+  CHECK(r.confirmed_at_ms == t0 + 5'000);
+  CHECK_FALSE(r.cancelled);
+  CHECK(m.seats().state(0) == seat_state::sold);
+  CHECK(m.active_holds() == 0);
+  CHECK(m.customer_seats("c1") == 2);
+  CHECK(m.find_hold(id)->status == hold_status::confirmed);
+  CHECK(m.find_hold(id)->reservation_id == r.reservation_id);
+  CHECK(m.find_reservation(r.reservation_id).value() == r);
+
+  // Without a key, the same payment_ref answers 200 with the same reservation.
+  auto same = m.confirm(pay(id, "pay_123"), t0 + 6'000);
+  REQUIRE(same.ok());
+  CHECK_FALSE(same->created);
+  CHECK(same->stream_seq == 0);
+  CHECK(same->reservation == r);
+  CHECK(code_of(m.confirm(pay(id, "pay_other"), t0 + 6'000)) == errc::hold_already_confirmed);
+  auto keyed = pay(id, "pay_123");
+  keyed.idempotency_key = "k-new";
+  CHECK(code_of(m.confirm(keyed, t0 + 6'000)) == errc::hold_already_confirmed);
+  CHECK(code_of(m.confirm(pay("h42-00000001"), t0 + 6'000)) == errc::hold_not_found);
+  auto bad_ref = pay(id, "");
+  CHECK(code_of(m.confirm(bad_ref, t0 + 6'000)) == errc::invalid_request);
+  bad_ref.payment_ref = std::string(129, 'p');
+  CHECK(code_of(m.confirm(bad_ref, t0 + 6'000)) == errc::invalid_request);
+  CHECK(m.stream_seq() == 1);
+}
+
+TEST_CASE("event_machine: cancel puts seats back on sale once", "[unit][inventory]") {
+  auto m = make_machine(concert(2));
+  const std::string id = m.hold(seats_for("c1", {"A-1-1", "A-1-2"}), t0).value().hold_id;
+  const std::string rid = m.confirm(pay(id), t0 + 1).value().reservation.reservation_id;
+  CHECK(code_of(m.hold(seats_for("c1", {"A-1-3"}, 4), t0 + 2)) == errc::customer_limit_exceeded);
+  auto cancelled = m.cancel({rid, "refund"}, t0 + 10);
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->reservation.cancelled);
+  CHECK(cancelled->reservation.cancelled_at_ms == t0 + 10);
+  CHECK(cancelled->stream_seq == 2);
+  CHECK(m.seats().state(0) == seat_state::available);
+  CHECK(m.customer_seats("c1") == 0);
+  CHECK(m.find_reservation(rid)->cancelled);
+  CHECK(m.find_hold(id)->status == hold_status::cancelled);
+  CHECK(hold_status_name(m.find_hold(id)->status) == "confirmed");
+  CHECK(code_of(m.cancel({rid, "again"}, t0 + 11)) == errc::reservation_already_cancelled);
+  CHECK(code_of(m.cancel({"r0000000000c0ffee-7-0000abcd", ""}, t0 + 11)) ==
+        errc::reservation_not_found);
+  CHECK(code_of(m.cancel({"r0000000000c0ffef-0-0000abcd", ""}, t0 + 11)) ==
+        errc::reservation_not_found);
+  CHECK(code_of(m.cancel({rid, std::string(257, 'x')}, t0 + 11)) == errc::invalid_request);
+  // The cancelled seats sell again, and the customer may buy again.
+  REQUIRE(m.hold(seats_for("c1", {"A-1-1", "A-1-3"}, 8), t0 + 12).ok());
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: idempotency keys replay the first answer", "[unit][inventory]") {
+  auto m = make_machine(concert(0));
+  auto c = seats_for("c1", {"A-1-1"});
+  c.idempotency_key = "key-1";
+  c.request_fingerprint = 111;
+  const hold_view first = m.hold(c, t0).value();
+  // Same key, same request: same answer, no second hold, even after the hold changed.
+  REQUIRE(m.extend({first.hold_id, 900}, t0 + 100).ok());
+  c.nonce = 99;
+  auto replay = m.hold(c, t0 + 200);
+  REQUIRE(replay.ok());
+  CHECK(replay.value() == first);
+  CHECK(m.active_holds() == 1);
+  // Same key, another request.
+  c.request_fingerprint = 222;
+  CHECK(code_of(m.hold(c, t0 + 300)) == errc::idempotency_key_reused);
+
+  confirm_command pay_once = pay(first.hold_id, "pay_9");
+  pay_once.idempotency_key = "key-2";
+  pay_once.request_fingerprint = 333;
+  const confirm_reply confirmed = m.confirm(pay_once, t0 + 400).value();
+  REQUIRE(m.cancel({confirmed.reservation.reservation_id, ""}, t0 + 500).ok());
+  auto again = m.confirm(pay_once, t0 + 600);
+  REQUIRE(again.ok());
+  CHECK(again->created);
+  CHECK(again->stream_seq == 0);
+  CHECK(again->reservation == confirmed.reservation);  // as first answered: not cancelled
+  // A hold's key used on a confirm is a different request.
+  pay_once.idempotency_key = "key-1";
+  CHECK(code_of(m.confirm(pay_once, t0 + 700)) == errc::idempotency_key_reused);
+
+  // Failed requests are not remembered: the key may be retried.
+  auto failing = seats_for("c2", {"A-1-2"}, 5);
+  failing.idempotency_key = "key-3";
+  failing.request_fingerprint = 444;
+  REQUIRE(m.hold(seats_for("c3", {"A-1-2"}, 6), t0 + 800).ok());
+  CHECK(code_of(m.hold(failing, t0 + 900)) == errc::seats_unavailable);  // c3 holds A-1-2
+  failing.selector = explicit_seats{{"A-1-3"}};
+  CHECK(m.hold(failing, t0 + 1000).ok());
+}
+
+TEST_CASE("event_machine: idempotency keys are forgotten after the retention",
+          "[unit][inventory]") {
+  auto m = make_machine(concert(0));
+  auto c = seats_for("c1", {"A-1-1"});
+  c.idempotency_key = "key";
+  c.request_fingerprint = 1;
+  REQUIRE(m.hold(c, t0).ok());
+  c.request_fingerprint = 2;
+  c.selector = explicit_seats{{"A-1-2"}};
+  CHECK(code_of(m.hold(c, t0 + 24 * 3600 * 1000 - 1)) == errc::idempotency_key_reused);
+  CHECK(m.hold(c, t0 + 24 * 3600 * 1000).ok());
+}
+
+TEST_CASE("event_machine: the idempotency ledger is bounded", "[unit][inventory]") {
+  machine_limits limits;
+  limits.idempotency_keys_max = 3;
+  auto m = event_machine::create("ev", concert(0), t0, 5, limits).value();
+  for (int i = 0; i < 5; ++i) {
+    auto c = seats_for("c", {"A-1-" + std::to_string(i + 1)}, static_cast<std::uint32_t>(i));
+    c.idempotency_key = "k" + std::to_string(i);
+    REQUIRE(m.hold(c, t0 + i).ok());
+  }
+  CHECK(m.memory().idempotency > 0);
+  // k0 and k1 were evicted, so reusing k0 for another request is no longer detected.
+  auto c = seats_for("c", {"A-1-9"}, 9);
+  c.idempotency_key = "k0";
+  c.request_fingerprint = 77;
+  CHECK(m.hold(c, t0 + 10).ok());
+  c.idempotency_key = "k4";
+  CHECK(code_of(m.hold(c, t0 + 11)) == errc::idempotency_key_reused);
+}
+
+TEST_CASE("event_machine: block and unblock, all or nothing", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto blocked = m.block({{"A-1-1", "A-1-2"}, true}, t0);
+  REQUIRE(blocked.ok());
+  CHECK(blocked.value() ==
+        std::vector<seat_view>{{"A-1-1", seat_state::blocked}, {"A-1-2", seat_state::blocked}});
+  CHECK(code_of(m.hold(seats_for("c1", {"A-1-1"}), t0)) == errc::seats_unavailable);
+  REQUIRE(m.block({{"A-1-1"}, true}, t0).ok());  // blocking again is fine
+  REQUIRE(m.hold(seats_for("c1", {"A-1-3"}), t0).ok());
+  auto taken = m.block({{"A-1-4", "A-1-3"}, true}, t0);
+  REQUIRE(code_of(taken) == errc::seats_unavailable);
+  CHECK(taken.error().unavailable == std::vector<seat_index>{2});
+  CHECK(m.seats().state(3) == seat_state::available);
+  CHECK(code_of(m.block({{"A-1-4", "Q-1-1"}, true}, t0)) == errc::unknown_seat);
+  CHECK(code_of(m.block({{}, true}, t0)) == errc::invalid_request);
+  CHECK(code_of(m.block({{"A-1-4", "A-1-4"}, true}, t0)) == errc::invalid_request);
+
+  auto unblocked = m.block({{"A-1-1", "A-1-3", "A-1-5"}, false}, t0);
+  REQUIRE(unblocked.ok());
+  CHECK(unblocked.value() == std::vector<seat_view>{{"A-1-1", seat_state::available},
+                                                    {"A-1-3", seat_state::held},
+                                                    {"A-1-5", seat_state::available}});
+  CHECK(m.seats().state(1) == seat_state::blocked);
+  CHECK(m.seats().counts()[seat_state::blocked] == 1);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: apply dispatches every command", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  auto held = m.apply(seats_for("c1", {"A-1-1"}), t0);
+  REQUIRE(held.ok());
+  const auto& view = std::get<hold_view>(held.value());
+  REQUIRE(std::holds_alternative<confirm_reply>(m.apply(pay(view.hold_id), t0 + 1).value()));
+  REQUIRE(std::holds_alternative<std::vector<seat_view>>(
+      m.apply(block_command{{"A-1-9"}, true}, t0 + 2).value()));
+  REQUIRE(std::holds_alternative<expire_reply>(m.apply(expire_command{}, t0 + 3).value()));
+  CHECK(m.apply(release_command{"h9-00000000"}, t0 + 4).error().code == errc::hold_not_found);
+}
+
+TEST_CASE("event_machine: views list seats and counts", "[unit][inventory]") {
+  auto m = make_machine(concert());
+  REQUIRE(m.hold(seats_for("c1", {"A-2-5"}), t0).ok());
+  const auto all = m.seat_views(std::nullopt);
+  REQUIRE(all.size() == 54);
+  CHECK(all.back() == seat_view{"A-2-5", seat_state::held});
+  CHECK(m.seat_views(0u).size() == 54);
+  CHECK(m.seats().category_counts(1)[seat_state::held] == 1);
+  CHECK(errc_name(errc::seats_unavailable) == "seats_unavailable");
+  CHECK(make_error_code(errc::hold_expired).message() == "hold_expired");
+}
