@@ -442,8 +442,9 @@ result<std::vector<seat_view>> event_machine::block(const block_command& c, std:
 
 result<command_reply> event_machine::apply(const command& c, std::int64_t now_ms) {
   auto lift = [](auto&& r) -> result<command_reply> {
+    using value = std::decay_t<decltype(r.value())>;
     if (!r) return common::fail(std::move(r).error());
-    return command_reply(std::move(r).value());
+    return result<command_reply>(std::in_place, std::in_place_type<value>, std::move(r).value());
   };
   return std::visit(
       [&](const auto& cmd) -> result<command_reply> {

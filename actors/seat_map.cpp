@@ -23,16 +23,15 @@ std::string_view seat_state_name(seat_state state) {
 seat_map::seat_map(std::shared_ptr<const event_layout> layout)
     : layout_(std::move(layout)),
       states_(layout_->seat_count(), seat_state::available),
-      row_longest_run_(layout_->rows().size()),
+      row_runs_(layout_->rows().size()),
       row_available_(layout_->rows().size()),
-      section_longest_run_(layout_->sections().size()),
+      section_runs_(layout_->sections().size()),
       by_category_(layout_->categories().size()),
       by_section_(layout_->sections().size()) {
   counts_.by_state[0] = layout_->seat_count();
   for (std::uint32_t r = 0; r < layout_->rows().size(); ++r) {
     const row_layout& row = layout_->rows()[r];
-    row_longest_run_[r] = row.seat_count;
-    row_available_[r] = row.seat_count;
+    refresh_row(r);
     by_category_[row.category].by_state[0] += row.seat_count;
     by_section_[row.section].by_state[0] += row.seat_count;
   }
@@ -71,30 +70,49 @@ void seat_map::set(std::span<const seat_index> seats, seat_state to) {
   }
 }
 
+namespace {
+std::uint32_t run_bit(std::uint32_t length) {
+  return 1u << (std::min(length, 32u) - 1);
+}
+// Runs of at least `length` seats.
+std::uint32_t runs_at_least(std::uint32_t length) {
+  return length >= 32 ? 1u << 31 : ~0u << (length - 1);
+}
+}  // namespace
+
+// A block of `count` fits a run of L >= count; it fits without stranding a seat when
+// L == count or L >= count + 2. Bit 31 (runs of 32 or more) is always kept when it might
+// fit, and the row scan decides.
+seat_map::run_mask seat_map::runs_that_fit(std::uint32_t count, bool avoid_stranding) {
+  if (!avoid_stranding) return runs_at_least(count);
+  return runs_at_least(count + 2) | run_bit(count);
+}
+
 void seat_map::refresh_row(std::uint32_t row) {
   const row_layout& info = layout_->rows()[row];
-  std::uint16_t longest = 0;
-  std::uint16_t run = 0;
+  run_mask runs = 0;
+  std::uint32_t run = 0;
   std::uint16_t available = 0;
   for (seat_index s = info.first_seat; s < info.first_seat + info.seat_count; ++s) {
     if (states_[s] == seat_state::available) {
       ++run;
       ++available;
-      longest = std::max(longest, run);
     } else {
+      if (run > 0) runs |= run_bit(run);
       run = 0;
     }
   }
-  row_longest_run_[row] = longest;
+  if (run > 0) runs |= run_bit(run);
+  row_runs_[row] = runs;
   row_available_[row] = available;
 }
 
 void seat_map::refresh_section(std::uint32_t section) {
   const section_layout& info = layout_->sections()[section];
-  std::uint16_t longest = 0;
+  run_mask runs = 0;
   for (std::uint32_t r = info.first_row; r < info.first_row + info.row_count; ++r)
-    longest = std::max(longest, row_longest_run_[r]);
-  section_longest_run_[section] = longest;
+    runs |= row_runs_[r];
+  section_runs_[section] = runs;
 }
 
 std::vector<seat_index> seat_map::find_best(const best_available_query& query) const {
@@ -111,11 +129,12 @@ std::vector<seat_index> seat_map::find_block(const best_available_query& query,
   const std::uint32_t first = query.section.value_or(0);
   const std::uint32_t last =
       query.section ? *query.section + 1 : static_cast<std::uint32_t>(sections.size());
+  const run_mask fits = runs_that_fit(query.count, avoid_stranding);
   for (std::uint32_t s = first; s < last; ++s) {
-    if (section_longest_run_[s] < query.count) continue;
+    if ((section_runs_[s] & fits) == 0) continue;
     for (std::uint32_t r = sections[s].first_row; r < sections[s].first_row + sections[s].row_count;
          ++r) {
-      if (row_longest_run_[r] < query.count) continue;
+      if ((row_runs_[r] & fits) == 0) continue;
       if (query.category && layout_->rows()[r].category != *query.category) continue;
       if (const auto start = best_block_in_row(r, query.count, avoid_stranding)) {
         std::vector<seat_index> seats(query.count);
@@ -192,9 +211,8 @@ std::vector<seat_index> seat_map::find_scattered(const best_available_query& que
 
 std::size_t seat_map::memory_bytes() const {
   return states_.capacity() * sizeof(seat_state) +
-         (row_longest_run_.capacity() + row_available_.capacity() +
-          section_longest_run_.capacity()) *
-             sizeof(std::uint16_t) +
+         (row_runs_.capacity() + section_runs_.capacity()) * sizeof(run_mask) +
+         row_available_.capacity() * sizeof(std::uint16_t) +
          (by_category_.capacity() + by_section_.capacity()) * sizeof(state_counts);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The state of every seat of one event (one byte each) and the summaries that make
-// best-available fast: per row and per section, the longest run of available seats, so a
-// search skips every row that cannot fit the block without looking at its seats.
+// best-available fast: per row and per section, which lengths of runs of available seats
+// exist, so a search skips every row that cannot fit the block (or cannot fit it without
+// stranding a seat) without looking at its seats.
 // Pure: no clock, no I/O. Only event_machine changes it.
 
 #include <cstdint>
@@ -53,6 +54,10 @@ class seat_map {
   std::size_t memory_bytes() const;
 
  private:
+  // Bit L-1 is set when a run of exactly L free seats exists (L < 32); bit 31 for L >= 32.
+  using run_mask = std::uint32_t;
+  static run_mask runs_that_fit(std::uint32_t count, bool avoid_stranding);
+
   void refresh_row(std::uint32_t row);
   void refresh_section(std::uint32_t section);
   std::optional<seat_index> best_block_in_row(std::uint32_t row, std::uint32_t count,
@@ -62,9 +67,9 @@ class seat_map {
 
   std::shared_ptr<const event_layout> layout_;
   std::vector<seat_state> states_;
-  std::vector<std::uint16_t> row_longest_run_;
+  std::vector<run_mask> row_runs_;
   std::vector<std::uint16_t> row_available_;
-  std::vector<std::uint16_t> section_longest_run_;
+  std::vector<run_mask> section_runs_;  // union of its rows' masks
   state_counts counts_;
   std::vector<state_counts> by_category_;
   std::vector<state_counts> by_section_;

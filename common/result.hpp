@@ -24,6 +24,10 @@ class [[nodiscard]] result {
  public:
   result(T value)
       : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  // Builds the value in place, without a temporary T.
+  template <class... Args>
+  explicit result(std::in_place_t, Args&&... args)
+      : state_(std::in_place_index<0>, std::forward<Args>(args)...) {}
   result(failure_of<E> f) : state_(std::in_place_index<1>, std::move(f.error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }

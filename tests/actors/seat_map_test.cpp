@@ -129,3 +129,22 @@ TEST_CASE("seat_map: summaries follow every change", "[unit][inventory]") {
   map.set(seats({12}), seat_state::available);
   CHECK(map.find_best({3, {}, {}, true}) == seats({10, 11, 12}));
 }
+
+TEST_CASE("seat_map: long runs and long blocks are found exactly", "[unit][inventory]") {
+  // Runs of 32 and more share one summary bit: the row scan must decide.
+  auto layout = rows_of({40, 60});
+  seat_map map(layout);
+  take(map, *layout, 0, "x.................................x.....");  // runs of 33 and 5
+  CHECK(map.find_best({33, {}, {}, true}) == [] {
+    std::vector<seat_index> v;
+    for (seat_index s = 1; s <= 33; ++s)
+      v.push_back(s);
+    return v;
+  }());
+  // 32 in a run of 33 strands one seat; row 2 (60 free) has a clean block.
+  const auto block = map.find_best({32, {}, {}, true});
+  REQUIRE(block.size() == 32);
+  CHECK(block.front() == 40 + 14);
+  CHECK(map.find_best({50, {}, {}, true}).front() == 40 + 5);
+  CHECK(map.find_best({61, {}, {}, true}).empty());
+}
