@@ -27,7 +27,8 @@ event_spec w1_venue() {
   spec.categories = {{"STD", 100000, "KRW"}};
   for (int s = 1; s <= 50; ++s) {
     section_spec section{std::to_string(s), {}};
-    for (int r = 1; r <= 20; ++r) section.rows.push_back({std::to_string(r), 50, {}, "STD"});
+    for (int r = 1; r <= 20; ++r)
+      section.rows.push_back({std::to_string(r), 50, {}, "STD"});
     spec.sections.push_back(section);
   }
   return spec;
@@ -91,16 +92,23 @@ int main(int argc, char** argv) {
   show("bob holds 1-1-1 and 1-1-2 for 30 s", bob);
   auto paid = m.confirm({alice->hold_id, "pay-alice-1", "idem-alice", 77, 0x3333}, now + 5000);
   show("alice confirms (idempotency key idem-alice)", paid);
-  show("alice's retry with the same key replays", m.confirm({alice->hold_id, "pay-alice-1", "idem-alice", 77, 0}, now + 6000));
-  std::printf("  %-44s %u hold(s) expired\n", "40 s later, the expiry timer fires", m.expire(now + 40'000).holds_expired);
-  if (bob) show("bob confirms too late", m.confirm({bob->hold_id, "pay-bob-1", "", 0, 0x4444}, now + 41'000));
-  if (paid) show("alice cancels", m.cancel({paid->reservation.reservation_id, "refund"}, now + 50'000));
-  show("the venue blocks 1-20-1..1-20-2 (camera)", m.block({{"1-20-1", "1-20-2"}, true}, now + 51'000));
+  show("alice's retry with the same key replays",
+       m.confirm({alice->hold_id, "pay-alice-1", "idem-alice", 77, 0}, now + 6000));
+  std::printf("  %-44s %u hold(s) expired\n", "40 s later, the expiry timer fires",
+              m.expire(now + 40'000).holds_expired);
+  if (bob)
+    show("bob confirms too late",
+         m.confirm({bob->hold_id, "pay-bob-1", "", 0, 0x4444}, now + 41'000));
+  if (paid)
+    show("alice cancels", m.cancel({paid->reservation.reservation_id, "refund"}, now + 50'000));
+  show("the venue blocks 1-20-1..1-20-2 (camera)",
+       m.block({{"1-20-1", "1-20-2"}, true}, now + 51'000));
 
   std::printf("\nthe flash on-sale workload W1 (64 clients, 50,000 hold attempts, seed %llu):\n",
               static_cast<unsigned long long>(seed));
   std::vector<seatd::common::splitmix64> clients;
-  for (std::uint64_t i = 0; i < 64; ++i) clients.emplace_back(seed * 0x9E3779B97F4A7C15ull + i + 1);
+  for (std::uint64_t i = 0; i < 64; ++i)
+    clients.emplace_back(seed * 0x9E3779B97F4A7C15ull + i + 1);
   std::uint64_t held = 0, conflicts = 0, confirmed = 0;
   now += 60'000;
   for (std::uint64_t n = 0; n < 50'000; ++n) {
@@ -114,7 +122,8 @@ int main(int argc, char** argv) {
     c.nonce = static_cast<std::uint32_t>(g.next());
     std::vector<std::string> ids;
     for (auto s = first + 1; s <= first + k; ++s)
-      ids.push_back(std::to_string(section + 1) + "-" + std::to_string(row + 1) + "-" + std::to_string(s));
+      ids.push_back(std::to_string(section + 1) + "-" + std::to_string(row + 1) + "-" +
+                    std::to_string(s));
     c.selector = explicit_seats{ids};
     auto h = m.hold(c, ++now);
     if (!h) {
@@ -123,25 +132,31 @@ int main(int argc, char** argv) {
     }
     ++held;
     if (confirm)
-      confirmed += m.confirm({h->hold_id, "pay-" + std::to_string(n), "", 0, static_cast<std::uint32_t>(n)}, now).ok();
+      confirmed +=
+          m.confirm({h->hold_id, "pay-" + std::to_string(n), "", 0, static_cast<std::uint32_t>(n)},
+                    now)
+              .ok();
     else
       (void)m.release({h->hold_id}, now);
   }
   const auto& counts = m.seats().counts();
-  std::printf("  holds %llu, conflicts %llu (%.1f%%), confirms %llu\n", static_cast<unsigned long long>(held),
-              static_cast<unsigned long long>(conflicts), 100.0 * static_cast<double>(conflicts) / 50'000.0,
+  std::printf("  holds %llu, conflicts %llu (%.1f%%), confirms %llu\n",
+              static_cast<unsigned long long>(held), static_cast<unsigned long long>(conflicts),
+              100.0 * static_cast<double>(conflicts) / 50'000.0,
               static_cast<unsigned long long>(confirmed));
-  std::printf("  seats: %u available, %u held, %u sold (%.1f%%), %u blocked\n", counts[seat_state::available],
-              counts[seat_state::held], counts[seat_state::sold], 100.0 * counts[seat_state::sold] / 50'000.0,
-              counts[seat_state::blocked]);
+  std::printf("  seats: %u available, %u held, %u sold (%.1f%%), %u blocked\n",
+              counts[seat_state::available], counts[seat_state::held], counts[seat_state::sold],
+              100.0 * counts[seat_state::sold] / 50'000.0, counts[seat_state::blocked]);
   draw_section(m, 0);
 
   const auto snapshot = snapshot_codec::encode(m);
   auto restored = snapshot_codec::decode(snapshot);
   const std::string problems = m.check_invariants();
-  std::printf("\nsnapshot: %zu bytes, decodes to the same state: %s; invariants: %s\n", snapshot.size(),
+  std::printf("\nsnapshot: %zu bytes, decodes to the same state: %s; invariants: %s\n",
+              snapshot.size(),
               restored.ok() && snapshot_codec::encode(restored.value()) == snapshot ? "yes" : "NO",
               problems.empty() ? "hold" : problems.c_str());
-  std::printf("\nnext: the seatd server (HTTP API, RocksDB log) arrives with issue 3; see README.md.\n");
+  std::printf(
+      "\nnext: the seatd server (HTTP API, RocksDB log) arrives with issue 3; see README.md.\n");
   return problems.empty() && restored.ok() ? 0 : 1;
 }
