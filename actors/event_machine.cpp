@@ -162,8 +162,7 @@ result<std::vector<seat_index>> event_machine::resolve_seats(const std::vector<s
 
 result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms) {
   advance(now_ms);
-  const auto seen =
-      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::hold);
+  auto seen = check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::hold);
   if (!seen) return common::fail(std::move(seen).error());
   if (const auto& first = seen.value()) {
     hold_view view = view_hold(first->hold);  // as first answered
@@ -282,7 +281,7 @@ result<hold_view> event_machine::extend(const extend_command& c, std::int64_t no
   const std::uint32_t max_ttl_s = layout_->spec().max_hold_ttl_s;
   if (c.ttl_s < 1 || c.ttl_s > max_ttl_s)
     return fail(errc::invalid_request, "ttl_s: must be 1 to " + std::to_string(max_ttl_s));
-  const auto hold = find_hold_index(c.hold_id);
+  auto hold = find_hold_index(c.hold_id);
   if (!hold) return common::fail(std::move(hold).error());
   hold_record& h = holds_[hold.value()];
   if (h.status != hold_status::active) return hold_ended(h.status);
@@ -296,7 +295,7 @@ result<hold_view> event_machine::extend(const extend_command& c, std::int64_t no
 
 result<hold_view> event_machine::release(const release_command& c, std::int64_t now_ms) {
   advance(now_ms);
-  const auto hold = find_hold_index(c.hold_id);
+  auto hold = find_hold_index(c.hold_id);
   if (!hold) return common::fail(std::move(hold).error());
   const hold_status status = holds_[hold.value()].status;
   if (status == hold_status::released) return view_hold(hold.value());  // releasing twice is fine
@@ -334,7 +333,7 @@ common::failure_of<failure> event_machine::hold_ended(hold_status status) {
 
 result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int64_t now_ms) {
   advance(now_ms);
-  const auto seen =
+  auto seen =
       check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::confirm);
   if (!seen) return common::fail(std::move(seen).error());
   if (const auto& first = seen.value()) {
@@ -350,7 +349,7 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
     return fail(errc::invalid_request, "payment_ref: must be 1 to " +
                                            std::to_string(limits_.payment_ref_length_max) +
                                            " printable ASCII characters");
-  const auto found = find_hold_index(c.hold_id);
+  auto found = find_hold_index(c.hold_id);
   if (!found) return common::fail(std::move(found).error());
   const std::uint32_t hold = found.value();
   hold_record& h = holds_[hold];
@@ -441,7 +440,7 @@ result<std::vector<seat_view>> event_machine::block(const block_command& c, std:
 }
 
 result<command_reply> event_machine::apply(const command& c, std::int64_t now_ms) {
-  auto lift = [](auto&& r) -> result<command_reply> {
+  auto lift = [](auto r) -> result<command_reply> {
     using value = std::decay_t<decltype(r.value())>;
     if (!r) return common::fail(std::move(r).error());
     return result<command_reply>(std::in_place, std::in_place_type<value>, std::move(r).value());
@@ -558,7 +557,7 @@ reservation_view event_machine::view_reservation(std::uint32_t reservation) cons
 }
 
 result<hold_view> event_machine::find_hold(std::string_view id) const {
-  const auto hold = find_hold_index(id);
+  auto hold = find_hold_index(id);
   if (!hold) return common::fail(std::move(hold).error());
   return view_hold(hold.value());
 }

@@ -29,7 +29,7 @@ struct machine_limits {
   std::uint32_t seats_per_block_max = 10'000;
   std::uint32_t payment_ref_length_max = 128;
   std::uint32_t cancel_reason_length_max = 256;
-  std::int64_t idempotency_retention_ms = 24 * 3600 * 1000;
+  std::int64_t idempotency_retention_ms = std::int64_t{24} * 3600 * 1000;
   std::uint32_t idempotency_keys_max = 1'000'000;
   layout_limits layout;
 };

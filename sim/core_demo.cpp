@@ -58,7 +58,7 @@ void draw_section(const event_machine& m, std::uint32_t section) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const std::uint64_t seed = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 42;
   auto created = event_machine::create("flash-2026", w1_venue(), start_ms, seed);
   if (!created) return 1;
@@ -159,4 +159,7 @@ int main(int argc, char** argv) {
   std::printf(
       "\nnext: the seatd server (HTTP API, RocksDB log) arrives with issue 3; see README.md.\n");
   return problems.empty() && restored.ok() ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "seatd-core-demo: %s\n", e.what());
+  return 2;
 }
