@@ -38,16 +38,19 @@ struct machine_limits {
 
 struct explicit_seats {
   std::vector<std::string> seats;
+  bool operator==(const explicit_seats&) const = default;
 };
 struct best_available {
   std::uint32_t count = 1;
   std::string category;  // empty: any
   std::string section;   // empty: any
   bool adjacent = true;
+  bool operator==(const best_available&) const = default;
 };
 struct ga_places {
   std::string area;
   std::uint32_t count = 1;
+  bool operator==(const ga_places&) const = default;
 };
 using hold_selector = std::variant<explicit_seats, best_available, ga_places>;
 
@@ -58,13 +61,16 @@ struct hold_command {
   std::string idempotency_key;            // empty: none
   std::uint64_t request_fingerprint = 0;  // of method, path and body; compared on key reuse
   std::uint32_t nonce = 0;                // random part of the new hold's id, chosen by the caller
+  bool operator==(const hold_command&) const = default;
 };
 struct extend_command {
   std::string hold_id;
   std::uint32_t ttl_s = 0;
+  bool operator==(const extend_command&) const = default;
 };
 struct release_command {
   std::string hold_id;
+  bool operator==(const release_command&) const = default;
 };
 struct confirm_command {
   std::string hold_id;
@@ -72,16 +78,21 @@ struct confirm_command {
   std::string idempotency_key;
   std::uint64_t request_fingerprint = 0;
   std::uint32_t nonce = 0;  // random part of the new reservation's id
+  bool operator==(const confirm_command&) const = default;
 };
 struct cancel_command {
   std::string reservation_id;
   std::string reason;
+  bool operator==(const cancel_command&) const = default;
 };
 struct block_command {
   std::vector<std::string> seats;
   bool block = true;  // false: unblock
+  bool operator==(const block_command&) const = default;
 };
-struct expire_command {};
+struct expire_command {
+  bool operator==(const expire_command&) const = default;
+};
 
 using command = std::variant<hold_command, extend_command, release_command, confirm_command,
                              cancel_command, block_command, expire_command>;

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "actors/command_codec.hpp"
 #include "common/byte_codec.hpp"
 #include "common/checksum.hpp"
 
@@ -19,80 +20,6 @@ common::failure_of<std::string> corrupt(std::string what) {
   return {"snapshot: " + std::move(what)};
 }
 
-void encode_spec(common::byte_writer& w, const event_spec& spec) {
-  w.string(spec.name);
-  w.i64(spec.starts_at_ms);
-  w.varint(spec.categories.size());
-  for (const auto& c : spec.categories) {
-    w.string(c.id);
-    w.i64(c.price_minor);
-    w.string(c.currency);
-  }
-  w.varint(spec.sections.size());
-  for (const auto& section : spec.sections) {
-    w.string(section.id);
-    w.varint(section.rows.size());
-    for (const auto& row : section.rows) {
-      w.string(row.id);
-      w.varint(row.seat_count);
-      w.varint(row.labels.size());
-      for (const auto& label : row.labels)
-        w.string(label);
-      w.string(row.category);
-    }
-  }
-  w.varint(spec.ga_areas.size());
-  for (const auto& area : spec.ga_areas) {
-    w.string(area.id);
-    w.varint(area.capacity);
-    w.string(area.category);
-  }
-  w.varint(spec.max_seats_per_customer);
-  w.varint(spec.default_hold_ttl_s);
-  w.varint(spec.max_hold_ttl_s);
-}
-
-std::uint32_t u32_of(common::byte_reader& r) {
-  const std::uint64_t v = r.varint();
-  if (v > 0xFFFFFFFFu) r.fail();
-  return static_cast<std::uint32_t>(v);
-}
-
-event_spec decode_spec(common::byte_reader& r) {
-  event_spec spec;
-  spec.name = r.string(text_max);
-  spec.starts_at_ms = r.i64();
-  spec.categories.resize(r.count(count_max, 3));
-  for (auto& c : spec.categories) {
-    c.id = r.string(text_max);
-    c.price_minor = r.i64();
-    c.currency = r.string(text_max);
-  }
-  spec.sections.resize(r.count(count_max, 3));
-  for (auto& section : spec.sections) {
-    section.id = r.string(text_max);
-    section.rows.resize(r.count(count_max, 4));
-    for (auto& row : section.rows) {
-      row.id = r.string(text_max);
-      row.seat_count = u32_of(r);
-      row.labels.resize(r.count(count_max, 1));
-      for (auto& label : row.labels)
-        label = r.string(text_max);
-      row.category = r.string(text_max);
-    }
-  }
-  spec.ga_areas.resize(r.count(count_max, 3));
-  for (auto& area : spec.ga_areas) {
-    area.id = r.string(text_max);
-    area.capacity = u32_of(r);
-    area.category = r.string(text_max);
-  }
-  spec.max_seats_per_customer = u32_of(r);
-  spec.default_hold_ttl_s = u32_of(r);
-  spec.max_hold_ttl_s = u32_of(r);
-  return spec;
-}
-
 }  // namespace
 
 std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
@@ -103,7 +30,7 @@ std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
   w.u32(0);  // payload checksum, patched below
 
   w.string(m.event_id_);
-  encode_spec(w, m.layout_->spec());
+  codec::encode_spec(w, m.layout_->spec());
   w.i64(m.created_at_ms_);
   w.u64(m.id_salt_);
   w.i64(m.clock_ms_);
@@ -182,7 +109,7 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
 
   common::byte_reader r(payload);
   std::string event_id = r.string(text_max);
-  event_spec spec = decode_spec(r);
+  event_spec spec = codec::decode_spec(r);
   const std::int64_t created_at_ms = r.i64();
   const std::uint64_t salt = r.u64();
   const std::int64_t clock_ms = r.i64();
@@ -206,8 +133,8 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   for (std::size_t st = 1; st < seat_state_count; ++st)
     m.seats_.set(by_state[st], static_cast<seat_state>(st));
   for (std::size_t a = 0; a < m.ga_held_.size(); ++a) {
-    m.ga_held_[a] = u32_of(r);
-    m.ga_sold_[a] = u32_of(r);
+    m.ga_held_[a] = codec::u32_of(r);
+    m.ga_sold_[a] = codec::u32_of(r);
   }
 
   m.holds_.resize(r.count(count_max, 32));
@@ -243,7 +170,7 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   const std::size_t customers = r.count(count_max, 2);
   for (std::size_t c = 0; c < customers && r.ok(); ++c) {
     const std::string id = r.string(text_max);
-    const std::uint32_t held = u32_of(r);
+    const std::uint32_t held = codec::u32_of(r);
     if (m.customers_.intern(id) != c) return corrupt("duplicate customer id");
     m.customers_.add_seats(static_cast<std::uint32_t>(c), held);
   }
