@@ -1,0 +1,90 @@
+#pragma once
+// The storage port of a seatd node: shard logs, event snapshots and the reservation outbox,
+// written in atomic, durable batches. Two implementations: RocksDB (rocksdb_store.hpp) for
+// the server, and memory (memory_store.hpp) for tests and the simulator.
+//
+// Contract of write(): when it returns, everything in the batch is durable (fsynced); if
+// the process dies during it, either the whole batch survives or none of it. I/O failure
+// is not an expected failure: write() throws storage_error and the node stops (after a
+// failed fsync the page cache cannot be trusted).
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace seatd::storage {
+
+struct storage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One command in a shard's log. Indices start at 1 and are contiguous within a shard.
+struct log_entry {
+  std::uint32_t shard = 0;
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;     // 0 until replication exists
+  std::int64_t stamp_ms = 0;  // the leader's time: the command's time in the event machine
+  std::string event_id;
+  std::vector<std::uint8_t> payload;  // actors::encode_command
+  bool operator==(const log_entry&) const = default;
+};
+
+// An event's whole state, covering every entry of its shard up to `index`.
+struct snapshot_record {
+  std::string event_id;
+  std::uint32_t shard = 0;
+  std::uint64_t index = 0;
+  std::vector<std::uint8_t> bytes;  // actors::snapshot_codec
+  bool operator==(const snapshot_record&) const = default;
+};
+
+// A committed confirm or cancel waiting to be published (API.md, "The reservation stream").
+struct outbox_record {
+  std::string event_id;
+  std::uint64_t seq = 0;
+  std::string value;  // the Kafka record's JSON
+  bool operator==(const outbox_record&) const = default;
+};
+
+struct outbox_key {
+  std::string event_id;
+  std::uint64_t seq = 0;
+};
+
+struct log_truncation {
+  std::uint32_t shard = 0;
+  std::uint64_t below = 0;  // delete entries with index < below
+};
+
+struct write_batch {
+  std::vector<log_entry> entries;
+  std::vector<snapshot_record> snapshots;  // replace the event's previous snapshot
+  std::vector<outbox_record> outbox_puts;
+  std::vector<outbox_key> outbox_deletes;
+  std::vector<log_truncation> truncations;
+  bool empty() const {
+    return entries.empty() && snapshots.empty() && outbox_puts.empty() && outbox_deletes.empty() &&
+           truncations.empty();
+  }
+};
+
+struct recovered_state {
+  std::uint32_t shard_count = 0;
+  std::vector<snapshot_record> snapshots;  // the latest per event
+  std::vector<log_entry> entries;          // every entry kept, by shard, then index
+  std::vector<outbox_record> outbox;       // by event id, then seq
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+  // Everything needed to rebuild the node; called once, before any write. Throws
+  // storage_error when the data is damaged (see docs/STORAGE.md for the rules).
+  virtual recovered_state recover() = 0;
+  virtual void write(const write_batch& batch) = 0;
+  virtual std::uint32_t shard_count() const = 0;
+};
+
+}  // namespace seatd::storage
