@@ -140,6 +140,10 @@ result<std::vector<seat_index>> event_machine::resolve_seats(const std::vector<s
   if (ids.empty() || ids.size() > max)
     return fail(errc::invalid_request,
                 "seats: must list 1 to " + std::to_string(max) + " seat ids");
+  for (const auto& id : ids)
+    if (!common::is_seat_id(id))
+      return fail(errc::invalid_request,
+                  "seats: \"" + id + "\" is not a seat id of the form section-row-label");
   std::unordered_set<std::string_view> seen;
   for (const auto& id : ids)
     if (!seen.insert(id).second)
@@ -320,8 +324,18 @@ result<std::optional<idempotency_outcome>> event_machine::check_key(
 }
 
 result<std::uint32_t> event_machine::find_hold_index(std::string_view id) const {
+  if (!common::is_identifier(id))
+    return fail(errc::invalid_request, "hold_id: must be 1 to 64 of [A-Za-z0-9._:-]");
   if (const auto hold = parse_hold_id(id)) return *hold;
   return fail(errc::hold_not_found, "no hold \"" + std::string(id) + "\" in this event");
+}
+
+result<std::uint32_t> event_machine::find_reservation_index(std::string_view id) const {
+  if (!common::is_identifier(id))
+    return fail(errc::invalid_request, "reservation_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  if (const auto reservation = parse_reservation_id(id)) return *reservation;
+  return fail(errc::reservation_not_found,
+              "no reservation \"" + std::string(id) + "\" in this event");
 }
 
 common::failure_of<failure> event_machine::hold_ended(hold_status status) {
@@ -392,11 +406,9 @@ result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t
     return fail(errc::invalid_request, "reason: at most " +
                                            std::to_string(limits_.cancel_reason_length_max) +
                                            " printable ASCII characters");
-  const auto reservation = parse_reservation_id(c.reservation_id);
-  if (!reservation)
-    return fail(errc::reservation_not_found,
-                "no reservation \"" + c.reservation_id + "\" in this event");
-  reservation_record& r = reservations_[*reservation];
+  auto reservation = find_reservation_index(c.reservation_id);
+  if (!reservation) return common::fail(std::move(reservation).error());
+  reservation_record& r = reservations_[reservation.value()];
   hold_record& h = holds_[r.hold];
   if (h.status == hold_status::cancelled)
     return fail(errc::reservation_already_cancelled, "the reservation was already cancelled");
@@ -408,7 +420,7 @@ result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t
   // A cancellation stamped at the epoch would read as "not cancelled": keep it positive.
   r.cancelled_at_ms = std::max<std::int64_t>(clock_ms_, 1);
   const std::uint64_t seq = ++stream_seq_;
-  return cancel_reply{view_reservation(*reservation), seq};
+  return cancel_reply{view_reservation(reservation.value()), seq};
 }
 
 // ---- blocking -------------------------------------------------------------------------
@@ -563,11 +575,9 @@ result<hold_view> event_machine::find_hold(std::string_view id) const {
 }
 
 result<reservation_view> event_machine::find_reservation(std::string_view id) const {
-  const auto reservation = parse_reservation_id(id);
-  if (!reservation)
-    return fail(errc::reservation_not_found,
-                "no reservation \"" + std::string(id) + "\" in this event");
-  return view_reservation(*reservation);
+  auto reservation = find_reservation_index(id);
+  if (!reservation) return common::fail(std::move(reservation).error());
+  return view_reservation(reservation.value());
 }
 
 std::vector<seat_view> event_machine::seat_views(std::optional<std::uint32_t> section) const {

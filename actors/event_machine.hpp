@@ -267,7 +267,9 @@ class event_machine {
   result<std::optional<idempotency_outcome>> check_key(const std::string& key,
                                                        std::uint64_t fingerprint,
                                                        idempotency_outcome::kind op) const;
+  // Malformed ids are invalid_request (400), well-formed but unknown ones not found (404).
   result<std::uint32_t> find_hold_index(std::string_view id) const;
+  result<std::uint32_t> find_reservation_index(std::string_view id) const;
   // The failure for acting on a hold that is no longer active.
   static common::failure_of<failure> hold_ended(hold_status status);
 

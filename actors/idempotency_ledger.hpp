@@ -36,6 +36,12 @@ class idempotency_ledger {
 
   idempotency_ledger(std::int64_t retention_ms, std::size_t keys_max)
       : retention_ms_(retention_ms), keys_max_(keys_max) {}
+  // order_ points into by_key_'s nodes: a copy would point into the original. Moving keeps
+  // the nodes where they are.
+  idempotency_ledger(const idempotency_ledger&) = delete;
+  idempotency_ledger& operator=(const idempotency_ledger&) = delete;
+  idempotency_ledger(idempotency_ledger&&) = default;
+  idempotency_ledger& operator=(idempotency_ledger&&) = default;
 
   lookup check(std::string_view key, std::uint64_t fingerprint) const;
   // Stamps must not decrease (the event machine clamps its clock).

@@ -61,9 +61,11 @@ void seat_map::set(std::span<const seat_index> seats, seat_state to) {
   }
   std::sort(touched_rows.begin(), touched_rows.end());
   touched_rows.erase(std::unique(touched_rows.begin(), touched_rows.end()), touched_rows.end());
+  // Every touched row first: a section's summary is the union of its rows'.
+  for (std::uint32_t row : touched_rows)
+    refresh_row(row);
   std::uint32_t last_section = std::numeric_limits<std::uint32_t>::max();
   for (std::uint32_t row : touched_rows) {
-    refresh_row(row);
     const std::uint32_t section = layout_->rows()[row].section;
     if (section != last_section) refresh_section(section);
     last_section = section;

@@ -52,12 +52,14 @@ std::string render_event_created(const actors::event_machine& machine);
 // GET /v1/events/{id}: definition summary and live counts.
 std::string render_event(const actors::event_machine& machine);
 // GET /v1/events/{id}/seats[?section=]: {"seats": [{"id", "state", "category"}]}
-std::string render_seats(const actors::event_machine& machine, std::optional<std::uint32_t> section);
+std::string render_seats(const actors::event_machine& machine,
+                         std::optional<std::uint32_t> section);
 // Holds: POST answers without "status"; GET, extend and DELETE answers with it.
 std::string render_hold(std::string_view event_id, const actors::hold_view& hold, bool with_status);
 std::string render_reservation(std::string_view event_id, const actors::reservation_view& r);
 // block / unblock: {"event_id", "seats": [{"id", "state"}]}
-std::string render_seat_states(std::string_view event_id, const std::vector<actors::seat_view>& seats);
+std::string render_seat_states(std::string_view event_id,
+                               const std::vector<actors::seat_view>& seats);
 // The Kafka record of API.md ("The reservation stream") for a confirm or a cancel.
 std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
                                  const actors::reservation_view& r);

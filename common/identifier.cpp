@@ -22,4 +22,14 @@ bool is_seat_part(std::string_view text) {
   return true;
 }
 
+bool is_seat_id(std::string_view text) {
+  const auto first = text.find('-');
+  if (first == std::string_view::npos) return false;
+  const auto second = text.find('-', first + 1);
+  if (second == std::string_view::npos) return false;
+  return is_seat_part(text.substr(0, first)) &&
+         is_seat_part(text.substr(first + 1, second - first - 1)) &&
+         is_seat_part(text.substr(second + 1));
+}
+
 }  // namespace seatd::common

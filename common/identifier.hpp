@@ -13,5 +13,7 @@ inline constexpr std::size_t seat_part_length_max = 16;
 
 bool is_identifier(std::string_view text);
 bool is_seat_part(std::string_view text);
+// "{section}-{row}-{label}": three seat parts joined by '-'.
+bool is_seat_id(std::string_view text);
 
 }  // namespace seatd::common

@@ -109,6 +109,8 @@ TEST_CASE("event_machine: hold errors come in the API's order", "[unit][inventor
   ttl.ttl_s = 0;
   CHECK(hold_is(ttl) == errc::invalid_request);
 
+  CHECK(hold_is(seats_for("c1", {"A-1-1", "A 1 1"})) == errc::invalid_request);
+  CHECK(hold_is(seats_for("c1", {"A-1"})) == errc::invalid_request);
   auto unknown = m.hold(seats_for("c1", {"A-1-1", "Z-9-9", "A-2-4"}), now);
   REQUIRE(code_of(unknown) == errc::unknown_seat);
   CHECK(unknown.error().unknown_seats == std::vector<std::string>{"Z-9-9", "A-2-4"});
@@ -247,6 +249,8 @@ TEST_CASE("event_machine: release frees seats and may be repeated", "[unit][inve
   CHECK(again->status == hold_status::released);
   CHECK(code_of(m.release({"h5-00000001"}, t0 + 3)) == errc::hold_not_found);
   CHECK(code_of(m.release({"nonsense"}, t0 + 3)) == errc::hold_not_found);
+  CHECK(code_of(m.release({"h0 00000001"}, t0 + 3)) == errc::invalid_request);  // malformed: 400
+  CHECK(code_of(m.release({""}, t0 + 3)) == errc::invalid_request);
   CHECK(code_of(m.release({"h0-00000002"}, t0 + 3)) == errc::hold_not_found);  // wrong nonce
   CHECK(code_of(m.confirm(pay(id), t0 + 4)) == errc::hold_released);
   const std::string confirmed = m.hold(seats_for("c1", {"A-1-1"}, 9), t0 + 5).value().hold_id;

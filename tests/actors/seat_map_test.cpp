@@ -148,3 +148,14 @@ TEST_CASE("seat_map: long runs and long blocks are found exactly", "[unit][inven
   CHECK(map.find_best({50, {}, {}, true}).front() == 40 + 5);
   CHECK(map.find_best({61, {}, {}, true}).empty());
 }
+
+TEST_CASE("seat_map: a change to several rows of a section refreshes the section",
+          "[unit][inventory]") {
+  // Found by the property test: the section summary was refreshed after the first touched
+  // row only, so a later row's change was missed and best available skipped the section.
+  auto layout = rows_of({3, 3});
+  seat_map map(layout);
+  map.set(seats({0, 1, 2, 3, 4, 5}), seat_state::sold);
+  map.set(seats({0, 3, 4, 5}), seat_state::available);  // row 2 regains a run of 3
+  CHECK(map.find_best({3, {}, 0u, true}) == seats({3, 4, 5}));
+}

@@ -1,0 +1,1657 @@
+// Property test: seeded random command sequences run against event_machine and against a
+// deliberately simple reference model written from ../shared/design/API.md ("Errors",
+// "Events", "Holds", "Reservations", "Idempotency"), compared after every step: the verdict
+// and error details, the answer, every seat, the counters, GA, customers and invariants.
+// Also checked: failed commands change nothing (byte-identical snapshots), snapshots
+// round-trip and a decoded copy evolves identically, and replaying the command log onto a
+// fresh machine rebuilds the same state. A full run also requires that every kind of answer
+// was seen, so that a drifting generator cannot make the comparisons vacuous.
+//
+// The model favours obviously-correct over fast: maps and vectors, whole scans, and
+// best-available by brute force over every candidate. By default 40 seeds of 1000 steps
+// (about 15 s in a Debug+ASan build). Replay one seed with
+//   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
+// (SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change how many seeds and steps run;
+// SEATD_PROPERTY_STATS=1 prints how often each answer came).
+//
+// Readings of API.md that the text leaves open, chosen here:
+// - A key already seen answers its replay or 409 idempotency_key_reused before anything
+//   else is checked (the Idempotency section answers unconditionally); a malformed key
+//   is 400 invalid_request first.
+// - An id that is empty or has a character outside [A-Za-z0-9._:-] is a "bad identifier"
+//   (400 invalid_request, before 404 and unknown_seat); one made of those characters that
+//   names nothing is unknown (404, or unknown_seat for seats).
+// - A hold is expired from the instant now >= expires_at; keys are forgotten once
+//   24 hours have fully passed.
+// - payment_ref: 1 to 128 printable ASCII characters; cancel reason: at most 256
+//   printable ASCII characters; GA count: 1 to 50, like seat counts.
+// - Block replies list each requested seat once with its state, in any order;
+//   unblocking a seat that is not blocked leaves it as it is.
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "actors/event_machine.hpp"
+#include "actors/snapshot_codec.hpp"
+#include "common/prng.hpp"
+
+namespace {
+
+namespace act = seatd::actors;
+using act::errc;
+using act::event_machine;
+using act::hold_view;
+using act::reservation_view;
+using act::seat_state;
+using act::seat_view;
+
+constexpr std::int64_t ms_per_s = 1000;
+constexpr std::int64_t day_ms = 24 * 3600 * ms_per_s;
+constexpr std::size_t per_hold_max = 50;  // API.md: 1 to 50 seat ids, best_available count
+constexpr std::size_t per_block_max = 10'000;
+constexpr std::size_t payment_ref_max = 128;
+constexpr std::size_t reason_max = 256;
+// Also send ids made of characters no identifier may contain (or empty). API.md makes those
+// 400 invalid_request ("bad identifiers"), ahead of 404 and of unknown_seat: hold and
+// reservation ids (path ids) and seat ids (in bodies) are probed separately.
+constexpr bool probe_malformed_path_ids = true;
+constexpr bool probe_malformed_seat_ids = true;
+
+// ---- small helpers ---------------------------------------------------------------------
+
+class dice {
+ public:
+  explicit dice(std::uint64_t seed) : gen_(seed) {}
+  std::uint64_t next() { return gen_.next(); }
+  std::size_t below(std::size_t bound) { return static_cast<std::size_t>(gen_.below(bound)); }
+  std::uint32_t between(std::uint32_t lo, std::uint32_t hi) {  // inclusive
+    return lo + static_cast<std::uint32_t>(gen_.below(std::uint64_t{hi} - lo + 1));
+  }
+  bool percent(std::uint64_t p) { return gen_.chance_percent(p); }
+  template <class T>
+  const T& pick(const std::vector<T>& from) {
+    return from[below(from.size())];
+  }
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i)
+      std::swap(v[i - 1], v[below(i)]);
+  }
+
+ private:
+  seatd::common::splitmix64 gen_;
+};
+
+bool is_identifier_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+// API.md "Basics": 1 to 64 characters of [A-Za-z0-9._:-].
+bool is_identifier(const std::string& text) {
+  if (text.empty() || text.size() > 64) return false;
+  return std::all_of(text.begin(), text.end(), is_identifier_char);
+}
+
+// API.md: a seat id is {section}-{row}-{label}, each part 1 to 16 characters of the
+// identifier alphabet without '-'. Anything else is malformed (400 invalid_request); a
+// well-formed id that names no seat of the event is unknown (400 unknown_seat).
+bool is_malformed_seat_id(const std::string& id) {
+  std::vector<std::string> parts(1);
+  for (char c : id) {
+    if (c == '-')
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  if (parts.size() != 3) return true;
+  for (const auto& part : parts)
+    if (part.empty() || part.size() > 16 ||
+        !std::all_of(part.begin(), part.end(), is_identifier_char))
+      return true;
+  return false;
+}
+
+bool is_printable(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+}
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+std::string name_of(errc code) {
+  return std::string(act::errc_name(code));
+}
+std::string name_of(seat_state state) {
+  return std::string(act::seat_state_name(state));
+}
+
+std::string show(const std::optional<act::ga_view>& ga) {
+  return ga ? ga->area + " x" + std::to_string(ga->count) : "none";
+}
+
+std::string show(const std::vector<std::string>& ids) {
+  std::string out = "[";
+  for (const auto& id : ids)
+    out += (out.size() > 1 ? " " : "") + id;
+  return out + "]";
+}
+
+std::string show(const hold_view& v) {
+  std::ostringstream o;
+  o << "{hold " << v.hold_id << " customer " << v.customer_id << " seats " << show(v.seats)
+    << " ga " << show(v.ga) << " created " << v.created_at_ms << " expires " << v.expires_at_ms
+    << " total " << v.total_minor << ' ' << v.currency << " status " << static_cast<int>(v.status)
+    << '/' << act::hold_status_name(v.status) << " reservation '" << v.reservation_id << "'}";
+  return o.str();
+}
+
+std::string show(const reservation_view& v) {
+  std::ostringstream o;
+  o << "{reservation " << v.reservation_id << " customer " << v.customer_id << " hold " << v.hold_id
+    << " seats " << show(v.seats) << " ga " << show(v.ga) << " total " << v.total_minor << ' '
+    << v.currency << " payment_ref " << std::quoted(v.payment_ref) << " cancelled " << v.cancelled
+    << " confirmed_at " << v.confirmed_at_ms << " cancelled_at " << v.cancelled_at_ms << '}';
+  return o.str();
+}
+
+std::string show(std::vector<seat_view> views) {
+  std::sort(views.begin(), views.end(),
+            [](const seat_view& a, const seat_view& b) { return a.id < b.id; });
+  std::string out = "[";
+  for (const auto& v : views)
+    out += v.id + "=" + name_of(v.state) + " ";
+  return out + "]";
+}
+
+std::string quoted(const std::string& text) {
+  std::ostringstream o;
+  o << std::quoted(text);
+  return o.str();
+}
+
+// What a command asks for, without its nonce and fingerprint: the request's "method, path
+// and body", so its hash serves as the request fingerprint.
+std::string describe(const act::command& command) {
+  std::ostringstream o;
+  std::visit(
+      [&o](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, act::hold_command>) {
+          o << "hold customer=" << quoted(c.customer_id)
+            << " ttl=" << (c.ttl_s ? std::to_string(*c.ttl_s) : "default")
+            << " key=" << quoted(c.idempotency_key) << ' ';
+          if (const auto* seats = std::get_if<act::explicit_seats>(&c.selector)) {
+            o << "seats=[";
+            for (const auto& id : seats->seats)
+              o << quoted(id) << ' ';
+            o << ']';
+          } else if (const auto* best = std::get_if<act::best_available>(&c.selector)) {
+            o << "best count=" << best->count << " category=" << quoted(best->category)
+              << " section=" << quoted(best->section) << " adjacent=" << best->adjacent;
+          } else {
+            const auto& ga = std::get<act::ga_places>(c.selector);
+            o << "ga area=" << quoted(ga.area) << " count=" << ga.count;
+          }
+        } else if constexpr (std::is_same_v<T, act::extend_command>) {
+          o << "extend hold=" << quoted(c.hold_id) << " ttl=" << c.ttl_s;
+        } else if constexpr (std::is_same_v<T, act::release_command>) {
+          o << "release hold=" << quoted(c.hold_id);
+        } else if constexpr (std::is_same_v<T, act::confirm_command>) {
+          o << "confirm hold=" << quoted(c.hold_id) << " payment_ref=" << quoted(c.payment_ref)
+            << " key=" << quoted(c.idempotency_key);
+        } else if constexpr (std::is_same_v<T, act::cancel_command>) {
+          o << "cancel reservation=" << quoted(c.reservation_id) << " reason=" << quoted(c.reason);
+        } else if constexpr (std::is_same_v<T, act::block_command>) {
+          o << (c.block ? "block" : "unblock") << " seats=[";
+          for (const auto& id : c.seats)
+            o << quoted(id) << ' ';
+          o << ']';
+        } else {
+          o << "expire";
+        }
+      },
+      command);
+  return o.str();
+}
+
+// ---- the venue ---------------------------------------------------------------------------
+
+act::event_spec random_spec(dice& d) {
+  act::event_spec spec;
+  spec.name = "property venue";
+  spec.starts_at_ms = 1'900'000'000'000;
+  const std::vector<std::string> category_ids{"VIP", "R"};
+  const std::size_t categories = 1 + d.below(2);
+  for (std::size_t c = 0; c < categories; ++c)
+    spec.categories.push_back(
+        {category_ids[c], static_cast<std::int64_t>(d.below(100'000)), "KRW"});
+
+  std::vector<std::string> section_ids{"A", "B", "Up.1", "L:2"};
+  d.shuffle(section_ids);
+  const std::size_t sections = 1 + d.below(3);
+  for (std::size_t s = 0; s < sections; ++s) {
+    act::section_spec section;
+    section.id = section_ids[s];
+    std::vector<std::string> row_ids{"1", "2", "3", "AA", "b_4"};
+    d.shuffle(row_ids);
+    const std::size_t rows = 1 + d.below(4);
+    for (std::size_t r = 0; r < rows; ++r) {
+      act::row_spec row;
+      row.id = row_ids[r];
+      row.category = spec.categories[d.below(categories)].id;
+      if (d.percent(70)) {
+        row.seat_count = d.between(1, 12);
+      } else {
+        std::vector<std::string> labels{"1",  "2", "3", "5",   "7",   "8",  "10",
+                                        "11", "A", "B", "c.1", "x:2", "01", "0"};
+        d.shuffle(labels);
+        labels.resize(d.between(1, 12));
+        row.labels = labels;
+      }
+      section.rows.push_back(row);
+    }
+    spec.sections.push_back(section);
+  }
+
+  const std::size_t roll = d.below(10);
+  const std::size_t areas = roll < 5 ? 0 : roll < 9 ? 1 : 2;
+  const std::vector<std::string> area_ids{"FLOOR", "PIT-1"};
+  for (std::size_t a = 0; a < areas; ++a)
+    spec.ga_areas.push_back(
+        {area_ids[a], d.between(1, 15), spec.categories[d.below(categories)].id});
+
+  spec.max_seats_per_customer = std::vector<std::uint32_t>{0, 3, 6}[d.below(3)];
+  spec.default_hold_ttl_s = d.between(5, 30);
+  spec.max_hold_ttl_s = d.between(spec.default_hold_ttl_s, 60);
+  return spec;
+}
+
+// ---- the reference model -----------------------------------------------------------------
+
+struct model_row {
+  std::size_t section = 0;
+  std::size_t category = 0;
+  std::vector<std::size_t> seats;  // layout indices, in physical order
+};
+
+struct model_hold {
+  std::string id;
+  std::string customer;
+  std::vector<std::size_t> seats;  // ascending layout indices
+  std::optional<std::size_t> ga_area;
+  std::uint32_t ga_count = 0;
+  std::int64_t created_ms = 0;
+  std::int64_t expires_ms = 0;
+  std::string status;  // active, expired, released, confirmed, cancelled (reads "confirmed")
+  std::string reservation_id;
+};
+
+struct model_reservation {
+  std::string id;
+  std::string hold_id;
+  std::string payment_ref;
+  std::int64_t confirmed_ms = 0;
+  std::int64_t cancelled_ms = 0;
+  bool cancelled = false;
+};
+
+struct model_key {
+  bool for_confirm = false;
+  std::uint64_t fingerprint = 0;
+  std::int64_t stamp_ms = 0;
+  hold_view hold_answer;
+  reservation_view confirm_answer;
+};
+
+// What the model says a command answers.
+struct expectation {
+  std::optional<errc> error;
+  std::vector<std::string> unknown_seats;  // sorted
+  std::vector<std::size_t> unavailable;    // sorted
+  std::uint32_t limit = 0;
+  std::uint32_t current = 0;
+  std::uint32_t expired_first = 0;  // holds the command's own clock advance expired
+
+  std::optional<hold_view> hold;  // hold, extend, release
+  bool new_hold = false;
+  std::optional<reservation_view> reservation;  // confirm, cancel
+  bool new_reservation = false;
+  bool created = false;    // confirm: 201
+  bool publishes = false;  // a new record on the reservation stream
+  bool replay = false;     // answered from an idempotency key
+  std::string note;        // what kind of success or failure this was, for the coverage tally
+  std::optional<std::vector<seat_view>> seats;  // block
+  std::optional<std::uint32_t> holds_expired;   // expire
+};
+
+struct reference_model {
+  act::event_spec spec;
+  std::int64_t clock = 0;
+
+  // The layout, in layout order: sections, rows, physical order.
+  std::vector<model_row> rows;
+  std::vector<std::string> seat_ids;
+  std::vector<std::size_t> seat_row;
+  std::map<std::string, std::size_t> seat_by_id;
+
+  // The state.
+  std::vector<seat_state> state;
+  std::map<std::string, model_hold> holds;
+  std::vector<std::string> hold_ids;  // creation order
+  std::map<std::string, model_reservation> reservations;
+  std::vector<std::string> reservation_ids;  // creation order
+  std::map<std::string, model_key> keys;
+  std::set<std::string> customers;  // everyone who ever held
+  std::uint64_t expired_total = 0;
+  std::size_t expired_on_the_instant = 0;    // holds expired with the clock exactly at expires_at
+  std::size_t forgotten_on_the_instant = 0;  // keys forgotten exactly 24 hours after their use
+
+  // A successful hold or confirm waits for the machine's id.
+  std::optional<model_hold> pending_hold;
+  std::optional<model_reservation> pending_reservation;
+  std::string pending_key;
+  std::uint64_t pending_fingerprint = 0;
+
+  reference_model(act::event_spec s, std::int64_t now_ms) : spec(std::move(s)), clock(now_ms) {
+    for (std::size_t sec = 0; sec < spec.sections.size(); ++sec) {
+      for (const auto& row : spec.sections[sec].rows) {
+        model_row built;
+        built.section = sec;
+        built.category = *category_index(row.category);
+        const std::size_t n = row.labels.empty() ? row.seat_count : row.labels.size();
+        for (std::size_t p = 0; p < n; ++p) {
+          const std::string label = row.labels.empty() ? std::to_string(p + 1) : row.labels[p];
+          const std::string id = spec.sections[sec].id + "-" + row.id + "-" + label;
+          built.seats.push_back(seat_ids.size());
+          seat_by_id[id] = seat_ids.size();
+          seat_row.push_back(rows.size());
+          seat_ids.push_back(id);
+        }
+        rows.push_back(built);
+      }
+    }
+    state.assign(seat_ids.size(), seat_state::available);
+  }
+
+  // ---- definitions
+
+  std::optional<std::size_t> category_index(const std::string& id) const {
+    for (std::size_t c = 0; c < spec.categories.size(); ++c)
+      if (spec.categories[c].id == id) return c;
+    return std::nullopt;
+  }
+  std::optional<std::size_t> section_index(const std::string& id) const {
+    for (std::size_t s = 0; s < spec.sections.size(); ++s)
+      if (spec.sections[s].id == id) return s;
+    return std::nullopt;
+  }
+  std::optional<std::size_t> area_index(const std::string& id) const {
+    for (std::size_t a = 0; a < spec.ga_areas.size(); ++a)
+      if (spec.ga_areas[a].id == id) return a;
+    return std::nullopt;
+  }
+  std::int64_t seat_price(std::size_t seat) const {
+    return spec.categories[rows[seat_row[seat]].category].price_minor;
+  }
+  std::int64_t total_of(const model_hold& h) const {
+    std::int64_t total = 0;
+    for (std::size_t s : h.seats)
+      total += seat_price(s);
+    if (h.ga_area)
+      total += spec.categories[*category_index(spec.ga_areas[*h.ga_area].category)].price_minor *
+               h.ga_count;
+    return total;
+  }
+  bool available(std::size_t seat) const { return state[seat] == seat_state::available; }
+
+  // ---- derived quantities, recomputed from the holds every time
+
+  // Held and sold (not cancelled) seats and GA places per customer who ever held.
+  static bool is_live(const model_hold& h) {
+    return h.status == "active" || h.status == "confirmed";
+  }
+  static std::uint32_t places(const model_hold& h) {
+    return static_cast<std::uint32_t>(h.seats.size()) + h.ga_count;
+  }
+  // Held and sold (not cancelled) seats and GA places of one customer.
+  std::uint32_t customer_total(const std::string& customer) const {
+    std::uint32_t total = 0;
+    for (const auto& [id, h] : holds)
+      if (h.customer == customer && is_live(h)) total += places(h);
+    return total;
+  }
+  // The same for every customer who ever held (0 for those who hold nothing now).
+  std::map<std::string, std::uint32_t> customer_totals() const {
+    std::map<std::string, std::uint32_t> totals;
+    for (const auto& customer : customers)
+      totals[customer] = 0;
+    for (const auto& [id, h] : holds)
+      if (is_live(h)) totals[h.customer] += places(h);
+    return totals;
+  }
+  std::uint32_t ga_places(std::size_t area, const std::string& status) const {
+    std::uint32_t places = 0;
+    for (const auto& [id, h] : holds)
+      if (h.ga_area == area && h.status == status) places += h.ga_count;
+    return places;
+  }
+  std::uint32_t active_holds() const {
+    std::uint32_t active = 0;
+    for (const auto& [id, h] : holds)
+      active += h.status == "active" ? 1u : 0u;
+    return active;
+  }
+
+  // ---- views
+
+  static act::hold_status status_of(const std::string& status) {
+    if (status == "active") return act::hold_status::active;
+    if (status == "expired") return act::hold_status::expired;
+    if (status == "released") return act::hold_status::released;
+    if (status == "confirmed") return act::hold_status::confirmed;
+    return act::hold_status::cancelled;
+  }
+  hold_view view(const model_hold& h) const {
+    hold_view v;
+    v.hold_id = h.id;
+    v.customer_id = h.customer;
+    for (std::size_t s : h.seats)
+      v.seats.push_back(seat_ids[s]);
+    if (h.ga_area) v.ga = act::ga_view{spec.ga_areas[*h.ga_area].id, h.ga_count};
+    v.created_at_ms = h.created_ms;
+    v.expires_at_ms = h.expires_ms;
+    v.total_minor = total_of(h);
+    v.currency = spec.categories.front().currency;
+    v.status = status_of(h.status);
+    v.reservation_id = h.reservation_id;
+    return v;
+  }
+  reservation_view view(const model_reservation& r) const {
+    const model_hold& h = holds.at(r.hold_id);
+    reservation_view v;
+    v.reservation_id = r.id;
+    v.customer_id = h.customer;
+    v.hold_id = h.id;
+    for (std::size_t s : h.seats)
+      v.seats.push_back(seat_ids[s]);
+    if (h.ga_area) v.ga = act::ga_view{spec.ga_areas[*h.ga_area].id, h.ga_count};
+    v.total_minor = total_of(h);
+    v.currency = spec.categories.front().currency;
+    v.payment_ref = r.payment_ref;
+    v.cancelled = r.cancelled;
+    v.confirmed_at_ms = r.confirmed_ms;
+    v.cancelled_at_ms = r.cancelled_ms;
+    return v;
+  }
+
+  // ---- time
+
+  // The clock never goes back; holds at or past expires_at expire; keys older than 24 hours
+  // are forgotten.
+  std::uint32_t advance(std::int64_t now_ms) {
+    clock = std::max(clock, now_ms);
+    std::uint32_t expired = 0;
+    for (auto& [id, h] : holds) {
+      if (h.status == "active" && h.expires_ms <= clock) {
+        expired_on_the_instant += h.expires_ms == clock ? 1u : 0u;
+        for (std::size_t s : h.seats)
+          state[s] = seat_state::available;
+        h.status = "expired";
+        ++expired;
+      }
+    }
+    expired_total += expired;
+    for (auto it = keys.begin(); it != keys.end();) {
+      forgotten_on_the_instant += clock - it->second.stamp_ms == day_ms ? 1u : 0u;
+      if (clock - it->second.stamp_ms >= day_ms)
+        it = keys.erase(it);
+      else
+        ++it;
+    }
+    return expired;
+  }
+
+  // ---- best available, by brute force over every candidate
+
+  // Every row as "section-row (category): states", '.' free, 'h' held, 's' sold, 'b' blocked.
+  std::string rows_picture() const {
+    std::string out;
+    for (const auto& row : rows) {
+      const std::string& id = seat_ids[row.seats.front()];
+      out += id.substr(0, id.rfind('-')) + " (" + spec.categories[row.category].id + "): ";
+      for (std::size_t s : row.seats)
+        out += ".hsb"[static_cast<std::size_t>(state[s])];
+      out += "\n";
+    }
+    return out;
+  }
+
+  bool row_matches(std::size_t r, std::optional<std::size_t> category,
+                   std::optional<std::size_t> section) const {
+    return (!category || rows[r].category == *category) &&
+           (!section || rows[r].section == *section);
+  }
+
+  // Whether a block leaves exactly one free seat between it and a taken seat or a row end.
+  bool strands(const std::vector<std::size_t>& block) const {
+    const auto& seats = rows[seat_row[block.front()]].seats;
+    const auto first = static_cast<std::size_t>(
+        std::find(seats.begin(), seats.end(), block.front()) - seats.begin());
+    std::size_t left = 0;
+    for (std::size_t i = first; i > 0 && available(seats[i - 1]); --i)
+      ++left;
+    std::size_t right = 0;
+    for (std::size_t i = first + block.size(); i < seats.size() && available(seats[i]); ++i)
+      ++right;
+    return left == 1 || right == 1;
+  }
+
+  std::vector<std::size_t> best_block(std::size_t count, std::optional<std::size_t> category,
+                                      std::optional<std::size_t> section) const {
+    // (strands a single seat, section, row, twice the centre distance, start): smallest wins.
+    using rank = std::tuple<bool, std::size_t, std::size_t, std::int64_t, std::size_t>;
+    std::optional<rank> best;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (!row_matches(r, category, section)) continue;
+      const auto& seats = rows[r].seats;
+      const std::size_t n = seats.size();
+      for (std::size_t start = 0; start + count <= n; ++start) {
+        bool all_free = true;
+        for (std::size_t i = start; i < start + count; ++i)
+          all_free = all_free && available(seats[i]);
+        if (!all_free) continue;
+        std::size_t left = 0;  // free seats between the block and a taken seat or the row's start
+        for (std::size_t i = start; i > 0 && available(seats[i - 1]); --i)
+          ++left;
+        std::size_t right = 0;
+        for (std::size_t i = start + count; i < n && available(seats[i]); ++i)
+          ++right;
+        const std::int64_t distance =
+            std::abs(2 * static_cast<std::int64_t>(start) + static_cast<std::int64_t>(count) -
+                     static_cast<std::int64_t>(n));
+        const rank candidate{left == 1 || right == 1, rows[r].section, r, distance, start};
+        if (!best || candidate < *best) best = candidate;
+      }
+    }
+    std::vector<std::size_t> chosen;
+    if (!best) return chosen;
+    const auto& seats = rows[std::get<2>(*best)].seats;
+    for (std::size_t i = 0; i < count; ++i)
+      chosen.push_back(seats[std::get<4>(*best) + i]);
+    return chosen;
+  }
+
+  std::vector<std::size_t> best_scattered(std::size_t count, std::optional<std::size_t> category,
+                                          std::optional<std::size_t> section) const {
+    std::vector<std::size_t> chosen;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (!row_matches(r, category, section)) continue;
+      const auto& seats = rows[r].seats;
+      const auto n = static_cast<std::int64_t>(seats.size());
+      std::vector<std::pair<std::int64_t, std::size_t>> order;  // (twice the distance, position)
+      for (std::size_t p = 0; p < seats.size(); ++p)
+        if (available(seats[p]))
+          order.emplace_back(std::abs(2 * static_cast<std::int64_t>(p) + 1 - n), p);
+      std::sort(order.begin(), order.end());
+      for (const auto& [distance, p] : order) {
+        chosen.push_back(seats[p]);
+        if (chosen.size() == count) {
+          std::sort(chosen.begin(), chosen.end());
+          return chosen;
+        }
+      }
+    }
+    return {};
+  }
+
+  // ---- commands
+
+  static expectation failed(expectation e, errc code) {
+    e.error = code;
+    return e;
+  }
+
+  // 400 invalid_request for a malformed list, unknown_seat for ids the event lacks.
+  std::optional<errc> resolve(const std::vector<std::string>& ids, std::size_t max, expectation& e,
+                              std::vector<std::size_t>& seats) const {
+    if (ids.empty() || ids.size() > max) return errc::invalid_request;
+    const std::set<std::string> distinct(ids.begin(), ids.end());
+    if (distinct.size() != ids.size()) return errc::invalid_request;
+    for (const auto& id : ids)
+      if (is_malformed_seat_id(id)) return errc::invalid_request;
+    for (const auto& id : ids) {
+      const auto it = seat_by_id.find(id);
+      if (it == seat_by_id.end())
+        e.unknown_seats.push_back(id);
+      else
+        seats.push_back(it->second);
+    }
+    if (!e.unknown_seats.empty()) {
+      std::sort(e.unknown_seats.begin(), e.unknown_seats.end());
+      return errc::unknown_seat;
+    }
+    std::sort(seats.begin(), seats.end());
+    return std::nullopt;
+  }
+
+  expectation hold(const act::hold_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    if (!c.idempotency_key.empty()) {
+      if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
+      const auto seen = keys.find(c.idempotency_key);
+      if (seen != keys.end()) {
+        if (seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
+          return failed(e, errc::idempotency_key_reused);
+        e.hold = seen->second.hold_answer;
+        e.replay = true;
+        e.note = "hold replayed";
+        return e;
+      }
+    }
+    if (!is_identifier(c.customer_id)) return failed(e, errc::invalid_request);
+    const std::uint32_t ttl_s = c.ttl_s.value_or(spec.default_hold_ttl_s);
+    if (ttl_s < 1 || ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
+
+    model_hold h;
+    h.customer = c.customer_id;
+    std::size_t count = 0;
+    std::optional<std::size_t> category;
+    std::optional<std::size_t> section;
+    const auto* chosen = std::get_if<act::explicit_seats>(&c.selector);
+    const auto* best = std::get_if<act::best_available>(&c.selector);
+    const auto* ga = std::get_if<act::ga_places>(&c.selector);
+    if (chosen) {
+      if (const auto code = resolve(chosen->seats, per_hold_max, e, h.seats))
+        return failed(e, *code);
+      count = h.seats.size();
+    } else if (best) {
+      if (best->count < 1 || best->count > per_hold_max) return failed(e, errc::invalid_request);
+      if (!best->category.empty()) {
+        category = category_index(best->category);
+        if (!category) return failed(e, errc::invalid_request);
+      }
+      if (!best->section.empty()) {
+        section = section_index(best->section);
+        if (!section) return failed(e, errc::invalid_request);
+      }
+      count = best->count;
+    } else {
+      if (ga->count < 1 || ga->count > per_hold_max) return failed(e, errc::invalid_request);
+      h.ga_area = area_index(ga->area);
+      if (!h.ga_area) return failed(e, errc::invalid_request);
+      h.ga_count = ga->count;
+      count = ga->count;
+    }
+
+    const std::uint32_t limit = spec.max_seats_per_customer;
+    const std::uint32_t current = customer_total(c.customer_id);
+    if (limit > 0 && current + count > limit) {
+      e.limit = limit;
+      e.current = current;
+      return failed(e, errc::customer_limit_exceeded);
+    }
+
+    if (chosen) {
+      for (std::size_t s : h.seats)
+        if (!available(s)) e.unavailable.push_back(s);
+      if (!e.unavailable.empty()) return failed(e, errc::seats_unavailable);
+    } else if (best) {
+      h.seats = best->adjacent ? best_block(count, category, section)
+                               : best_scattered(count, category, section);
+      if (h.seats.empty()) return failed(e, errc::no_seats_match);
+      e.note = best->adjacent ? "best block" : "best scattered";
+      if (best->adjacent && strands(h.seats)) e.note = "best block stranding a seat";
+    } else {
+      const std::uint32_t left = spec.ga_areas[*h.ga_area].capacity -
+                                 ga_places(*h.ga_area, "active") -
+                                 ga_places(*h.ga_area, "confirmed");
+      if (left < count) return failed(e, errc::ga_sold_out);
+    }
+
+    h.created_ms = clock;
+    h.expires_ms = clock + ttl_s * ms_per_s;
+    h.status = "active";
+    for (std::size_t s : h.seats)
+      state[s] = seat_state::held;
+    e.hold = view(h);
+    e.new_hold = true;
+    pending_hold = h;
+    pending_key = c.idempotency_key;
+    pending_fingerprint = c.request_fingerprint;
+    return e;
+  }
+
+  void adopt_hold(const std::string& id) {
+    model_hold h = *pending_hold;
+    pending_hold.reset();
+    h.id = id;
+    holds.emplace(id, h);
+    hold_ids.push_back(id);
+    customers.insert(h.customer);
+    if (!pending_key.empty()) keys[pending_key] = {false, pending_fingerprint, clock, view(h), {}};
+  }
+
+  // 400 for a malformed id, else 404 when unknown, else the hold.
+  std::optional<errc> find_hold(const std::string& id, model_hold*& found) {
+    if (!is_identifier(id)) return errc::invalid_request;
+    const auto it = holds.find(id);
+    if (it == holds.end()) return errc::hold_not_found;
+    found = &it->second;
+    return std::nullopt;
+  }
+
+  expectation extend(const act::extend_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    if (c.ttl_s < 1 || c.ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
+    model_hold* h = nullptr;
+    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+    if (h->status == "expired") return failed(e, errc::hold_expired);
+    if (h->status == "released") return failed(e, errc::hold_released);
+    if (h->status != "active") return failed(e, errc::hold_already_confirmed);
+    h->expires_ms =
+        std::min(clock + c.ttl_s * ms_per_s, h->created_ms + spec.max_hold_ttl_s * ms_per_s);
+    e.hold = view(*h);
+    return e;
+  }
+
+  expectation release(const act::release_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    model_hold* h = nullptr;
+    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+    if (h->status == "expired") return failed(e, errc::hold_expired);
+    if (h->status == "confirmed" || h->status == "cancelled")
+      return failed(e, errc::hold_already_confirmed);
+    if (h->status == "active") {
+      for (std::size_t s : h->seats)
+        state[s] = seat_state::available;
+      h->status = "released";
+    }
+    e.hold = view(*h);
+    return e;
+  }
+
+  expectation confirm(const act::confirm_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    if (!c.idempotency_key.empty()) {
+      if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
+      const auto seen = keys.find(c.idempotency_key);
+      if (seen != keys.end()) {
+        if (!seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
+          return failed(e, errc::idempotency_key_reused);
+        e.reservation = seen->second.confirm_answer;
+        e.created = true;
+        e.replay = true;
+        e.note = "confirm replayed";
+        return e;
+      }
+    }
+    if (c.payment_ref.empty() || c.payment_ref.size() > payment_ref_max ||
+        !is_printable(c.payment_ref))
+      return failed(e, errc::invalid_request);
+    model_hold* h = nullptr;
+    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+    if (h->status == "expired") return failed(e, errc::hold_expired);
+    if (h->status == "released") return failed(e, errc::hold_released);
+    if (h->status == "confirmed" || h->status == "cancelled") {
+      const model_reservation& r = reservations.at(h->reservation_id);
+      if (!c.idempotency_key.empty() || r.payment_ref != c.payment_ref)
+        return failed(e, errc::hold_already_confirmed);
+      e.reservation = view(r);
+      e.created = false;
+      e.note = "confirm repeated (200)";
+      return e;
+    }
+    for (std::size_t s : h->seats)
+      state[s] = seat_state::sold;
+    h->status = "confirmed";
+    model_reservation r;
+    r.hold_id = h->id;
+    r.payment_ref = c.payment_ref;
+    r.confirmed_ms = clock;
+    e.reservation = view(r);
+    e.created = true;
+    e.new_reservation = true;
+    e.publishes = true;
+    pending_reservation = r;
+    pending_key = c.idempotency_key;
+    pending_fingerprint = c.request_fingerprint;
+    return e;
+  }
+
+  void adopt_reservation(const std::string& id) {
+    model_reservation r = *pending_reservation;
+    pending_reservation.reset();
+    r.id = id;
+    reservations.emplace(id, r);
+    reservation_ids.push_back(id);
+    holds.at(r.hold_id).reservation_id = id;
+    if (!pending_key.empty()) keys[pending_key] = {true, pending_fingerprint, clock, {}, view(r)};
+  }
+
+  expectation cancel(const act::cancel_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    if (c.reason.size() > reason_max || !is_printable(c.reason))
+      return failed(e, errc::invalid_request);
+    if (!is_identifier(c.reservation_id)) return failed(e, errc::invalid_request);
+    const auto it = reservations.find(c.reservation_id);
+    if (it == reservations.end()) return failed(e, errc::reservation_not_found);
+    model_reservation& r = it->second;
+    if (r.cancelled) return failed(e, errc::reservation_already_cancelled);
+    model_hold& h = holds.at(r.hold_id);
+    for (std::size_t s : h.seats)
+      state[s] = seat_state::available;
+    h.status = "cancelled";
+    r.cancelled = true;
+    r.cancelled_ms = clock;
+    e.reservation = view(r);
+    e.publishes = true;
+    return e;
+  }
+
+  expectation block(const act::block_command& c, std::int64_t now_ms) {
+    expectation e;
+    e.expired_first = advance(now_ms);
+    std::vector<std::size_t> seats;
+    if (const auto code = resolve(c.seats, per_block_max, e, seats)) return failed(e, *code);
+    if (c.block) {
+      for (std::size_t s : seats)
+        if (state[s] == seat_state::held || state[s] == seat_state::sold)
+          e.unavailable.push_back(s);
+      if (!e.unavailable.empty()) return failed(e, errc::seats_unavailable);
+      for (std::size_t s : seats)
+        state[s] = seat_state::blocked;
+    } else {
+      for (std::size_t s : seats)
+        if (state[s] == seat_state::blocked) state[s] = seat_state::available;
+    }
+    e.seats.emplace();
+    for (std::size_t s : seats)
+      e.seats->push_back({seat_ids[s], state[s]});
+    return e;
+  }
+
+  expectation apply(const act::command& command, std::int64_t now_ms) {
+    return std::visit(
+        [&](const auto& c) -> expectation {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, act::hold_command>)
+            return hold(c, now_ms);
+          else if constexpr (std::is_same_v<T, act::extend_command>)
+            return extend(c, now_ms);
+          else if constexpr (std::is_same_v<T, act::release_command>)
+            return release(c, now_ms);
+          else if constexpr (std::is_same_v<T, act::confirm_command>)
+            return confirm(c, now_ms);
+          else if constexpr (std::is_same_v<T, act::cancel_command>)
+            return cancel(c, now_ms);
+          else if constexpr (std::is_same_v<T, act::block_command>)
+            return block(c, now_ms);
+          else {
+            expectation e;
+            e.expired_first = advance(now_ms);
+            e.holds_expired = e.expired_first;
+            return e;
+          }
+        },
+        command);
+  }
+};
+
+// ---- running the machine ------------------------------------------------------------------
+
+struct outcome {
+  std::optional<act::failure> error;
+  std::optional<hold_view> hold;
+  std::optional<act::confirm_reply> confirm;
+  std::optional<act::cancel_reply> cancel;
+  std::optional<std::vector<seat_view>> seats;
+  std::optional<act::expire_reply> expire;
+};
+
+// Through the typed entry points (the log replay goes through apply()).
+outcome run_typed(event_machine& m, const act::command& command, std::int64_t stamp) {
+  outcome out;
+  auto take = [&out](auto&& result, auto& slot) {
+    if (result.ok())
+      slot = std::move(result).value();
+    else
+      out.error = std::move(result).error();
+  };
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, act::hold_command>)
+          take(m.hold(c, stamp), out.hold);
+        else if constexpr (std::is_same_v<T, act::extend_command>)
+          take(m.extend(c, stamp), out.hold);
+        else if constexpr (std::is_same_v<T, act::release_command>)
+          take(m.release(c, stamp), out.hold);
+        else if constexpr (std::is_same_v<T, act::confirm_command>)
+          take(m.confirm(c, stamp), out.confirm);
+        else if constexpr (std::is_same_v<T, act::cancel_command>)
+          take(m.cancel(c, stamp), out.cancel);
+        else if constexpr (std::is_same_v<T, act::block_command>)
+          take(m.block(c, stamp), out.seats);
+        else
+          out.expire = m.expire(stamp);
+      },
+      command);
+  return out;
+}
+
+std::string verdict(const std::optional<errc>& error) {
+  return error ? name_of(*error) : "ok";
+}
+
+std::vector<std::uint8_t> encode(const event_machine& m) {
+  return act::snapshot_codec::encode(m);
+}
+
+struct log_entry {
+  act::command command;
+  std::int64_t stamp;
+  std::optional<errc> error;
+};
+
+// ---- one seed ------------------------------------------------------------------------------
+
+class driver {
+ public:
+  driver(std::uint64_t seed, std::size_t steps, std::map<std::string, std::size_t>& tally)
+      : tally_(tally),
+        dice_(seed * 0x9E3779B97F4A7C15ull + 0x5EA7D),
+        steps_(steps),
+        event_id_("prop-" + std::to_string(seed)),
+        spec_(random_spec(dice_)),
+        created_ms_(1'800'000'000'000 + static_cast<std::int64_t>(dice_.below(1'000'000'000))),
+        salt_(dice_.next()),
+        model_(spec_, created_ms_),
+        wall_ms_(created_ms_),
+        last_stamp_(created_ms_),
+        fork_phase_(dice_.below(200)) {
+    auto created = event_machine::create(event_id_, spec_, created_ms_, salt_);
+    INFO((created.ok() ? std::string() : created.error().message));
+    REQUIRE(created.ok());
+    machine_.emplace(std::move(created).value());
+  }
+
+  void run() {
+    REQUIRE(machine_->layout().seat_count() == model_.seat_ids.size());
+    for (std::size_t s = 0; s < model_.seat_ids.size(); ++s)
+      REQUIRE(machine_->layout().seat_id(static_cast<act::seat_index>(s)) == model_.seat_ids[s]);
+    check_state();
+    for (step_ = 0; step_ < steps_; ++step_) {
+      const std::int64_t stamp = next_stamp();
+      const act::command command = generate();
+      INFO("step " << step_ << " stamp " << stamp << " (model clock " << model_.clock
+                   << "): " << describe(command));
+      execute(command, stamp);
+      check_state();
+      if (shadow_ && step_ == shadow_until_) finish_fork();
+      if (step_ % 200 == fork_phase_) start_fork();
+    }
+    if (shadow_) finish_fork();
+    check_all_views();
+    check_log_replay();
+    tally_["hold expired exactly at expires_at"] += model_.expired_on_the_instant;
+    tally_["key forgotten exactly 24 hours on"] += model_.forgotten_on_the_instant;
+  }
+
+ private:
+  // ---- time
+
+  std::int64_t next_stamp() {
+    const std::size_t roll = dice_.below(1000);
+    if (roll < 3)  // past the idempotency window now and then
+      wall_ms_ += 20 * 3600 * ms_per_s + static_cast<std::int64_t>(dice_.below(10 * 3600 * 1000));
+    else if (roll < 6)  // exactly at, or just before, the end of some key's 24 hours
+      wall_ms_ = boundary(key_boundaries(), day_ms);
+    else if (roll < 50)  // past every hold's TTL
+      wall_ms_ += spec_.max_hold_ttl_s * ms_per_s + static_cast<std::int64_t>(dice_.below(30'000));
+    else if (roll < 90)  // exactly at, or just before, some active hold's expires_at
+      wall_ms_ = boundary(hold_boundaries(), 5000);
+    else
+      wall_ms_ += static_cast<std::int64_t>(dice_.below(5001));
+    std::int64_t stamp = wall_ms_;
+    if (dice_.percent(6))  // a stamp from before the previous one: the clock must not go back
+      stamp = last_stamp_ - 1 - static_cast<std::int64_t>(dice_.below(20'000));
+    last_stamp_ = stamp;
+    return stamp;
+  }
+
+  // One of the instants (or the instant before it) that lie ahead of the wall clock and
+  // within `horizon`; else the wall clock moves on by up to 5 s.
+  std::int64_t boundary(const std::vector<std::int64_t>& instants, std::int64_t horizon) {
+    std::vector<std::int64_t> ahead;
+    for (std::int64_t at : instants)
+      if (at > wall_ms_ && at - wall_ms_ <= horizon) ahead.push_back(at);
+    if (ahead.empty()) return wall_ms_ + static_cast<std::int64_t>(dice_.below(5001));
+    return dice_.pick(ahead) - (dice_.percent(50) ? 1 : 0);
+  }
+  std::vector<std::int64_t> hold_boundaries() const {
+    std::vector<std::int64_t> at;
+    for (const auto& [id, h] : model_.holds)
+      if (h.status == "active") at.push_back(h.expires_ms);
+    return at;
+  }
+  std::vector<std::int64_t> key_boundaries() const {
+    std::vector<std::int64_t> at;
+    for (const auto& [key, k] : model_.keys)
+      at.push_back(k.stamp_ms + day_ms);
+    return at;
+  }
+
+  // ---- generating commands
+
+  std::string pick_customer() {
+    const std::size_t roll = dice_.below(100);
+    if (roll < 85) return "c" + std::to_string(1 + dice_.below(4));
+    if (roll < 95) return "guest." + std::to_string(dice_.below(40));
+    return dice_.pick(std::vector<std::string>{"", "bad customer", std::string(65, 'c')});
+  }
+
+  std::string pick_key(std::size_t none_percent) {
+    const std::size_t roll = dice_.below(100);
+    if (roll < none_percent) return {};
+    if (roll < none_percent + (100 - none_percent) / 2)
+      return "key-" + std::to_string(++keys_made_);
+    if (roll < 96) return "k" + std::to_string(dice_.below(6));
+    return dice_.pick(std::vector<std::string>{"bad key", std::string(65, 'k'), "k/1"});
+  }
+
+  std::string unknown_seat_id() {
+    const auto& section = spec_.sections.front();
+    const auto& row = section.rows.front();
+    const std::string prefix = section.id + "-" + row.id + "-";
+    return dice_.pick(std::vector<std::string>{
+        prefix + "99", prefix + "0", prefix + "01", prefix + "1-1", prefix, section.id + "-ZZ-1",
+        "ZZ-" + row.id + "-1", section.id + "-" + row.id, "a-1-1", "-1-1", "A--1", "x"});
+  }
+
+  std::string malformed_id() {
+    return dice_.pick(
+        std::vector<std::string>{"", "A-1-1 ", "A 1 1", "A/1/1", "A-1-\xc3\xa9", "h1\n"});
+  }
+
+  std::vector<std::size_t> available_seats() const {
+    std::vector<std::size_t> free;
+    for (std::size_t s = 0; s < model_.state.size(); ++s)
+      if (model_.available(s)) free.push_back(s);
+    return free;
+  }
+
+  std::vector<std::string> seat_list(bool for_block) {
+    std::vector<std::string> ids;
+    const std::size_t roll = dice_.below(100);
+    const std::size_t n = model_.seat_ids.size();
+    if (roll < 3) return ids;
+    if (!for_block && roll < 6) {  // more than a hold may name
+      const std::size_t count = per_hold_max + 1 + dice_.below(5);
+      for (std::size_t i = 0; i < count; ++i)
+        ids.push_back("X-" + std::to_string(i) + "-1");
+      return ids;
+    }
+    if (roll < 60) {  // distinct free seats: the common, valid case
+      std::vector<std::size_t> free = available_seats();
+      dice_.shuffle(free);
+      free.resize(std::min(free.size(), std::size_t{1} + dice_.below(4)));
+      for (std::size_t s : free)
+        ids.push_back(model_.seat_ids[s]);
+      if (!ids.empty()) return ids;
+    }
+    const std::size_t count = 1 + dice_.below(4);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t kind = dice_.below(100);
+      if (kind < 80)
+        ids.push_back(model_.seat_ids[dice_.below(n)]);
+      else if (kind < 96 || !probe_malformed_seat_ids)
+        ids.push_back(unknown_seat_id());
+      else
+        ids.push_back(malformed_id());
+    }
+    if (dice_.percent(5)) ids.push_back(ids.front());
+    return ids;
+  }
+
+  std::string pick_hold_id(bool prefer_active) {
+    const std::size_t roll = dice_.below(100);
+    if (roll < 80 && !model_.hold_ids.empty()) {
+      if (prefer_active && dice_.percent(60)) {
+        std::vector<std::string> active;
+        for (const auto& [id, h] : model_.holds)
+          if (h.status == "active") active.push_back(id);
+        if (!active.empty()) return dice_.pick(active);
+      }
+      return dice_.pick(model_.hold_ids);
+    }
+    if (roll < 97 || !probe_malformed_path_ids) return garbage_id(model_.hold_ids, "h");
+    return malformed_id();
+  }
+
+  std::string pick_reservation_id() {
+    const std::size_t roll = dice_.below(100);
+    if (roll < 80 && !model_.reservation_ids.empty()) return dice_.pick(model_.reservation_ids);
+    if (roll < 97 || !probe_malformed_path_ids) return garbage_id(model_.reservation_ids, "r");
+    return malformed_id();
+  }
+
+  // Well-formed ids that name nothing (or, rarely, something: the model decides).
+  std::string garbage_id(const std::vector<std::string>& real, const std::string& letter) {
+    if (!real.empty() && dice_.percent(50)) {
+      std::string id = dice_.pick(real);
+      id.back() = id.back() == '0' ? '1' : '0';  // a wrong nonce
+      return id;
+    }
+    return dice_.pick(std::vector<std::string>{letter + "0-00000000", letter + "999-12345678",
+                                               letter + "01-00000000", letter, "r1-2-3",
+                                               "h0-0000000", letter + "-1"});
+  }
+
+  act::hold_command new_hold_command() {
+    act::hold_command c;
+    c.customer_id = pick_customer();
+    const std::size_t ttl_roll = dice_.below(100);
+    if (ttl_roll < 30)
+      c.ttl_s = dice_.between(1, spec_.max_hold_ttl_s);
+    else if (ttl_roll < 37)
+      c.ttl_s = dice_.percent(50) ? 0 : spec_.max_hold_ttl_s + dice_.between(1, 100);
+    c.idempotency_key = pick_key(55);
+    return c;
+  }
+
+  act::command generate() {
+    const std::size_t roll = dice_.below(100);
+    if (roll < 88 || keyed_.empty()) {
+      if (roll < 18) {
+        act::hold_command c = new_hold_command();
+        c.selector = act::explicit_seats{seat_list(false)};
+        return finish(c);
+      }
+      if (roll < 32) {
+        act::hold_command c = new_hold_command();
+        act::best_available best;
+        const std::size_t count_roll = dice_.below(100);
+        if (count_roll < 85)
+          best.count = dice_.between(1, 4);
+        else if (count_roll < 90)
+          best.count = dice_.between(5, 12);
+        else if (count_roll < 95)
+          best.count = dice_.between(13, 50);
+        else
+          best.count = dice_.percent(50) ? 0 : dice_.between(51, 60);
+        best.adjacent = dice_.percent(65);
+        const std::size_t category_roll = dice_.below(100);
+        if (category_roll >= 60)
+          best.category = category_roll < 90 ? dice_.pick(spec_.categories).id : "NOPE";
+        const std::size_t section_roll = dice_.below(100);
+        if (section_roll >= 60)
+          best.section = section_roll < 92 ? dice_.pick(spec_.sections).id : "ZZ";
+        c.selector = best;
+        return finish(c);
+      }
+      if (roll < 38) {
+        act::hold_command c = new_hold_command();
+        act::ga_places ga;
+        ga.area =
+            !spec_.ga_areas.empty() && dice_.percent(85) ? dice_.pick(spec_.ga_areas).id : "NOPE";
+        const std::size_t count_roll = dice_.below(100);
+        if (count_roll < 85)
+          ga.count = dice_.between(1, 4);
+        else if (count_roll < 93)
+          ga.count = dice_.between(5, 20);
+        else
+          ga.count = dice_.percent(50) ? 0 : dice_.between(51, 60);
+        c.selector = ga;
+        return finish(c);
+      }
+      if (roll < 46) {
+        act::extend_command c;
+        c.hold_id = pick_hold_id(true);
+        c.ttl_s = dice_.percent(85) ? dice_.between(1, spec_.max_hold_ttl_s)
+                                    : (dice_.percent(50) ? 0 : spec_.max_hold_ttl_s + 1);
+        return c;
+      }
+      if (roll < 54) return act::release_command{pick_hold_id(true)};
+      if (roll < 70) {
+        act::confirm_command c;
+        c.hold_id = pick_hold_id(true);
+        const std::size_t ref_roll = dice_.below(100);
+        const auto known = model_.holds.find(c.hold_id);
+        if (ref_roll < 45)
+          c.payment_ref = "pay_" + std::to_string(dice_.below(3));
+        else if (ref_roll < 80 && known != model_.holds.end() &&
+                 !known->second.reservation_id.empty())
+          c.payment_ref = model_.reservations.at(known->second.reservation_id).payment_ref;
+        else if (ref_roll < 80)
+          c.payment_ref = "pay_0";
+        else if (ref_roll < 88)
+          c.payment_ref = "";
+        else if (ref_roll < 94)
+          c.payment_ref = std::string(payment_ref_max + 1, 'p');
+        else
+          c.payment_ref = "pay\n1";
+        c.idempotency_key = pick_key(50);
+        c.nonce = static_cast<std::uint32_t>(dice_.next());
+        return finish(c);
+      }
+      if (roll < 76) {
+        act::cancel_command c;
+        c.reservation_id = pick_reservation_id();
+        const std::size_t reason_roll = dice_.below(100);
+        if (reason_roll < 70)
+          c.reason = "refund";
+        else if (reason_roll < 85)
+          c.reason = "";
+        else if (reason_roll < 95)
+          c.reason = std::string(reason_max + 1, 'r');
+        else
+          c.reason = "bell\x07";
+        return c;
+      }
+      if (roll < 84) {
+        act::block_command c;
+        c.block = dice_.percent(60);
+        c.seats = seat_list(true);
+        return c;
+      }
+      return act::expire_command{};
+    }
+    // Send an earlier keyed request again: as it was (a replay) or changed (key reuse).
+    act::command again = dice_.pick(keyed_);
+    const bool change = dice_.percent(20);
+    if (auto* hold = std::get_if<act::hold_command>(&again)) {
+      if (change) hold->ttl_s = hold->ttl_s ? std::nullopt : std::optional<std::uint32_t>(1);
+    } else if (auto* confirm = std::get_if<act::confirm_command>(&again)) {
+      if (change) confirm->payment_ref += "x";
+    }
+    return finish(again);
+  }
+
+  // A fresh nonce, and the fingerprint of what is asked.
+  act::command finish(act::command command) {
+    if (auto* hold = std::get_if<act::hold_command>(&command)) {
+      hold->nonce = static_cast<std::uint32_t>(dice_.next());
+      hold->request_fingerprint = fnv1a(describe(command));
+    } else if (auto* confirm = std::get_if<act::confirm_command>(&command)) {
+      confirm->nonce = static_cast<std::uint32_t>(dice_.next());
+      confirm->request_fingerprint = fnv1a(describe(command));
+    }
+    return command;
+  }
+
+  // ---- executing and comparing
+
+  void record(const act::command& command, std::int64_t stamp, const std::optional<errc>& error) {
+    log_.push_back({command, stamp, error});
+    if (!shadow_) return;
+    const auto result = shadow_->apply(command, stamp);
+    const std::optional<errc> shadow_error =
+        result.ok() ? std::nullopt : std::optional<errc>(result.error().code);
+    INFO("the decoded copy answers differently");
+    REQUIRE(verdict(shadow_error) == verdict(error));
+  }
+
+  void execute(const act::command& command, std::int64_t stamp) {
+    event_machine& m = *machine_;
+    const bool seats_asked = std::holds_alternative<act::hold_command>(command) ||
+                             std::holds_alternative<act::block_command>(command);
+    const std::string picture = seats_asked ? model_.rows_picture() : std::string("(not shown)");
+    const expectation want = model_.apply(command, stamp);
+    // A command that should fail: expire first so that only the command itself can change
+    // anything, then require the state to be byte-identical afterwards.
+    const bool isolate = want.error.has_value() && dice_.percent(12);
+    std::vector<std::uint8_t> before;
+    if (isolate) {
+      const act::expire_reply swept = m.expire(stamp);
+      record(act::expire_command{}, stamp, std::nullopt);
+      REQUIRE(swept.holds_expired == want.expired_first);
+      before = encode(m);
+    }
+    const outcome got = run_typed(m, command, stamp);
+    const std::optional<errc> got_error =
+        got.error ? std::optional<errc>(got.error->code) : std::nullopt;
+    record(command, stamp, got_error);
+    INFO("machine says: " << (got.error ? got.error->message : std::string("ok")));
+    INFO("rows before the command:\n" << picture);
+    REQUIRE(verdict(got_error) == verdict(want.error));
+    ++tally_[verdict(got_error)];
+    if (!want.note.empty()) ++tally_[want.note];
+    if (isolate) ++tally_["failure isolated and compared"];
+    if (isolate) {
+      const bool unchanged = encode(m) == before;
+      INFO("a failed command changed the state");
+      REQUIRE(unchanged);
+    }
+    if (got.error) {
+      compare_failure(*got.error, want);
+      return;
+    }
+    compare_success(command, got, want);
+  }
+
+  void compare_failure(const act::failure& f, const expectation& want) {
+    if (f.code == errc::unknown_seat) {
+      std::vector<std::string> unknown = f.unknown_seats;
+      std::sort(unknown.begin(), unknown.end());
+      REQUIRE(show(unknown) == show(want.unknown_seats));
+    }
+    if (f.code == errc::seats_unavailable) {
+      std::vector<std::string> got, expected;
+      for (act::seat_index s : f.unavailable)
+        got.push_back(model_.seat_ids.at(s));
+      for (std::size_t s : want.unavailable)
+        expected.push_back(model_.seat_ids[s]);
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      REQUIRE(show(got) == show(expected));
+    }
+    if (f.code == errc::customer_limit_exceeded) {
+      REQUIRE(f.limit == want.limit);
+      REQUIRE(f.current == want.current);
+    }
+  }
+
+  void require_new_id(const std::string& id) {
+    INFO("new id " << id);
+    REQUIRE(is_identifier(id));
+    REQUIRE(model_.holds.count(id) == 0);
+    REQUIRE(model_.reservations.count(id) == 0);
+  }
+
+  void check_stream_seq(std::uint64_t seq, bool publishes) {
+    if (publishes) {
+      REQUIRE(seq > last_seq_);
+      REQUIRE(seq == machine_->stream_seq());
+      last_seq_ = seq;
+    } else {
+      REQUIRE(seq == 0);
+    }
+  }
+
+  void compare_success(const act::command& command, const outcome& got, const expectation& want) {
+    if (want.hold) {
+      REQUIRE(got.hold.has_value());
+      hold_view expected = *want.hold;
+      if (want.new_hold) {
+        require_new_id(got.hold->hold_id);
+        expected.hold_id = got.hold->hold_id;
+      }
+      REQUIRE(show(*got.hold) == show(expected));
+      REQUIRE(*got.hold == expected);
+      if (want.new_hold) model_.adopt_hold(got.hold->hold_id);
+    }
+    if (want.reservation) {
+      REQUIRE((got.confirm || got.cancel));
+      const reservation_view& actual =
+          got.confirm ? got.confirm->reservation : got.cancel->reservation;
+      reservation_view expected = *want.reservation;
+      if (want.new_reservation) {
+        require_new_id(actual.reservation_id);
+        expected.reservation_id = actual.reservation_id;
+      }
+      REQUIRE(show(actual) == show(expected));
+      REQUIRE(actual == expected);
+      if (got.confirm) {
+        REQUIRE(got.confirm->created == want.created);
+        check_stream_seq(got.confirm->stream_seq, want.publishes);
+      } else {
+        check_stream_seq(got.cancel->stream_seq, want.publishes);
+      }
+      if (want.new_reservation) model_.adopt_reservation(actual.reservation_id);
+    }
+    if (want.seats) {
+      REQUIRE(got.seats.has_value());
+      REQUIRE(show(*got.seats) == show(*want.seats));
+      REQUIRE(got.seats->size() == want.seats->size());
+    }
+    if (want.holds_expired) {
+      REQUIRE(got.expire.has_value());
+      REQUIRE(got.expire->holds_expired == *want.holds_expired);
+    }
+    const bool keyed = std::visit(
+        [](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, act::hold_command> ||
+                        std::is_same_v<T, act::confirm_command>)
+            return !c.idempotency_key.empty();
+          else
+            return false;
+        },
+        command);
+    if (keyed && !want.replay && keyed_.size() < 200) keyed_.push_back(command);
+  }
+
+  // ---- the whole state
+
+  std::string state_problem() const {
+    const event_machine& m = *machine_;
+    if (m.clock_ms() != model_.clock)
+      return "clock " + std::to_string(m.clock_ms()) + " vs model " + std::to_string(model_.clock);
+    act::state_counts all;
+    std::vector<act::state_counts> by_category(spec_.categories.size());
+    std::vector<act::state_counts> by_section(spec_.sections.size());
+    for (std::size_t s = 0; s < model_.state.size(); ++s) {
+      const seat_state actual = m.seats().state(static_cast<act::seat_index>(s));
+      if (actual != model_.state[s])
+        return "seat " + model_.seat_ids[s] + ": machine " + name_of(actual) + ", model " +
+               name_of(model_.state[s]);
+      const auto k = static_cast<std::size_t>(actual);
+      const model_row& row = model_.rows[model_.seat_row[s]];
+      ++all.by_state[k];
+      ++by_category[row.category].by_state[k];
+      ++by_section[row.section].by_state[k];
+    }
+    if (!(m.seats().counts() == all)) return "counts()";
+    for (std::size_t c = 0; c < by_category.size(); ++c)
+      if (!(m.seats().category_counts(static_cast<std::uint16_t>(c)) == by_category[c]))
+        return "category_counts(" + spec_.categories[c].id + ")";
+    for (std::size_t s = 0; s < by_section.size(); ++s)
+      if (!(m.seats().section_counts(static_cast<std::uint32_t>(s)) == by_section[s]))
+        return "section_counts(" + spec_.sections[s].id + ")";
+    for (std::size_t a = 0; a < spec_.ga_areas.size(); ++a) {
+      const act::ga_counts actual = m.ga(static_cast<std::uint16_t>(a));
+      const act::ga_counts expected{spec_.ga_areas[a].capacity, model_.ga_places(a, "active"),
+                                    model_.ga_places(a, "confirmed")};
+      if (!(actual == expected))
+        return "GA " + spec_.ga_areas[a].id + ": machine held " + std::to_string(actual.held) +
+               " sold " + std::to_string(actual.sold) + ", model held " +
+               std::to_string(expected.held) + " sold " + std::to_string(expected.sold);
+    }
+    for (const auto& [customer, total] : model_.customer_totals())
+      if (m.customer_seats(customer) != total)
+        return "customer " + customer + ": machine " + std::to_string(m.customer_seats(customer)) +
+               ", model " + std::to_string(total);
+    if (m.customer_seats("nobody.ever") != 0) return "customer_seats of a stranger";
+    if (m.active_holds() != model_.active_holds())
+      return "active_holds " + std::to_string(m.active_holds()) + " vs model " +
+             std::to_string(model_.active_holds());
+    if (m.holds_expired_total() != model_.expired_total) return "holds_expired_total";
+    if (m.stream_seq() != last_seq_) return "stream_seq";
+    return {};
+  }
+
+  void compare_hold(const std::string& id) {
+    const auto found = machine_->find_hold(id);
+    REQUIRE(found.ok());
+    const hold_view expected = model_.view(model_.holds.at(id));
+    REQUIRE(show(found.value()) == show(expected));
+    REQUIRE(found.value() == expected);
+  }
+
+  void compare_reservation(const std::string& id) {
+    const auto found = machine_->find_reservation(id);
+    REQUIRE(found.ok());
+    const reservation_view expected = model_.view(model_.reservations.at(id));
+    REQUIRE(show(found.value()) == show(expected));
+    REQUIRE(found.value() == expected);
+  }
+
+  void check_state() {
+    REQUIRE(state_problem() == "");
+    REQUIRE(machine_->check_invariants() == "");
+    // A sample of the queries each step (all of them before every snapshot and at the end).
+    if (!model_.hold_ids.empty() && dice_.percent(50)) compare_hold(model_.hold_ids.back());
+    if (!model_.hold_ids.empty() && dice_.percent(30)) compare_hold(dice_.pick(model_.hold_ids));
+    if (!model_.reservation_ids.empty() && dice_.percent(30))
+      compare_reservation(dice_.pick(model_.reservation_ids));
+  }
+
+  void check_all_views() {
+    for (const auto& id : model_.hold_ids)
+      compare_hold(id);
+    for (const auto& id : model_.reservation_ids)
+      compare_reservation(id);
+    std::vector<seat_view> expected;
+    for (std::size_t s = 0; s < model_.seat_ids.size(); ++s)
+      expected.push_back({model_.seat_ids[s], model_.state[s]});
+    REQUIRE(show(machine_->seat_views(std::nullopt)) == show(expected));
+    REQUIRE(machine_->seat_views(std::nullopt) == expected);
+    for (std::size_t sec = 0; sec < spec_.sections.size(); ++sec) {
+      std::vector<seat_view> in_section;
+      for (std::size_t s = 0; s < model_.seat_ids.size(); ++s)
+        if (model_.rows[model_.seat_row[s]].section == sec) in_section.push_back(expected[s]);
+      REQUIRE(machine_->seat_views(static_cast<std::uint32_t>(sec)) == in_section);
+    }
+  }
+
+  // ---- snapshots and replay
+
+  void start_fork() {
+    check_all_views();
+    const std::vector<std::uint8_t> bytes = encode(*machine_);
+    auto decoded = act::snapshot_codec::decode(bytes);
+    INFO("snapshot decode: " << (decoded.ok() ? std::string("ok") : decoded.error()));
+    REQUIRE(decoded.ok());
+    REQUIRE(decoded.value().check_invariants() == "");
+    const bool same = encode(decoded.value()) == bytes;
+    INFO("decode then encode changed the bytes");
+    REQUIRE(same);
+    shadow_.emplace(std::move(decoded).value());
+    shadow_until_ = step_ + 40 + dice_.below(80);
+  }
+
+  void finish_fork() {
+    REQUIRE(shadow_->check_invariants() == "");
+    const bool same = encode(*shadow_) == encode(*machine_);
+    INFO("the decoded copy and the original went different ways");
+    REQUIRE(same);
+    shadow_.reset();
+  }
+
+  void check_log_replay() {
+    auto created = event_machine::create(event_id_, spec_, created_ms_, salt_);
+    REQUIRE(created.ok());
+    event_machine fresh = std::move(created).value();
+    std::size_t first_difference = log_.size();
+    for (std::size_t i = 0; i < log_.size(); ++i) {
+      const auto result = fresh.apply(log_[i].command, log_[i].stamp);
+      const std::optional<errc> error =
+          result.ok() ? std::nullopt : std::optional<errc>(result.error().code);
+      if (error != log_[i].error && first_difference == log_.size()) first_difference = i;
+    }
+    INFO("log of " << log_.size() << " commands");
+    REQUIRE(first_difference == log_.size());
+    const bool same = encode(fresh) == encode(*machine_);
+    INFO("replaying the log gave a different state");
+    REQUIRE(same);
+  }
+
+  std::map<std::string, std::size_t>& tally_;
+  dice dice_;
+  std::size_t steps_;
+  std::string event_id_;
+  act::event_spec spec_;
+  std::int64_t created_ms_;
+  std::uint64_t salt_;
+  reference_model model_;
+  std::optional<event_machine> machine_;
+  std::optional<event_machine> shadow_;
+  std::size_t shadow_until_ = 0;
+  std::int64_t wall_ms_;
+  std::int64_t last_stamp_;
+  std::size_t fork_phase_;
+  std::size_t step_ = 0;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t keys_made_ = 0;
+  std::vector<act::command> keyed_;
+  std::vector<log_entry> log_;
+};
+
+std::uint64_t env_or(const char* name, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  return text ? std::strtoull(text, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+TEST_CASE("event_machine agrees with a reference model of API.md on random commands",
+          "[unit][property]") {
+  const char* one = std::getenv("SEATD_PROPERTY_SEED");
+  const std::uint64_t first = one ? std::strtoull(one, nullptr, 10) : 1;
+  const std::uint64_t seeds = one ? 1 : env_or("SEATD_PROPERTY_SEEDS", 40);
+  const std::uint64_t steps = env_or("SEATD_PROPERTY_STEPS", 1000);
+  std::map<std::string, std::size_t> tally;
+  for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
+    INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << ")");
+    driver d(seed, static_cast<std::size_t>(steps), tally);
+    d.run();
+  }
+  if (std::getenv("SEATD_PROPERTY_STATS"))
+    for (const auto& [what, count] : tally)
+      std::printf("%8zu  %s\n", count, what.c_str());
+  // A full run must have exercised every answer the model can give, else the generator
+  // has drifted and the comparisons above prove little.
+  if (one || seeds * steps < 20'000) return;
+  for (const char* what : {"ok",
+                           "invalid_request",
+                           "unknown_seat",
+                           "hold_not_found",
+                           "reservation_not_found",
+                           "hold_expired",
+                           "customer_limit_exceeded",
+                           "seats_unavailable",
+                           "no_seats_match",
+                           "ga_sold_out",
+                           "hold_already_confirmed",
+                           "hold_released",
+                           "reservation_already_cancelled",
+                           "idempotency_key_reused",
+                           "hold replayed",
+                           "confirm replayed",
+                           "confirm repeated (200)",
+                           "best block",
+                           "best scattered",
+                           "best block stranding a seat",
+                           "failure isolated and compared",
+                           "hold expired exactly at expires_at",
+                           "key forgotten exactly 24 hours on"}) {
+    INFO("never seen: " << what);
+    CHECK(tally[what] > 0);
+  }
+}
