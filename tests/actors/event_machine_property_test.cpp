@@ -19,8 +19,9 @@
 //   else is checked (the Idempotency section answers unconditionally); a malformed key
 //   is 400 invalid_request first.
 // - An id that is empty or has a character outside [A-Za-z0-9._:-] is a "bad identifier"
-//   (400 invalid_request, before 404 and unknown_seat); one made of those characters that
-//   names nothing is unknown (404, or unknown_seat for seats).
+//   (400 invalid_request, before 404 and unknown_seat), and so is a seat id that is not
+//   three 1..16 character parts joined by '-'; a well-formed id that names nothing is
+//   unknown (404, or unknown_seat for seats).
 // - A hold is expired from the instant now >= expires_at; keys are forgotten once
 //   24 hours have fully passed.
 // - payment_ref: 1 to 128 printable ASCII characters; cancel reason: at most 256
