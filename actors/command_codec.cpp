@@ -252,6 +252,10 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
   return decoded;
 }
 
+log_command machine_command_to_log(const command& c) {
+  return std::visit([](const auto& x) { return log_command{x}; }, c);
+}
+
 std::optional<command> machine_command(log_command logged) {
   return std::visit(
       [](auto&& c) -> std::optional<command> {

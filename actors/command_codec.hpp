@@ -26,6 +26,8 @@ using log_command = std::variant<create_command, hold_command, extend_command, r
 std::vector<std::uint8_t> encode_command(const log_command& logged);
 common::result<log_command, std::string> decode_command(std::span<const std::uint8_t> bytes);
 
+// The log command of a machine command.
+log_command machine_command_to_log(const command& c);
 // The machine command inside a log command (nullopt for create).
 std::optional<command> machine_command(log_command logged);
 

@@ -1,16 +1,12 @@
 #include "actors/customer_ledger.hpp"
 
 #include "common/assert.hpp"
+#include "common/checksum.hpp"
 
 namespace seatd::actors {
 
 std::uint64_t customer_ledger::hash(std::string_view id) {
-  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: deterministic on every machine
-  for (char c : id) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
+  return common::fnv1a64(id);
 }
 
 std::size_t customer_ledger::probe(std::string_view id) const {

@@ -197,6 +197,12 @@ class event_machine {
   result<reservation_view> find_reservation(std::string_view reservation_id) const;
   std::vector<seat_view> seat_views(std::optional<std::uint32_t> section) const;
   std::uint32_t active_holds() const { return active_holds_; }
+  // The earliest time a hold may expire (possibly earlier than any real expiry: stale
+  // queue entries are dropped lazily), for a timer to wake up at.
+  std::optional<std::int64_t> next_expiry_ms() const {
+    if (expiries_.empty()) return std::nullopt;
+    return expiries_.top().at_ms;
+  }
   std::uint64_t holds_expired_total() const { return holds_expired_total_; }
   std::uint64_t stream_seq() const { return stream_seq_; }
   std::uint32_t customer_seats(std::string_view customer_id) const;

@@ -23,4 +23,13 @@ std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t seed) {
     crc = table[(crc ^ byte) & 0xFFu] ^ (crc >> 8);
   return ~crc;
 }
+std::uint64_t fnv1a64(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 }  // namespace seatd::common

@@ -1,0 +1,209 @@
+#include "api/http_server.hpp"
+
+// Boost 1.74's Asio needs <utility> before it under C++20 (see docs/decisions/0001).
+#include <utility>
+// clang-format off
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+// clang-format on
+#include <atomic>
+#include <optional>
+
+namespace seatd::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+  impl(asio::io_context& io_context, http_limits l, request_handler h, common::metrics_registry& m)
+      : io(io_context),
+        acceptor(asio::make_strand(io_context)),
+        limits(l),
+        handler(std::move(h)),
+        connections_rejected(m.counter_for("seatd_http_connections_rejected_total",
+                                           "Connections refused because too many were open")),
+        bad_requests(
+            m.counter_for("seatd_http_unreadable_requests_total",
+                          "Requests refused before routing (parse errors, limits, timeouts)")) {
+    m.gauge_callback("seatd_http_connections", "Open HTTP connections",
+                     [this] { return static_cast<double>(open.load()); });
+  }
+
+  void accept();
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  http_limits limits;
+  request_handler handler;
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> in_flight{0};
+  common::counter& connections_rejected;
+  common::counter& bad_requests;
+};
+
+namespace {
+
+http_answer plain_error(unsigned status, const char* code, const char* message) {
+  http_answer a;
+  a.status = status;
+  a.body = std::string("{\"error\":\"") + code + "\",\"message\":\"" + message + "\"}";
+  return a;
+}
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket socket, std::shared_ptr<http_server::impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    server_->open.fetch_add(1);
+  }
+  ~session() { server_->open.fetch_sub(1); }
+
+  void start() { read(); }
+
+  // Answers 503 and closes: used when too many connections are open.
+  void refuse() {
+    keep_alive_ = false;
+    write(plain_error(503, "unavailable", "too many open connections"), 11);
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_->limits.body_bytes_max);
+    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_bytes_max));
+    stream_.expires_after(server_->limits.request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+      return close();
+    if (ec == beast::error::timeout) {
+      // A client that idles or trickles bytes past the deadline loses the connection.
+      if (parser_->got_some()) server_->bad_requests.add();
+      return close();
+    }
+    if (ec) {
+      server_->bad_requests.add();
+      keep_alive_ = false;
+      if (ec == http::error::body_limit)
+        return write(plain_error(413, "body_too_large", "the request body is over the limit"), 11);
+      if (ec == http::error::header_limit)
+        return write(plain_error(431, "invalid_request", "the request headers are over the limit"),
+                     11);
+      return write(plain_error(400, "invalid_request", "the request is not valid HTTP/1.1"), 11);
+    }
+    auto message = parser_->release();
+    version_ = message.version();
+    keep_alive_ = message.keep_alive();
+    http_request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.authorization = std::string(message[http::field::authorization]);
+    request.request_id = std::string(message["X-Request-Id"]);
+    request.content_type = std::string(message[http::field::content_type]);
+    request.body = std::move(message.body());
+    stream_.expires_never();  // the answer may wait for a group commit
+    server_->in_flight.fetch_add(1);
+    auto self = shared_from_this();
+    server_->handler(std::move(request), [self](http_answer answer) {
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->server_->in_flight.fetch_sub(1);
+        self->write(std::move(answer), self->version_);
+      });
+    });
+  }
+
+  void write(http_answer answer, unsigned version) {
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(version);
+    response->result(static_cast<http::status>(answer.status));
+    response->set(http::field::server, "seatd");
+    response->set(http::field::content_type, answer.content_type);
+    for (auto& [name, value] : answer.headers)
+      response->set(name, value);
+    response->keep_alive(keep_alive_);
+    response->body() = std::move(answer.body);
+    response->prepare_payload();
+    stream_.expires_after(server_->limits.request_timeout);
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http_server::impl> server_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+};
+
+}  // namespace
+
+void http_server::impl::accept() {
+  acceptor.async_accept(asio::make_strand(io),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
+                            return;
+                          if (!ec) {
+                            auto s = std::make_shared<session>(std::move(socket), self);
+                            if (self->open.load() > self->limits.connections_max) {
+                              self->connections_rejected.add();
+                              s->refuse();
+                            } else {
+                              s->start();
+                            }
+                          }
+                          self->accept();
+                        });
+}
+
+http_server::http_server(asio::io_context& io, const std::string& host, std::uint16_t port,
+                         http_limits limits, request_handler handler,
+                         common::metrics_registry& metrics)
+    : impl_(std::make_shared<impl>(io, limits, std::move(handler), metrics)) {
+  const tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+http_server::~http_server() = default;
+
+std::uint16_t http_server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void http_server::start() {
+  impl_->accept();
+}
+
+void http_server::stop_accepting() {
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+}
+
+std::size_t http_server::open_connections() const {
+  return impl_->open.load();
+}
+std::size_t http_server::requests_in_flight() const {
+  return impl_->in_flight.load();
+}
+
+}  // namespace seatd::api

@@ -1,0 +1,71 @@
+#pragma once
+// The HTTP/1.1 server of the gateway API (Boost.Beast on Asio), kept free of routing: it
+// reads requests within limits, hands each to the handler with a responder that may be
+// called from any thread, and writes answers back in order on keep-alive connections.
+// Limits (all tested): body size (413), header size (431), a deadline for reading a whole
+// request (a client that trickles bytes is cut off), and a cap on open connections (503).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/metrics.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace seatd::api {
+
+struct http_request {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+  std::string authorization;
+  std::string request_id;
+  std::string content_type;
+};
+
+struct http_answer {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Call exactly once, from any thread.
+using responder = std::function<void(http_answer)>;
+using request_handler = std::function<void(http_request, responder)>;
+
+struct http_limits {
+  std::size_t body_bytes_max = 1 << 20;
+  std::size_t header_bytes_max = 16 << 10;
+  std::chrono::milliseconds request_timeout{15'000};  // to read a whole request, idle included
+  std::size_t connections_max = 4096;
+};
+
+class http_server {
+ public:
+  http_server(boost::asio::io_context& io, const std::string& host, std::uint16_t port,
+              http_limits limits, request_handler handler, common::metrics_registry& metrics);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  std::uint16_t port() const;  // the bound port (useful with port 0)
+  void start();
+  void stop_accepting();
+  std::size_t open_connections() const;
+  std::size_t requests_in_flight() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace seatd::api

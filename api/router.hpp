@@ -1,0 +1,40 @@
+#pragma once
+// The gateway API's routes (../shared/design/API.md): authentication and roles, request
+// ids, path validation, and the hand-off of each request to its event's actor through the
+// node. Answers are rendered on the actor from the machine's state and sent once that
+// state is durable.
+
+#include <string>
+#include <unordered_map>
+
+#include "api/http_server.hpp"
+#include "cluster/node.hpp"
+#include "common/metrics.hpp"
+
+namespace seatd::api {
+
+enum class role { gateway, admin };
+
+struct auth_config {
+  std::unordered_map<std::string, role> tokens;  // bearer token -> role
+  bool insecure_no_auth = false;                 // every request is admin (development only)
+};
+
+struct router_config {
+  auth_config auth;
+  std::string node_id = "n1";
+};
+
+class router {
+ public:
+  router(router_config config, cluster::node& node, common::metrics_registry& metrics);
+  void handle(http_request request, responder respond);
+
+ private:
+  struct route;
+  router_config config_;
+  cluster::node& node_;
+  common::metrics_registry& metrics_;
+};
+
+}  // namespace seatd::api

@@ -1,0 +1,247 @@
+// seatd: one node of the seat inventory cluster. Flags (they override the config file):
+// see `seatd --help` and docs/OPERATIONS.md.
+
+#include <utility>  // before Boost.Asio under C++20 (docs/decisions/0001)
+// clang-format off
+#include <boost/asio.hpp>
+// clang-format on
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/http_server.hpp"
+#include "api/json_codec.hpp"
+#include "api/router.hpp"
+#include "cluster/node.hpp"
+#include "storage/rocksdb_store.hpp"
+
+namespace {
+
+using namespace seatd;
+
+struct settings {
+  std::string config_file;
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./seatd-data";
+  std::string node_id = "n1";
+  std::string peers;
+  std::string kafka_brokers;
+  std::string kafka_topic = "seat.reservations";
+  bool insecure_no_auth = false;
+  std::uint32_t shards = 16;
+  unsigned http_threads = 2;
+  unsigned actor_threads = 2;
+  std::string log_level = "info";
+  std::size_t body_bytes_max = 1 << 20;
+  std::size_t connections_max = 4096;
+  std::int64_t request_timeout_ms = 15'000;
+  std::int64_t event_queue_max = 2'000;
+  std::uint64_t checkpoint_entries = 10'000;
+  std::unordered_map<std::string, api::role> tokens;
+};
+
+std::optional<api::role> role_named(const std::string& name) {
+  if (name == "admin") return api::role::admin;
+  if (name == "gateway") return api::role::gateway;
+  return std::nullopt;
+}
+
+// Values from the config file, for every setting no flag gave. Throws on a bad file.
+void apply_config_file(settings& s, const CLI::App& app) {
+  const toml::table file = toml::parse_file(s.config_file);
+  auto take = [&](const char* key, const char* flag, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    if (app.count(flag) > 0) return;
+    if (const auto value = file[key].value<T>()) field = *value;
+  };
+  take("listen", "--listen", s.listen);
+  take("data_dir", "--data-dir", s.data_dir);
+  take("node_id", "--node-id", s.node_id);
+  take("peers", "--peers", s.peers);
+  take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
+  take("kafka_topic", "--kafka-topic", s.kafka_topic);
+  take("insecure_no_auth", "--insecure-no-auth", s.insecure_no_auth);
+  take("shards", "--shards", s.shards);
+  take("http_threads", "--http-threads", s.http_threads);
+  take("actor_threads", "--actor-threads", s.actor_threads);
+  take("log_level", "--log-level", s.log_level);
+  take("body_bytes_max", "--body-bytes-max", s.body_bytes_max);
+  take("connections_max", "--connections-max", s.connections_max);
+  take("request_timeout_ms", "--request-timeout-ms", s.request_timeout_ms);
+  take("event_queue_max", "--event-queue-max", s.event_queue_max);
+  take("checkpoint_entries", "--checkpoint-entries", s.checkpoint_entries);
+  if (const auto* tokens = file["tokens"].as_table()) {
+    for (const auto& [token, role] : *tokens) {
+      const auto name = role.value<std::string>();
+      const auto parsed = name ? role_named(*name) : std::nullopt;
+      if (!parsed)
+        throw std::runtime_error("tokens: the role of a token must be \"admin\" or \"gateway\"");
+      s.tokens[std::string(token.str())] = *parsed;
+    }
+  }
+}
+
+std::pair<std::string, std::uint16_t> host_port(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--listen: expected HOST:PORT");
+  const int port = std::stoi(listen.substr(colon + 1));
+  if (port < 0 || port > 65535) throw std::runtime_error("--listen: port out of range");
+  return {listen.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int run(settings s) {
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(s.log_level));
+  if (!s.peers.empty()) {
+    spdlog::error(
+        "msg=\"--peers is set, but this build runs single-node only (replication is not built "
+        "yet)\"");
+    return 2;
+  }
+  if (s.tokens.empty() && !s.insecure_no_auth) {
+    spdlog::error(
+        "msg=\"no token configured: set SEATD_ADMIN_TOKEN / SEATD_GATEWAY_TOKEN or [tokens] in the "
+        "config file, or pass --insecure-no-auth\"");
+    return 2;
+  }
+  if (!s.kafka_brokers.empty())
+    spdlog::warn(
+        "msg=\"the Kafka emitter is not built yet: confirmed reservations stay in the outbox\" "
+        "brokers=\"{}\"",
+        s.kafka_brokers);
+  const auto [host, port] = host_port(s.listen);
+
+  common::metrics_registry metrics;
+  auto store = storage::open_rocksdb_store(s.data_dir, s.shards);
+  caf::actor_system_config actor_config;
+  actor_config.set("scheduler.max-threads", static_cast<std::size_t>(s.actor_threads));
+  caf::actor_system actors_system{actor_config};
+
+  cluster::node_config node_config;
+  node_config.checkpoint_entries = s.checkpoint_entries;
+  node_config.event_queue_max = s.event_queue_max;
+  cluster::node node(node_config, *store, actors_system, metrics, wall_clock_ms,
+                     api::render_stream_record, [](const std::string& why) {
+                       spdlog::critical("msg=\"stopping: {}\"", why);
+                       std::abort();
+                     });
+  const auto report = node.recover();
+  spdlog::info(
+      "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
+      "seconds={:.3f} shards={}",
+      report.events, report.snapshots, report.entries_replayed, report.outbox_records,
+      report.seconds, node.shard_count());
+
+  api::router_config router_config;
+  router_config.auth = {s.tokens, s.insecure_no_auth};
+  router_config.node_id = s.node_id;
+  api::router router(router_config, node, metrics);
+
+  boost::asio::io_context io;
+  api::http_limits limits;
+  limits.body_bytes_max = s.body_bytes_max;
+  limits.connections_max = s.connections_max;
+  limits.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
+  api::http_server server(
+      io, host, port, limits,
+      [&router](api::http_request request, api::responder respond) {
+        router.handle(std::move(request), std::move(respond));
+      },
+      metrics);
+  server.start();
+  spdlog::info("msg=\"serving\" listen={}:{} node_id={} data_dir={}", host, server.port(),
+               s.node_id, s.data_dir);
+
+  // SIGTERM: stop accepting, let started requests finish, write everything, exit 0.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer drain(io);
+  std::function<void(int)> wait_for_drain = [&](int rounds_left) {
+    if (server.requests_in_flight() == 0 || rounds_left == 0) {
+      node.stop();
+      spdlog::info("msg=\"stopped\"");
+      io.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(10));
+    drain.async_wait(
+        [&, rounds_left](const boost::system::error_code&) { wait_for_drain(rounds_left - 1); });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("msg=\"shutting down\" signal={}", signal);
+    server.stop_accepting();
+    wait_for_drain(1000);
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < std::max(1u, s.http_threads); ++i)
+    threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads)
+    t.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  CLI::App app{"seatd: one node of the seat inventory cluster (gateway API over HTTP/JSON)"};
+  app.add_option("--config", s.config_file, "TOML config file; flags override it");
+  app.add_option("--listen", s.listen, "gateway API address HOST:PORT")->capture_default_str();
+  app.add_option("--data-dir", s.data_dir, "RocksDB directory (log, snapshots, outbox)")
+      ->capture_default_str();
+  app.add_option("--node-id", s.node_id, "this node's id")->capture_default_str();
+  app.add_option("--peers", s.peers, "ID=HOST:PORT,... of the other nodes (replication: not yet)");
+  app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
+  app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();
+  app.add_flag("--insecure-no-auth", s.insecure_no_auth, "serve without tokens (development only)");
+  app.add_option("--shards", s.shards, "shards of a new data dir (fixed once created)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--http-threads", s.http_threads, "threads serving HTTP")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--actor-threads", s.actor_threads, "CAF scheduler threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--body-bytes-max", s.body_bytes_max, "largest request body (413 above)")
+      ->capture_default_str();
+  app.add_option("--connections-max", s.connections_max, "open HTTP connections (503 above)")
+      ->capture_default_str();
+  app.add_option("--request-timeout-ms", s.request_timeout_ms, "time to send a whole request")
+      ->capture_default_str();
+  app.add_option("--event-queue-max", s.event_queue_max, "requests queued per event (429 above)")
+      ->capture_default_str();
+  app.add_option("--checkpoint-entries", s.checkpoint_entries,
+                 "log entries per shard between checkpoints")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!s.config_file.empty()) apply_config_file(s, app);
+    if (const char* admin = std::getenv("SEATD_ADMIN_TOKEN"); admin && *admin)
+      s.tokens[admin] = api::role::admin;
+    if (const char* gateway = std::getenv("SEATD_GATEWAY_TOKEN"); gateway && *gateway)
+      s.tokens[gateway] = api::role::gateway;
+    return run(std::move(s));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "seatd: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,127 @@
+#include "cluster/shard_log.hpp"
+
+#include <chrono>
+
+#include "common/assert.hpp"
+
+namespace seatd::cluster {
+
+shard_log::shard_log(storage::store& store, std::vector<std::uint64_t> last_index,
+                     shard_log_limits limits, common::metrics_registry& metrics,
+                     std::function<void(const std::string&)> on_fatal)
+    : store_(store),
+      limits_(limits),
+      on_fatal_(std::move(on_fatal)),
+      last_index_(std::move(last_index)),
+      fsync_seconds_(metrics.histogram_for("seatd_log_write_seconds",
+                                           "Time of one durable (fsynced) group-commit write")),
+      batch_items_(metrics.histogram_for("seatd_log_batch_items",
+                                         "Items (entries, snapshots, barriers) per group commit",
+                                         "", common::size_buckets())),
+      entries_total_(metrics.counter_for("seatd_log_entries_total", "Log entries made durable")),
+      batches_total_(metrics.counter_for("seatd_log_batches_total", "Group-commit writes")) {
+  metrics.gauge_callback("seatd_log_queued_items", "Items waiting for the log writer",
+                         [this] { return static_cast<double>(queued()); });
+  writer_ = std::thread([this] { run(); });
+}
+
+shard_log::~shard_log() {
+  stop();
+}
+
+bool shard_log::has_room() const {
+  std::lock_guard lock(mutex_);
+  return !stopping_ && queued_items_ < limits_.queued_items_max;
+}
+
+void shard_log::enqueue(completion done) {
+  pending_done_.push_back(std::move(done));
+  ++queued_items_;
+  wake_.notify_one();
+}
+
+std::uint64_t shard_log::append(std::uint32_t shard, const std::string& event_id,
+                                std::int64_t stamp_ms, std::vector<std::uint8_t> payload,
+                                std::vector<storage::outbox_record> outbox, completion done) {
+  std::lock_guard lock(mutex_);
+  SEATD_ASSERT(shard < last_index_.size(), "append to an unknown shard");
+  const std::uint64_t index = ++last_index_[shard];
+  pending_.entries.push_back({shard, index, 0, stamp_ms, event_id, std::move(payload)});
+  for (auto& record : outbox)
+    pending_.outbox_puts.push_back(std::move(record));
+  enqueue(std::move(done));
+  return index;
+}
+
+void shard_log::snapshot(std::uint32_t shard, const std::string& event_id,
+                         std::vector<std::uint8_t> bytes, completion done) {
+  std::lock_guard lock(mutex_);
+  SEATD_ASSERT(shard < last_index_.size(), "snapshot of an unknown shard");
+  pending_.snapshots.push_back({event_id, shard, last_index_[shard], std::move(bytes)});
+  enqueue(std::move(done));
+}
+
+void shard_log::barrier(completion done) {
+  std::lock_guard lock(mutex_);
+  enqueue(std::move(done));
+}
+
+void shard_log::truncate(std::uint32_t shard, std::uint64_t below, completion done) {
+  std::lock_guard lock(mutex_);
+  pending_.truncations.push_back({shard, below});
+  enqueue(std::move(done));
+}
+
+std::uint64_t shard_log::last_index(std::uint32_t shard) const {
+  std::lock_guard lock(mutex_);
+  return last_index_[shard];
+}
+
+std::size_t shard_log::queued() const {
+  std::lock_guard lock(mutex_);
+  return queued_items_;
+}
+
+void shard_log::run() {
+  for (;;) {
+    storage::write_batch batch;
+    std::vector<completion> done;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !pending_done_.empty(); });
+      if (pending_done_.empty()) return;  // stopping, and everything is written
+      std::swap(batch, pending_);
+      std::swap(done, pending_done_);
+      queued_items_ = 0;
+    }
+    if (!batch.empty()) {
+      const auto start = std::chrono::steady_clock::now();
+      try {
+        store_.write(batch);
+      } catch (const storage::storage_error& e) {
+        // Nothing in this batch may be acknowledged, and after a failed fsync the page
+        // cache cannot be trusted: stop the node.
+        on_fatal_(std::string("log write failed: ") + e.what());
+        return;
+      }
+      fsync_seconds_.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      entries_total_.add(batch.entries.size());
+      batches_total_.add();
+    }
+    batch_items_.observe(static_cast<double>(done.size()));
+    for (auto& d : done)
+      if (d) d();
+  }
+}
+
+void shard_log::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+}  // namespace seatd::cluster

@@ -1,0 +1,235 @@
+#include "harness.hpp"
+
+#include <utility>  // before Boost.Asio under C++20
+// clang-format off
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+// clang-format on
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace seatd::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct http_client::impl {
+  std::string host;
+  std::uint16_t port;
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+  bool connected = false;
+
+  void connect() {
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    buffer.consume(buffer.size());
+    stream.connect(tcp::endpoint(asio::ip::make_address(host), port));
+    connected = true;
+  }
+  http_reply read_reply() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    stream.expires_after(std::chrono::seconds(30));
+    http::read(stream, buffer, parser);
+    auto& message = parser.get();
+    http_reply reply;
+    reply.status = message.result_int();
+    reply.body = message.body();
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers[name] = std::string(field.value());
+    }
+    if (!message.keep_alive()) connected = false;
+    return reply;
+  }
+};
+
+http_client::http_client(std::string host, std::uint16_t port) : impl_(std::make_unique<impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+  impl_->connect();
+}
+
+http_client::~http_client() = default;
+
+void http_client::reconnect() {
+  impl_->connect();
+}
+
+http_reply http_client::request(const std::string& method, const std::string& target,
+                                const std::string& body, const std::string& token,
+                                const std::map<std::string, std::string>& headers) {
+  if (!impl_->connected) impl_->connect();
+  http::request<http::string_body> request(http::string_to_verb(method), target, 11);
+  request.set(http::field::host, impl_->host);
+  request.keep_alive(true);
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  if (!body.empty()) request.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers)
+    request.set(name, value);
+  request.body() = body;
+  request.prepare_payload();
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  http::write(impl_->stream, request);
+  return impl_->read_reply();
+}
+
+http_reply http_client::raw(const std::string& bytes) {
+  if (!impl_->connected) impl_->connect();
+  asio::write(impl_->stream.socket(), asio::buffer(bytes));
+  try {
+    return impl_->read_reply();
+  } catch (const std::exception&) {
+    impl_->connected = false;
+    return {};
+  }
+}
+
+std::string seatd_binary() {
+  const char* path = std::getenv("SEATD_BINARY");
+  if (!path) throw std::runtime_error("SEATD_BINARY is not set (ctest sets it)");
+  return path;
+}
+
+std::uint16_t free_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+seatd_process::seatd_process(std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
+  char pattern[] = "/tmp/seatd-test-XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  if (!dir) throw std::runtime_error("mkdtemp failed");
+  data_dir_ = std::string(dir) + "/data";
+  log_path_ = std::string(dir) + "/seatd.log";
+  port_ = free_port();
+  start();
+}
+
+seatd_process::~seatd_process() {
+  if (running()) kill_hard();
+  std::error_code ignored;
+  std::filesystem::remove_all(std::filesystem::path(data_dir_).parent_path(), ignored);
+}
+
+void seatd_process::start() {
+  std::vector<std::string> args{seatd_binary(),
+                                "--listen",
+                                "127.0.0.1:" + std::to_string(port_),
+                                "--data-dir",
+                                data_dir_,
+                                "--shards",
+                                "4",
+                                "--log-level",
+                                "warn"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::setenv("SEATD_ADMIN_TOKEN", admin_token, 1);
+    ::setenv("SEATD_GATEWAY_TOKEN", gateway_token, 1);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+bool seatd_process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+bool seatd_process::wait_ready(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) return false;
+    try {
+      http_client c("127.0.0.1", port_);
+      if (c.request("GET", "/readyz").status == 200) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int seatd_process::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void seatd_process::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string seatd_process::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string concert_json() {
+  return R"({"name": "Seoul Concert Day 1", "starts_at": "2027-03-01T10:00:00Z",
+  "categories": [{"id": "VIP", "price_minor": 220000, "currency": "KRW"},
+                 {"id": "R", "price_minor": 165000, "currency": "KRW"},
+                 {"id": "GA", "price_minor": 99000, "currency": "KRW"}],
+  "sections": [{"id": "A", "rows": [{"id": "1", "seats": 50, "category": "VIP"},
+                                    {"id": "2", "seats": ["1", "2", "3", "5"], "category": "R"}]}],
+  "ga_areas": [{"id": "FLOOR", "capacity": 5000, "category": "GA"}],
+  "max_seats_per_customer": 4, "default_hold_ttl_s": 600, "max_hold_ttl_s": 1800})";
+}
+
+std::string flash_json(int sections, int rows, int seats) {
+  std::string json = R"({"name": "Flash", "starts_at": "2027-01-01T00:00:00Z",
+  "categories": [{"id": "STD", "price_minor": 100000, "currency": "KRW"}], "sections": [)";
+  for (int s = 1; s <= sections; ++s) {
+    json += (s > 1 ? "," : "") + std::string(R"({"id": ")") + std::to_string(s) + R"(", "rows": [)";
+    for (int r = 1; r <= rows; ++r)
+      json += (r > 1 ? "," : "") + std::string(R"({"id": ")") + std::to_string(r) +
+              R"(", "seats": )" + std::to_string(seats) + R"(, "category": "STD"})";
+    json += "]}";
+  }
+  return json + R"(], "max_seats_per_customer": 0})";
+}
+
+}  // namespace seatd::test

@@ -1,0 +1,81 @@
+#pragma once
+// Test harness for integration tests against real seatd processes on loopback: a process
+// wrapper (start with a data dir, wait until ready, SIGTERM, kill -9, restart) and a small
+// blocking HTTP/1.1 client with keep-alive.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace seatd::test {
+
+struct http_reply {
+  unsigned status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+// A keep-alive connection. Throws std::runtime_error when the connection fails.
+class http_client {
+ public:
+  http_client(std::string host, std::uint16_t port);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  http_reply request(const std::string& method, const std::string& target,
+                     const std::string& body = "", const std::string& token = "",
+                     const std::map<std::string, std::string>& headers = {});
+  // Sends raw bytes and reads one reply (or none if the server closes): for malformed HTTP.
+  http_reply raw(const std::string& bytes);
+  void reconnect();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+inline constexpr const char* admin_token = "test-admin-token";
+inline constexpr const char* gateway_token = "test-gateway-token";
+
+class seatd_process {
+ public:
+  // Starts seatd on a free loopback port with a fresh data dir (removed when destroyed).
+  explicit seatd_process(std::vector<std::string> extra_args = {});
+  ~seatd_process();
+  seatd_process(const seatd_process&) = delete;
+  seatd_process& operator=(const seatd_process&) = delete;
+
+  void start();  // starts (again) with the same data dir and port
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  int terminate();   // SIGTERM; returns the exit status
+  void kill_hard();  // SIGKILL, no goodbye
+  bool running();
+  std::uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string log() const;  // what the process printed
+  http_client client() const { return http_client("127.0.0.1", port_); }
+
+ private:
+  std::vector<std::string> extra_args_;
+  std::string data_dir_;
+  std::string log_path_;
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// The path of the seatd binary under test (set by CMake).
+std::string seatd_binary();
+std::uint16_t free_port();
+
+// JSON bodies used by many tests.
+std::string concert_json();  // API.md's example event
+std::string flash_json(int sections, int rows, int seats);
+
+}  // namespace seatd::test
