@@ -494,29 +494,36 @@ TEST_CASE("rocksdb_store: damaged records stop recovery with an error naming the
 
 namespace {
 
-// Five synced writes of entries 1..5 of shard 0, each entry's payload 200 bytes of its
-// index, then the disk as a crash would leave it: a copy of the open store's directory.
-// Returns the copy's newest WAL file.
-std::filesystem::path crash_after_five_writes(const temp_dir& dir, const temp_dir& crashed) {
-  auto s = open_rocksdb_store(dir.db(), 1);
-  for (std::uint64_t index = 1; index <= 5; ++index) {
-    write_batch batch;
-    batch.entries = {entry(0, index)};
-    batch.entries[0].payload.assign(200, static_cast<std::uint8_t>(index));
-    s->write(batch);
-  }
-  std::filesystem::copy(dir.db(), crashed.db(), std::filesystem::copy_options::recursive);
-  std::filesystem::path wal;
-  for (const auto& file : std::filesystem::directory_iterator(crashed.db()))
-    if (file.path().extension() == ".log" && (wal.empty() || file.path() > wal)) wal = file.path();
-  REQUIRE(!wal.empty());
-  return wal;
-}
-
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+// Five synced writes of entries 1..5 of shard 0, each entry's payload 200 bytes of its
+// index, then the disk as a crash would leave it: a copy of the open store's directory,
+// whose newest WAL file a test may damage before it opens the copy.
+struct crashed_store {
+  temp_dir dir;
+  temp_dir copy;
+  std::filesystem::path wal;
+  std::string wal_bytes;
+
+  crashed_store() {
+    auto s = open_rocksdb_store(dir.db(), 1);
+    for (std::uint64_t index = 1; index <= 5; ++index) {
+      write_batch batch;
+      batch.entries = {entry(0, index)};
+      batch.entries[0].payload.assign(200, static_cast<std::uint8_t>(index));
+      s->write(batch);
+    }
+    std::filesystem::copy(dir.db(), copy.db(), std::filesystem::copy_options::recursive);
+    for (const auto& file : std::filesystem::directory_iterator(copy.db()))
+      if (file.path().extension() == ".log" && (wal.empty() || file.path() > wal))
+        wal = file.path();
+    REQUIRE(!wal.empty());
+    wal_bytes = read_file(wal);
+  }
+};
 
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -535,34 +542,28 @@ std::vector<std::uint64_t> indices(const recovered_state& state) {
 
 TEST_CASE("rocksdb_store: a torn end of the WAL is dropped at restart, all before it stays",
           "[unit][storage]") {
-  temp_dir dir;
-  temp_dir crashed;
-  const auto wal = crash_after_five_writes(dir, crashed);
-  std::string bytes = read_file(wal);
+  crashed_store crash;
   std::vector<std::uint64_t> want;
   SECTION("the end of the last write never reached the disk: that write is dropped") {
-    bytes.resize(bytes.size() - 3);
+    crash.wal_bytes.resize(crash.wal_bytes.size() - 3);
     want = {1, 2, 3, 4};
   }
   SECTION("zeros after the last write (space allocated, never written): nothing is dropped") {
-    bytes.append(40'000, '\0');
+    crash.wal_bytes.append(40'000, '\0');
     want = {1, 2, 3, 4, 5};
   }
-  write_file(wal, bytes);
-  CHECK(indices(open_rocksdb_store(crashed.db(), 1)->recover()) == want);
+  write_file(crash.wal, crash.wal_bytes);
+  CHECK(indices(open_rocksdb_store(crash.copy.db(), 1)->recover()) == want);
 }
 
 // With kPointInTimeRecovery this store would open and recover entries 1 and 2 only,
 // silently losing three acknowledged writes (rocksdb_store.cpp, "Why these options").
 TEST_CASE("rocksdb_store: a damaged record inside the WAL stops the node from starting",
           "[unit][storage]") {
-  temp_dir dir;
-  temp_dir crashed;
-  const auto wal = crash_after_five_writes(dir, crashed);
-  std::string bytes = read_file(wal);
-  const auto third_payload = bytes.find(std::string(200, '\x03'));
+  crashed_store crash;
+  const auto third_payload = crash.wal_bytes.find(std::string(200, '\x03'));
   REQUIRE(third_payload != std::string::npos);
-  bytes[third_payload + 100] = '\x07';
-  write_file(wal, bytes);
-  CHECK_THROWS_WITH(open_rocksdb_store(crashed.db(), 1), Catch::Contains("Corruption"));
+  crash.wal_bytes[third_payload + 100] = '\x07';
+  write_file(crash.wal, crash.wal_bytes);
+  CHECK_THROWS_WITH(open_rocksdb_store(crash.copy.db(), 1), Catch::Contains("Corruption"));
 }
