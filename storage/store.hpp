@@ -8,6 +8,7 @@
 // is not an expected failure: write() throws storage_error and the node stops (after a
 // failed fsync the page cache cannot be trusted).
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -58,6 +59,8 @@ struct log_truncation {
   std::uint64_t below = 0;  // delete entries with index < below
 };
 
+// Applied in the order of its fields: entries, snapshots, outbox puts, outbox deletes, then
+// truncations (so a truncation also removes entries of the same batch below its index).
 struct write_batch {
   std::vector<log_entry> entries;
   std::vector<snapshot_record> snapshots;  // replace the event's previous snapshot
@@ -76,6 +79,15 @@ struct recovered_state {
   std::vector<log_entry> entries;          // every entry kept, by shard, then index
   std::vector<outbox_record> outbox;       // by event id, then seq
 };
+
+// Event ids as the store takes them: 1..event_id_length_max bytes, no NUL byte (it
+// separates the event id from the sequence number in outbox keys).
+inline constexpr std::size_t event_id_length_max = 256;
+
+// The preconditions of write() that every store asserts (SEATD_ASSERT: a batch that breaks
+// them is a bug in the caller, not an I/O failure): shards below shard_count, indices from 1,
+// event ids as above, and each shard's entries within the batch ascending and contiguous.
+void check_batch(const write_batch& batch, std::uint32_t shard_count);
 
 class store {
  public:

@@ -1,0 +1,43 @@
+#include "storage/store.hpp"
+
+#include <map>
+#include <string_view>
+
+#include "common/assert.hpp"
+
+namespace seatd::storage {
+namespace {
+
+void check_event_id(std::string_view event_id) {
+  SEATD_ASSERT(!event_id.empty() && event_id.size() <= event_id_length_max,
+               "event id must be 1..event_id_length_max bytes");
+  SEATD_ASSERT(event_id.find('\0') == std::string_view::npos, "event id must not contain NUL");
+}
+
+}  // namespace
+
+void check_batch(const write_batch& batch, std::uint32_t shard_count) {
+  std::map<std::uint32_t, std::uint64_t> last_index_by_shard;
+  for (const auto& entry : batch.entries) {
+    SEATD_ASSERT(entry.shard < shard_count, "log entry for a shard the store does not have");
+    SEATD_ASSERT(entry.index >= 1, "log indices start at 1");
+    check_event_id(entry.event_id);
+    const auto [last, first_of_shard] = last_index_by_shard.try_emplace(entry.shard, entry.index);
+    if (!first_of_shard) {
+      SEATD_ASSERT(entry.index == last->second + 1, "a shard's entries in a batch are contiguous");
+      last->second = entry.index;
+    }
+  }
+  for (const auto& snapshot : batch.snapshots) {
+    SEATD_ASSERT(snapshot.shard < shard_count, "snapshot for a shard the store does not have");
+    check_event_id(snapshot.event_id);
+  }
+  for (const auto& record : batch.outbox_puts)
+    check_event_id(record.event_id);
+  for (const auto& key : batch.outbox_deletes)
+    check_event_id(key.event_id);
+  for (const auto& truncation : batch.truncations)
+    SEATD_ASSERT(truncation.shard < shard_count, "truncation of a shard the store does not have");
+}
+
+}  // namespace seatd::storage
