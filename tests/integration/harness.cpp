@@ -101,6 +101,20 @@ http_reply http_client::raw(const std::string& bytes) {
   }
 }
 
+void http_client::raw_send(const std::string& bytes) {
+  if (!impl_->connected) impl_->connect();
+  asio::write(impl_->stream.socket(), asio::buffer(bytes));
+}
+
+http_reply http_client::read_or_closed() {
+  try {
+    return impl_->read_reply();
+  } catch (const std::exception&) {
+    impl_->connected = false;
+    return {};
+  }
+}
+
 std::string seatd_binary() {
   const char* path = std::getenv("SEATD_BINARY");
   if (!path) throw std::runtime_error("SEATD_BINARY is not set (ctest sets it)");

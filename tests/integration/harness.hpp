@@ -33,6 +33,10 @@ class http_client {
                      const std::map<std::string, std::string>& headers = {});
   // Sends raw bytes and reads one reply (or none if the server closes): for malformed HTTP.
   http_reply raw(const std::string& bytes);
+  // Sends bytes without waiting for anything; then read_or_closed() reads one reply, or
+  // gives status 0 when the server closed the connection.
+  void raw_send(const std::string& bytes);
+  http_reply read_or_closed();
   void reconnect();
 
   struct impl;
