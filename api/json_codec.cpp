@@ -68,13 +68,16 @@ std::string_view named(std::string_view path) {
 // ---- parsing --------------------------------------------------------------------------
 
 // nlohmann's reason without the position prefix and without "last read: ..." (raw input,
-// possibly not UTF-8): "unexpected '}'; expected string literal".
+// possibly not UTF-8), leaving its fixed text: "unexpected '}'; expected string literal".
 std::string parse_reason(std::string_view what) {
   const auto start = what.find(" - ");
   if (start == std::string_view::npos) return {};
-  std::string_view reason = what.substr(start + 3);
-  reason = reason.substr(0, reason.find("; last read"));
-  return ": " + echoed(reason);
+  const std::string_view reason = what.substr(start + 3);
+  return ": " + std::string(reason.substr(0, reason.find("; last read")));
+}
+
+bool is_blank(std::string_view body) {
+  return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 // Parses a body into a DOM. Refuses nesting deeper than nesting_max (a body of 100,000 '['
@@ -104,6 +107,8 @@ json parse_body(std::string_view body) {
     }
     return true;
   };
+  // Not "truncated JSON": a client that sent nothing should read what it must send.
+  if (is_blank(body)) reject("body: must be a JSON object");
   try {
     return json::parse(body.begin(), body.end(), check);
   } catch (const json::parse_error& e) {
@@ -112,10 +117,6 @@ json parse_body(std::string_view body) {
   } catch (const json::out_of_range&) {
     reject("body: malformed JSON: a number is out of range");
   }
-}
-
-bool is_blank(std::string_view body) {
-  return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 // The fields of one JSON object, read by name. Construction refuses anything that is not an
