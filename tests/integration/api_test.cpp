@@ -34,7 +34,7 @@ TEST_CASE("api: health, readiness and metrics need no token", "[integration]") {
   auto c = node.client();
   CHECK(c.request("GET", "/healthz").status == 200);
   CHECK(c.request("GET", "/readyz").status == 200);
-  const auto metrics = c.request("GET", "/metrics");
+  auto metrics = c.request("GET", "/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.headers["content-type"].rfind("text/plain", 0) == 0);
   CHECK(metrics.body.find("seatd_log_queued_items") != std::string::npos);
