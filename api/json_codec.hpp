@@ -34,12 +34,16 @@ unsigned http_status(actors::errc code);
 
 // ---- request bodies: malformed JSON, wrong types, missing or unknown fields, bad
 // identifiers, duplicates and out-of-range numbers give 400 invalid_request. -------------
+// Bodies nested deeper than 64 levels and objects with a repeated key are refused too.
 
+// Shapes, types and identifier grammar only: lengths, duplicate ids, currencies, references
+// and limits are event_layout::build's (the machine's create), which names fields alike.
 parsed<actors::event_spec> parse_event_spec(std::string_view body);
 // hold_command without nonce and request_fingerprint (the server sets them).
 parsed<actors::hold_command> parse_hold(std::string_view body);
 parsed<actors::extend_command> parse_extend(std::string_view body, std::string hold_id);
 parsed<actors::confirm_command> parse_confirm(std::string_view body, std::string hold_id);
+// The reason is optional, so an empty body is accepted as a cancel without one.
 parsed<actors::cancel_command> parse_cancel(std::string_view body, std::string reservation_id);
 parsed<actors::block_command> parse_block(std::string_view body, bool block);
 // DELETE .../holds/{id} takes no body: empty or "{}" is accepted.
@@ -49,18 +53,21 @@ parsed<actors::release_command> parse_release(std::string_view body, std::string
 
 // PUT /v1/events/{id}: {"event_id", "seats_total", "ga_capacity_total", "created_at"}
 std::string render_event_created(const actors::event_machine& machine);
-// GET /v1/events/{id}: definition summary and live counts.
+// GET /v1/events/{id}: definition summary and live counts; extensions: "blocked" per
+// category and section, "currency", the customer and TTL limits, "created_at".
 std::string render_event(const actors::event_machine& machine);
 // GET /v1/events/{id}/seats[?section=]: {"seats": [{"id", "state", "category"}]}
 std::string render_seats(const actors::event_machine& machine,
                          std::optional<std::uint32_t> section);
-// Holds: POST answers without "status"; GET, extend and DELETE answers with it.
+// Holds: POST answers without "status"; GET, extend and DELETE answers with it (and, as an
+// extension, "reservation_id" once the hold is confirmed).
 std::string render_hold(std::string_view event_id, const actors::hold_view& hold, bool with_status);
 std::string render_reservation(std::string_view event_id, const actors::reservation_view& r);
 // block / unblock: {"event_id", "seats": [{"id", "state"}]}
 std::string render_seat_states(std::string_view event_id,
                                const std::vector<actors::seat_view>& seats);
-// The Kafka record of API.md ("The reservation stream") for a confirm or a cancel.
+// The Kafka record of API.md ("The reservation stream") for a confirm or a cancel; extensions:
+// "status", "confirmed_at" and, when cancelled, "cancelled_at".
 std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
                                  const actors::reservation_view& r);
 
