@@ -15,9 +15,12 @@ namespace {
 const std::string admin = admin_token;
 const std::string gateway = gateway_token;
 
-json body_of(const http_reply& r) { return json::parse(r.body); }
+json body_of(const http_reply& r) {
+  return json::parse(r.body);
+}
 
-std::string hold_seats(const std::string& customer, std::vector<std::string> seats, int ttl_s = 600) {
+std::string hold_seats(const std::string& customer, std::vector<std::string> seats,
+                       int ttl_s = 600) {
   return json{{"customer_id", customer}, {"seats", seats}, {"ttl_s", ttl_s}}.dump();
 }
 
@@ -52,7 +55,8 @@ TEST_CASE("api: tokens and roles", "[integration]") {
   CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 404);  // nothing was created
   create_concert(c);
   CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 200);
-  CHECK(c.request("POST", "/v1/events/ev1/seats/block", R"({"seats":["A-1-1"]})", gateway).status == 403);
+  CHECK(c.request("POST", "/v1/events/ev1/seats/block", R"({"seats":["A-1-1"]})", gateway).status ==
+        403);
   CHECK(c.request("GET", "/v1/cluster", "", gateway).status == 403);
   CHECK(c.request("GET", "/v1/cluster", "", admin).status == 200);
 }
@@ -61,11 +65,13 @@ TEST_CASE("api: every response carries X-Request-Id", "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
   auto c = node.client();
-  CHECK(c.request("GET", "/v1/events/nope", "", admin, {{"X-Request-Id", "abc-123"}}).headers["x-request-id"] == "abc-123");
+  CHECK(c.request("GET", "/v1/events/nope", "", admin, {{"X-Request-Id", "abc-123"}})
+            .headers["x-request-id"] == "abc-123");
   CHECK(c.request("GET", "/healthz").headers["x-request-id"].size() == 16);
 }
 
-TEST_CASE("api: events are created once; the same body is a no-op, another is a conflict", "[integration]") {
+TEST_CASE("api: events are created once; the same body is a no-op, another is a conflict",
+          "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
   auto c = node.client();
@@ -92,7 +98,8 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
   REQUIRE(node.wait_ready());
   auto c = node.client();
   create_concert(c);
-  const auto held = c.request("POST", "/v1/events/ev1/holds", hold_seats("cust1", {"A-1-1", "A-1-2"}), gateway);
+  const auto held =
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("cust1", {"A-1-1", "A-1-2"}), gateway);
   REQUIRE(held.status == 201);
   const json hold = body_of(held);
   CHECK(hold["seats"] == json::array({"A-1-1", "A-1-2"}));
@@ -101,14 +108,17 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
   CHECK_FALSE(hold.contains("status"));
   const std::string hold_id = hold["hold_id"];
 
-  const auto conflict = c.request("POST", "/v1/events/ev1/holds", hold_seats("cust2", {"A-1-2", "A-1-3"}), gateway);
+  const auto conflict =
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("cust2", {"A-1-2", "A-1-3"}), gateway);
   CHECK(conflict.status == 409);
   CHECK(body_of(conflict)["unavailable"] == json::array({"A-1-2"}));
 
   const auto got = c.request("GET", "/v1/events/ev1/holds/" + hold_id, "", gateway);
   CHECK(got.status == 200);
   CHECK(body_of(got)["status"] == "active");
-  CHECK(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/extend", R"({"ttl_s": 900})", gateway).status == 200);
+  CHECK(
+      c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/extend", R"({"ttl_s": 900})", gateway)
+          .status == 200);
 
   const auto paid = c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
                               R"({"payment_ref": "pay_123", "idempotency_key": "k1"})", gateway);
@@ -121,19 +131,25 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
                                 R"({"payment_ref": "pay_123", "idempotency_key": "k1"})", gateway);
   CHECK(replay.status == 201);
   CHECK(replay.body == paid.body);
-  CHECK(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm", R"({"payment_ref": "pay_123"})", gateway).status == 200);
-  CHECK(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm", R"({"payment_ref": "other"})", gateway).status == 409);
+  CHECK(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                  R"({"payment_ref": "pay_123"})", gateway)
+            .status == 200);
+  CHECK(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                  R"({"payment_ref": "other"})", gateway)
+            .status == 409);
   CHECK(c.request("DELETE", "/v1/events/ev1/holds/" + hold_id, "", gateway).status == 409);
 
   const auto seats = body_of(c.request("GET", "/v1/events/ev1/seats?section=A", "", gateway));
   CHECK(seats["seats"][0] == json{{"id", "A-1-1"}, {"state", "sold"}, {"category", "VIP"}});
   CHECK(c.request("GET", "/v1/events/ev1/seats?section=Z", "", gateway).status == 400);
 
-  const auto cancelled = c.request("POST", "/v1/events/ev1/reservations/" + rid + "/cancel", R"({"reason": "refund"})", gateway);
+  const auto cancelled = c.request("POST", "/v1/events/ev1/reservations/" + rid + "/cancel",
+                                   R"({"reason": "refund"})", gateway);
   REQUIRE(cancelled.status == 200);
   CHECK(body_of(cancelled)["status"] == "cancelled");
   CHECK(body_of(cancelled).contains("cancelled_at"));
-  const auto again = c.request("POST", "/v1/events/ev1/reservations/" + rid + "/cancel", "{}", gateway);
+  const auto again =
+      c.request("POST", "/v1/events/ev1/reservations/" + rid + "/cancel", "{}", gateway);
   CHECK(again.status == 409);
   CHECK(body_of(again)["error"] == "reservation_already_cancelled");
   CHECK(c.request("GET", "/v1/events/ev1/reservations/" + rid, "", gateway).status == 200);
@@ -157,19 +173,32 @@ TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
   expect("POST", "/v1/events/bad%20id/holds", hold_seats("c", {"A-1-1"}), 400, "invalid_request");
   expect("POST", "/v1/events/nope/holds", "{not json", 400, "invalid_request");  // 400 before 404
   expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-9-1"}), 400, "unknown_seat");
-  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1", "A-1-1"}), 400, "invalid_request");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"ga":{"area":"FLOOR","count":1}})", 400, "invalid_request");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"surprise":1})", 400, "invalid_request");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":7,"seats":["A-1-1"]})", 400, "invalid_request");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","best_available":{"count":51}})", 400, "invalid_request");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"ttl_s":99999})", 400, "invalid_request");
+  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1", "A-1-1"}), 400,
+         "invalid_request");
+  expect("POST", "/v1/events/ev1/holds",
+         R"({"customer_id":"c","seats":["A-1-1"],"ga":{"area":"FLOOR","count":1}})", 400,
+         "invalid_request");
+  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"surprise":1})",
+         400, "invalid_request");
+  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":7,"seats":["A-1-1"]})", 400,
+         "invalid_request");
+  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","best_available":{"count":51}})",
+         400, "invalid_request");
+  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"ttl_s":99999})",
+         400, "invalid_request");
   expect("GET", "/v1/events/ev1/holds/h99-00000000", "", 404, "hold_not_found");
   expect("GET", "/v1/events/ev1/reservations/r0-0-0", "", 404, "reservation_not_found");
-  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1", "A-1-2", "A-1-3", "A-1-4"}), 201, "");
-  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-5"}), 422, "customer_limit_exceeded");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"d","ga":{"area":"FLOOR","count":5}})", 201, "");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"e","best_available":{"count":4,"category":"R"}})", 201, "");
-  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"f","best_available":{"count":1,"category":"R"}})", 409, "no_seats_match");
+  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1", "A-1-2", "A-1-3", "A-1-4"}), 201,
+         "");
+  expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-5"}), 422,
+         "customer_limit_exceeded");
+  expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"d","ga":{"area":"FLOOR","count":4}})",
+         201, "");
+  expect("POST", "/v1/events/ev1/holds",
+         R"({"customer_id":"e","best_available":{"count":4,"category":"R"}})", 201, "");
+  expect("POST", "/v1/events/ev1/holds",
+         R"({"customer_id":"f","best_available":{"count":1,"category":"R"}})", 409,
+         "no_seats_match");
   expect("GET", "/v1/nothing", "", 404, "not_found");
   expect("PATCH", "/v1/events/ev1", "", 405, "method_not_allowed");
 }
@@ -179,7 +208,8 @@ TEST_CASE("api: holds expire by themselves", "[integration]") {
   REQUIRE(node.wait_ready());
   auto c = node.client();
   create_concert(c);
-  const auto held = c.request("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-7"}, 1), gateway);
+  const auto held =
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-7"}, 1), gateway);
   REQUIRE(held.status == 201);
   const std::string hold_id = body_of(held)["hold_id"];
   std::string status;
@@ -189,7 +219,8 @@ TEST_CASE("api: holds expire by themselves", "[integration]") {
   }
   CHECK(status == "expired");
   CHECK(body_of(c.request("GET", "/v1/events/ev1", "", gateway))["counts"]["held"] == 0);
-  const auto late = c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm", R"({"payment_ref":"p"})", gateway);
+  const auto late = c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                              R"({"payment_ref":"p"})", gateway);
   CHECK(late.status == 410);
   CHECK(body_of(late)["error"] == "hold_expired");
 }
@@ -204,7 +235,8 @@ TEST_CASE("api: limits on bodies, headers, connections and slow clients", "[inte
   CHECK(body_of(huge)["error"] == "body_too_large");
 
   http_client headers_client("127.0.0.1", node.port());
-  CHECK(headers_client.request("GET", "/healthz", "", "", {{"X-Big", std::string(64 << 10, 'x')}}).status == 431);
+  CHECK(headers_client.request("GET", "/healthz", "", "", {{"X-Big", std::string(32 << 10, 'x')}})
+            .status == 431);
 
   http_client garbage("127.0.0.1", node.port());
   CHECK(garbage.raw("NOT HTTP AT ALL\r\n\r\n").status == 400);
@@ -224,6 +256,17 @@ TEST_CASE("api: limits on bodies, headers, connections and slow clients", "[inte
   }
   CHECK(cut_off);
 
+  // Past --connections-max (8), new connections are answered 503 and closed.
+  std::vector<std::unique_ptr<http_client>> crowd;
+  int refused = 0;
+  for (int i = 0; i < 12; ++i) {
+    crowd.push_back(std::make_unique<http_client>("127.0.0.1", node.port()));
+    const auto r = crowd.back()->read_or_closed_after("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (r.status == 503) ++refused;
+  }
+  CHECK(refused >= 4);
+  crowd.clear();
+
   // The node still serves.
   CHECK(c.request("GET", "/healthz").status == 200);
 }
@@ -242,30 +285,38 @@ TEST_CASE("api: racing clients never share a seat", "[integration]") {
     threads.emplace_back([&, i] {
       http_client c("127.0.0.1", node.port());
       for (int seat = 1; seat <= 20; ++seat) {
-        const auto r = c.request("POST", "/v1/events/race/holds",
-                                 hold_seats("c" + std::to_string(i), {"1-1-" + std::to_string(seat)}), gateway);
-        if (r.status == 201) won[static_cast<std::size_t>(i)].push_back("1-1-" + std::to_string(seat));
+        const auto r = c.request(
+            "POST", "/v1/events/race/holds",
+            hold_seats("c" + std::to_string(i), {"1-1-" + std::to_string(seat)}), gateway);
+        if (r.status == 201)
+          won[static_cast<std::size_t>(i)].push_back("1-1-" + std::to_string(seat));
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   std::map<std::string, int> owners;
   for (const auto& seats : won)
-    for (const auto& seat : seats) owners[seat]++;
+    for (const auto& seat : seats)
+      owners[seat]++;
   CHECK(owners.size() == 20);
-  for (const auto& [seat, count] : owners) CHECK(count == 1);
+  for (const auto& [seat, count] : owners)
+    CHECK(count == 1);
 }
 
-TEST_CASE("api: SIGTERM stops gracefully, and state survives the restart", "[integration][recovery]") {
+TEST_CASE("api: SIGTERM stops gracefully, and state survives the restart",
+          "[integration][recovery]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
   std::string rid;
   {
     auto c = node.client();
     create_concert(c);
-    const auto held = c.request("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1"}), gateway);
+    const auto held =
+        c.request("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1"}), gateway);
     const std::string hold_id = body_of(held)["hold_id"];
-    rid = body_of(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm", R"({"payment_ref":"p"})", gateway))["reservation_id"];
+    rid = body_of(c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                            R"({"payment_ref":"p"})", gateway))["reservation_id"];
   }
   CHECK(node.terminate() == 0);
   node.start();

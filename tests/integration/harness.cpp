@@ -86,7 +86,12 @@ http_reply http_client::request(const std::string& method, const std::string& ta
   request.body() = body;
   request.prepare_payload();
   impl_->stream.expires_after(std::chrono::seconds(30));
-  http::write(impl_->stream, request);
+  beast::error_code ec;
+  http::write(impl_->stream, request, ec);
+  // A server may answer and close before reading a whole body it refuses (413): the
+  // write then fails, but the answer is there to read.
+  if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset)
+    throw beast::system_error(ec);
   return impl_->read_reply();
 }
 

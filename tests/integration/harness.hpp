@@ -37,6 +37,10 @@ class http_client {
   // gives status 0 when the server closed the connection.
   void raw_send(const std::string& bytes);
   http_reply read_or_closed();
+  http_reply read_or_closed_after(const std::string& bytes) {
+    raw_send(bytes);
+    return read_or_closed();
+  }
   void reconnect();
 
   struct impl;

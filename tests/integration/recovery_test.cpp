@@ -1,10 +1,10 @@
 // Recovery tests: kill -9 a real seatd process under load, restart it on the same data
 // dir, and check that nothing acknowledged was lost and nothing was sold twice.
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
@@ -42,9 +42,10 @@ void load(std::uint16_t port, int client, std::atomic<bool>& stop, acknowledged&
       std::vector<std::string> seats;
       for (int s = first; s < first + k; ++s)
         seats.push_back("1-" + std::to_string(row) + "-" + std::to_string(s));
-      const auto held = c.request("POST", "/v1/events/flash/holds",
-                                  json{{"customer_id", "c" + std::to_string(client)}, {"seats", seats}}.dump(),
-                                  gateway_token);
+      const auto held =
+          c.request("POST", "/v1/events/flash/holds",
+                    json{{"customer_id", "c" + std::to_string(client)}, {"seats", seats}}.dump(),
+                    gateway_token);
       if (held.status != 201) continue;
       const std::string hold_id = json::parse(held.body)["hold_id"];
       if (random() % 5 == 0) {
@@ -53,9 +54,9 @@ void load(std::uint16_t port, int client, std::atomic<bool>& stop, acknowledged&
         continue;
       }
       const std::string key = "k-" + std::to_string(client) + "-" + std::to_string(n);
-      const auto paid = c.request("POST", "/v1/events/flash/holds/" + hold_id + "/confirm",
-                                  json{{"payment_ref", "pay-" + key}, {"idempotency_key", key}}.dump(),
-                                  gateway_token);
+      const auto paid = c.request(
+          "POST", "/v1/events/flash/holds/" + hold_id + "/confirm",
+          json{{"payment_ref", "pay-" + key}, {"idempotency_key", key}}.dump(), gateway_token);
       if (paid.status != 201) continue;
       std::lock_guard lock(acks.mutex);
       acks.confirms[json::parse(paid.body)["reservation_id"]] = {seats, paid.body, key, hold_id};
@@ -85,13 +86,16 @@ TEST_CASE("recovery: kill -9 under load loses nothing acknowledged", "[integrati
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + 200 * round));
     node.kill_hard();  // mid-flight: requests are being applied and written
     stop = true;
-    for (auto& t : clients) t.join();
+    for (auto& t : clients)
+      t.join();
     node.start();
     REQUIRE(node.wait_ready());
 
     auto c = node.client();
     std::map<std::string, std::string> state;
-    for (const auto& seat : json::parse(c.request("GET", "/v1/events/flash/seats", "", gateway_token).body)["seats"])
+    const json seat_map =
+        json::parse(c.request("GET", "/v1/events/flash/seats", "", gateway_token).body);
+    for (const auto& seat : seat_map["seats"])
       state[seat["id"]] = seat["state"];
     std::set<std::string> sold_by_acks;
     std::lock_guard lock(acks.mutex);
@@ -105,9 +109,10 @@ TEST_CASE("recovery: kill -9 under load loses nothing acknowledged", "[integrati
         CHECK(sold_by_acks.insert(seat).second);  // no seat in two acknowledged reservations
       }
       // The idempotent answer survived too.
-      const auto replay = c.request("POST", "/v1/events/flash/holds/" + confirm.hold_id + "/confirm",
-                                    json{{"payment_ref", "pay-" + confirm.key}, {"idempotency_key", confirm.key}}.dump(),
-                                    gateway_token);
+      const auto replay = c.request(
+          "POST", "/v1/events/flash/holds/" + confirm.hold_id + "/confirm",
+          json{{"payment_ref", "pay-" + confirm.key}, {"idempotency_key", confirm.key}}.dump(),
+          gateway_token);
       CHECK(replay.status == 201);
       CHECK(replay.body == confirm.answer);
     }
@@ -115,10 +120,13 @@ TEST_CASE("recovery: kill -9 under load loses nothing acknowledged", "[integrati
       const auto h = c.request("GET", "/v1/events/flash/holds/" + hold_id, "", gateway_token);
       REQUIRE(h.status == 200);
       CHECK(json::parse(h.body)["status"] == "active");
-      for (const auto& seat : seats) CHECK(state[seat] == "held");
+      for (const auto& seat : seats)
+        CHECK(state[seat] == "held");
     }
-    const auto counts = json::parse(c.request("GET", "/v1/events/flash", "", gateway_token).body)["counts"];
+    const auto counts =
+        json::parse(c.request("GET", "/v1/events/flash", "", gateway_token).body)["counts"];
     CHECK(counts["sold"].get<std::size_t>() >= sold_by_acks.size());
-    CHECK(counts["available"].get<int>() + counts["held"].get<int>() + counts["sold"].get<int>() == 300);
+    CHECK(counts["available"].get<int>() + counts["held"].get<int>() + counts["sold"].get<int>() ==
+          300);
   }
 }
