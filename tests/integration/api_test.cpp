@@ -155,6 +155,15 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
   CHECK(c.request("GET", "/v1/events/ev1/reservations/" + rid, "", gateway).status == 200);
   const auto counts = body_of(c.request("GET", "/v1/events/ev1", "", gateway));
   CHECK(counts["counts"]["available"] == 54);
+
+  const std::string metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find("seatd_http_requests_total{route=\"hold_confirm\",status=\"201\"} 2\n") !=
+        std::string::npos);
+  CHECK(metrics.find("seatd_http_requests_total{route=\"hold\",status=\"409\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("seatd_seats_sold 0\n") != std::string::npos);  // sold, then cancelled
+  CHECK(metrics.find("seatd_events 1\n") != std::string::npos);
+  CHECK(metrics.find("seatd_log_commit_seconds_count") != std::string::npos);
 }
 
 TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
