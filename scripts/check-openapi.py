@@ -449,10 +449,16 @@ def check_errors(doc):
         if "x-seatd-other-methods" in item:
             text_by_status.setdefault("405", []).append(
                 yaml.safe_dump(resolve(doc, item["x-seatd-other-methods"])))
+    if "x-seatd-no-route" in doc:
+        text_by_status.setdefault("404", []).append(
+            yaml.safe_dump(resolve(doc, doc["x-seatd-no-route"])))
     for status, code in sorted(emitted):
-        if not any(code in t for t in text_by_status.get(status, [])):
+        word = re.compile(rf"(?<![a-z_]){code}(?![a-z_])")  # not_found is not event_not_found
+        if not any(word.search(t) for t in text_by_status.get(status, [])):
             fail(f"status {status} with {code} is answered by the server but documented nowhere")
     # Error answers use the Error schema; router answers carry the headers.
+    if doc.get("x-seatd-no-route", {}).get("$ref") != "#/components/responses/NoSuchRoute":
+        fail("x-seatd-no-route must refer to the NoSuchRoute answer (404 not_found)")
     for path, method, item, op in operations(doc):
         answers = list(op["responses"].items())
         if "x-seatd-other-methods" in item:
@@ -650,10 +656,9 @@ class Live:
         elif matches and path.startswith("/v1/"):
             response = matches[0][3].get("x-seatd-other-methods")
         else:
-            response = None
+            response = self.doc.get("x-seatd-no-route")
         if response is None:
-            if status != 404 or ops:  # an undocumented route's 404 not_found is fine
-                fail(f"live: {name}: status not documented for this operation")
+            fail(f"live: {name}: status not documented for this operation")
             return
         response = resolve(self.doc, response)
         for header, spec in response.get("headers", {}).items():
@@ -699,6 +704,7 @@ def run_live(doc, base, admin, gateway):
     c("GET", "/v1/cluster", who="admin", want=200)
     c("POST", "/v1/cluster", who="admin", body={}, want=405)
     c("GET", "/v1/nothing", want=404)
+    c("POST", "/healthz", {}, who=None, want=404)
     c("GET", base_event, want=404)
     c("PUT", base_event, event, who="gateway", want=403)
     c("PUT", "/v1/events/bad%20id", event, who="admin", want=400)
@@ -754,6 +760,7 @@ def run_live(doc, base, admin, gateway):
     reservation_path = f"{base_event}/reservations/{rid}"
     c("GET", reservation_path, want=200)
     c("GET", f"{base_event}/reservations/r0-0-0", want=404)
+    c("GET", f"{base_event}/reservations", want=404)
     c("POST", reservation_path + "/cancel", {"reason": "refund"}, want=200)
     c("POST", reservation_path + "/cancel", None, want=409)
     status, other = c("POST", base_event + "/holds", {"customer_id": "c7", "seats": ["A-2-1"]},
