@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/ without a Docker engine, a Kubernetes cluster or the network (CI runs it):
-#   - every YAML file of deploy/ and api/ parses; the dashboard is valid JSON;
+#   - every YAML file of deploy/ and api/ parses, without duplicate keys, tabs or trailing
+#     whitespace; the dashboard is valid JSON;
 #   - every metric the dashboard queries is registered in the sources (and histogram
 #     suffixes only on histograms, grouping labels only ones the sources set), and every
 #     registered metric is described in docs/OPERATIONS.md;
@@ -50,12 +51,30 @@ def read(path):
 
 
 # ---- YAML and JSON -----------------------------------------------------------------------
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; Kubernetes and compose may not."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 docs = {}
 yaml_files = sorted(glob.glob("deploy/**/*.yaml", recursive=True) +
                     glob.glob("deploy/**/*.yml", recursive=True) + glob.glob("api/*.yaml"))
 for path in yaml_files:
+    text = read(path)
+    for number, line in enumerate(text.splitlines(), 1):
+        if "\t" in line or line != line.rstrip():
+            fail(f"{path}:{number}: tab or trailing whitespace")
     try:
-        docs[path] = [d for d in yaml.safe_load_all(read(path)) if d is not None]
+        docs[path] = [d for d in yaml.load_all(text, Loader=StrictLoader) if d is not None]
     except yaml.YAMLError as e:
         fail(f"{path}: not YAML: {e}")
 dashboard = json.loads(read("deploy/grafana/seatd-dashboard.json"))
