@@ -2,8 +2,9 @@
 """Checks api/openapi.yaml against the code and the contract; exits 1 on any finding.
 
 Static checks (CI, no build needed):
-  - the document: OpenAPI 3.0.3, every $ref resolves, unique operationIds, every path
-    template's parameters declared, every operation has responses with descriptions;
+  - the document: OpenAPI 3.0.3, each object uses only the fields OpenAPI 3.0's schema
+    allows (so a misspelt keyword fails), every $ref resolves, unique operationIds, every
+    path template's parameters declared, every operation has responses with descriptions;
   - routes: the ROUTES table below names every route api/router.cpp assigns to route_name
     (and no other); each is the documented method + path with its operationId, its
     x-seatd-route label and exactly the statuses listed here; no undocumented operation;
@@ -177,7 +178,142 @@ def operations(doc):
                 yield path, method, item, item[method]
 
 
+# The fields OpenAPI 3.0's own JSON schema allows in each object (plus x-* extensions): a
+# misspelt keyword (minimun, requried) would otherwise be ignored by every tool.
+FIELDS = {
+    "root": {"openapi", "info", "externalDocs", "servers", "security", "tags", "paths",
+             "components"},
+    "info": {"title", "description", "termsOfService", "contact", "license", "version"},
+    "components": {"schemas", "responses", "parameters", "examples", "requestBodies", "headers",
+                   "securitySchemes", "links", "callbacks"},
+    "path": {"$ref", "summary", "description", "servers", "parameters"} | set(METHODS),
+    "operation": {"tags", "summary", "description", "externalDocs", "operationId", "parameters",
+                  "requestBody", "responses", "callbacks", "deprecated", "security", "servers"},
+    "requestBody": {"description", "content", "required"},
+    "response": {"description", "headers", "content", "links"},
+    "media": {"schema", "example", "examples", "encoding"},
+    "parameter": {"name", "in", "description", "required", "deprecated", "allowEmptyValue",
+                  "style", "explode", "allowReserved", "schema", "content", "example",
+                  "examples"},
+    "header": {"description", "required", "deprecated", "allowEmptyValue", "style", "explode",
+               "allowReserved", "schema", "content", "example", "examples"},
+    "schema": {"title", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+               "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
+               "uniqueItems", "maxProperties", "minProperties", "required", "enum", "type", "not",
+               "allOf", "oneOf", "anyOf", "items", "properties", "additionalProperties",
+               "description", "format", "default", "nullable", "discriminator", "readOnly",
+               "writeOnly", "example", "externalDocs", "deprecated", "xml"},
+}
+
+
+def check_fields(kind, node, where):
+    if not isinstance(node, dict):
+        fail(f"{where}: must be an object")
+        return False
+    if "$ref" in node and kind != "path":
+        return False  # a Reference: what it points to is checked where it is defined
+    for key in node:
+        if key not in FIELDS[kind] and not str(key).startswith("x-"):
+            fail(f"{where}: {key!r} is not a field of an OpenAPI 3.0 {kind} object")
+    return True
+
+
+def check_schema(node, where):
+    if not check_fields("schema", node, where):
+        return
+    if node.get("type") not in (None, "array", "boolean", "integer", "number", "object",
+                                "string"):
+        fail(f"{where}: unknown type {node['type']!r}")
+    required = node.get("required")
+    if required is not None and (not required or len(set(required)) != len(required)):
+        fail(f"{where}: required must be a non-empty list of distinct names")
+    if required and "properties" in node:
+        for name in required:
+            if name not in node["properties"]:
+                fail(f"{where}: required field {name} is not among the properties")
+    if "pattern" in node:
+        try:
+            re.compile(node["pattern"])
+        except re.error as e:
+            fail(f"{where}: pattern does not compile: {e}")
+    for key, value in node.get("properties", {}).items():
+        check_schema(value, f"{where}.properties.{key}")
+    for key in ("items", "not"):
+        if key in node:
+            check_schema(node[key], f"{where}.{key}")
+    if isinstance(node.get("additionalProperties"), dict):
+        check_schema(node["additionalProperties"], f"{where}.additionalProperties")
+    for key in ("allOf", "oneOf", "anyOf"):
+        for i, sub in enumerate(node.get(key, [])):
+            check_schema(sub, f"{where}.{key}[{i}]")
+
+
+def check_content(content, where):
+    for media, item in content.items():
+        if check_fields("media", item, f"{where}.{media}"):
+            if "example" in item and "examples" in item:
+                fail(f"{where}.{media}: example and examples exclude each other")
+            if "schema" in item:
+                check_schema(item["schema"], f"{where}.{media}.schema")
+
+
+def check_parameter_like(kind, node, where):
+    if check_fields(kind, node, where):
+        if "schema" in node:
+            check_schema(node["schema"], f"{where}.schema")
+        if kind == "parameter" and node.get("in") not in ("path", "query", "header", "cookie"):
+            fail(f"{where}: in must be path, query, header or cookie")
+
+
+def check_response(node, where):
+    if check_fields("response", node, where):
+        if not node.get("description"):
+            fail(f"{where}: no description")
+        for name, header in node.get("headers", {}).items():
+            check_parameter_like("header", header, f"{where}.headers.{name}")
+        check_content(node.get("content", {}), where + ".content")
+
+
+def check_shapes(doc):
+    check_fields("root", doc, "document")
+    check_fields("info", doc.get("info", {}), "info")
+    components = doc.get("components", {})
+    check_fields("components", components, "components")
+    for name, schema in components.get("schemas", {}).items():
+        if not re.fullmatch(r"[a-zA-Z0-9.\-_]+", name):
+            fail(f"components.schemas.{name}: not a valid component name")
+        check_schema(schema, f"components.schemas.{name}")
+    for name, response in components.get("responses", {}).items():
+        check_response(response, f"components.responses.{name}")
+    for name, parameter in components.get("parameters", {}).items():
+        check_parameter_like("parameter", parameter, f"components.parameters.{name}")
+    for name, header in components.get("headers", {}).items():
+        check_parameter_like("header", header, f"components.headers.{name}")
+    for path, item in doc.get("paths", {}).items():
+        if not path.startswith("/"):
+            fail(f"paths: {path} must start with /")
+        check_fields("path", item, path)
+        for i, parameter in enumerate(item.get("parameters", [])):
+            check_parameter_like("parameter", parameter, f"{path}.parameters[{i}]")
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            where = f"{method.upper()} {path}"
+            check_fields("operation", op, where)
+            for i, parameter in enumerate(op.get("parameters", [])):
+                check_parameter_like("parameter", parameter, f"{where}.parameters[{i}]")
+            body = op.get("requestBody")
+            if body is not None and check_fields("requestBody", body, where + ".requestBody"):
+                check_content(body.get("content", {}), where + ".requestBody.content")
+            for status, response in op.get("responses", {}).items():
+                if not re.fullmatch(r"[1-5](\d\d|XX)|default", str(status)):
+                    fail(f"{where}: response key {status!r} is not a status")
+                check_response(response, f"{where}.responses.{status}")
+
+
 def check_document(doc):
+    check_shapes(doc)
     if doc.get("openapi") != "3.0.3":
         fail("openapi: must be 3.0.3")
     for key in ("title", "version"):
