@@ -24,8 +24,9 @@ Static checks (CI, no build needed):
 
 Live check (optional, needs a running seatd):
   scripts/check-openapi.py --live http://127.0.0.1:8080 --admin-token A --gateway-token G
-  drives every operation through its answers on a fresh node and checks each answer's
-  status is documented for the operation and its body and headers match the document.
+  drives every operation through its answers and checks each answer's status is documented
+  for the operation and its body and headers match the document. It creates an event
+  (openapi-<milliseconds>) with holds and reservations: point it at a scratch node.
 
 Python 3 standard library plus PyYAML (python3-yaml, in scripts/install-deps.sh).
 """
