@@ -192,6 +192,10 @@ dispatch_status node::dispatch(std::string_view event_id,
 actors::result<dispatch_status> node::create_event(const std::string& event_id,
                                                    actors::event_spec spec,
                                                    creation_handler handle) {
+  // A definition that does not validate is a 400 even when the id exists (API.md ranks
+  // invalid_request before event_conflict).
+  if (auto valid = actors::event_layout::build(spec); !valid)
+    return common::fail(std::move(valid).error());
   std::unique_lock lock(directory_mutex_);
   if (directory_.count(event_id) > 0) {
     lock.unlock();

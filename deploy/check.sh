@@ -153,8 +153,8 @@ sources = [p for p in glob.glob("**/*.[ch]pp", recursive=True)
 registered = {}
 for path in sources:
     for kind, name in re.findall(
-            r'(counter_for|gauge_for|histogram_for|gauge_callback)\(\s*"(seatd_\w+)"', read(path)):
-        registered[name] = {"counter_for": "counter", "histogram_for": "histogram"}.get(
+            r'(counter_for|gauge_for|histogram_for|gauge_callback|counter_callback)\(\s*"(seatd_\w+)"', read(path)):
+        registered[name] = {"counter_for": "counter", "counter_callback": "counter", "histogram_for": "histogram"}.get(
             kind, "gauge")
 if len(registered) < 5:
     fail(f"found only {len(registered)} metrics in the sources; has the registry moved?")

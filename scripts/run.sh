@@ -18,6 +18,10 @@ export SEATD_ADMIN_TOKEN="${SEATD_ADMIN_TOKEN:-dev-admin-$(od -An -N8 -tx8 /dev/
 export SEATD_GATEWAY_TOKEN="${SEATD_GATEWAY_TOKEN:-dev-gateway-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}"
 url="http://127.0.0.1:${port}"
 
+if curl -s -o /dev/null "$url/healthz" 2>/dev/null; then
+  echo "run.sh: something already answers on port $port; set SEATD_PORT to another port" >&2
+  exit 1
+fi
 ./build/release/api/seatd --listen "127.0.0.1:${port}" --data-dir "$data_dir" &
 seatd_pid=$!
 trap 'kill -TERM "$seatd_pid" 2>/dev/null || true; wait "$seatd_pid" 2>/dev/null || true' EXIT INT TERM
@@ -28,6 +32,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 curl -fsS "$url/readyz" >/dev/null
+kill -0 "$seatd_pid" 2>/dev/null || { echo "run.sh: seatd exited" >&2; exit 1; }
 
 # The demo event: API.md's example venue (created once; a restart keeps it).
 curl -sS -X PUT "$url/v1/events/demo" -H "Authorization: Bearer $SEATD_ADMIN_TOKEN" \

@@ -28,12 +28,14 @@ constexpr std::uint32_t shards = 16;
 constexpr int events = 10;
 
 struct writer {
+  explicit writer(storage::store& s) : store(s) {}
   storage::store& store;
   std::vector<std::uint64_t> last_index = std::vector<std::uint64_t>(shards, 0);
   storage::write_batch batch;
   void add(std::uint32_t shard, const std::string& event_id, std::int64_t stamp,
            const actors::log_command& command) {
-    batch.entries.push_back({shard, ++last_index[shard], 0, stamp, event_id, actors::encode_command(command)});
+    batch.entries.push_back(
+        {shard, ++last_index[shard], 0, stamp, event_id, actors::encode_command(command)});
     if (batch.entries.size() >= 2000) flush();
   }
   void flush() {
@@ -59,9 +61,11 @@ void append_traffic(writer& w, std::vector<actors::event_machine>& machines, int
     hold.ttl_s = 1800;
     const auto k = 2 + random.below(3);
     const auto first = random.below(100 - k + 1) + 1;
-    const std::string row = std::to_string(1 + random.below(50)) + "-" + std::to_string(1 + random.below(20));
+    const std::string row =
+        std::to_string(1 + random.below(50)) + "-" + std::to_string(1 + random.below(20));
     std::vector<std::string> seats;
-    for (auto s = first; s < first + k; ++s) seats.push_back(row + "-" + std::to_string(s));
+    for (auto s = first; s < first + k; ++s)
+      seats.push_back(row + "-" + std::to_string(s));
     hold.selector = actors::explicit_seats{seats};
     hold.nonce = static_cast<std::uint32_t>(random.next());
     auto held = m.hold(hold, ++now);
@@ -83,14 +87,16 @@ double recover_seconds(const std::string& dir, std::size_t& replayed, std::size_
   caf::actor_system_config config;
   caf::actor_system system{config};
   common::metrics_registry metrics;
-  cluster::node node({}, *store, system, metrics, [] { return std::int64_t{1'790'000'000'000}; },
-                     nullptr, [](const std::string& why) {
-                       std::fprintf(stderr, "fatal: %s\n", why.c_str());
-                       std::abort();
-                     });
+  cluster::node node(
+      {}, *store, system, metrics, [] { return std::int64_t{1'790'000'000'000}; }, nullptr,
+      [](const std::string& why) {
+        std::fprintf(stderr, "fatal: %s\n", why.c_str());
+        std::abort();
+      });
   const auto start = std::chrono::steady_clock::now();
   const auto report = node.recover();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   replayed = report.entries_replayed;
   snapshots = report.snapshots;
   if (report.events != events) std::abort();
@@ -116,7 +122,7 @@ int main(int argc, char** argv) {
   std::vector<actors::event_machine> machines;
   {
     auto store = storage::open_rocksdb_store(dir, shards);
-    writer w{*store};
+    writer w(*store);
     for (int e = 0; e < events; ++e) {
       const std::string id = "event-" + std::to_string(e);
       const auto spec = test::flash_venue(50, 20, 100);
@@ -127,29 +133,36 @@ int main(int argc, char** argv) {
     append_traffic(w, machines, 100'000, random, now);
   }
   std::size_t replayed = 0, snapshots = 0;
-  std::printf("seatd recovery benchmark (seed %llu): %d events x 100,000 seats = 1,000,000 seats\n\n",
-              static_cast<unsigned long long>(seed), events);
+  std::printf(
+      "seatd recovery benchmark (seed %llu): %d events x 100,000 seats = 1,000,000 seats\n\n",
+      static_cast<unsigned long long>(seed), events);
   const double a = recover_seconds(dir, replayed, snapshots);
-  std::printf("A. log only: %zu entries replayed, %zu snapshots: %.2f s (%.0f entries/s); data dir %.1f MB\n",
-              replayed, snapshots, a, static_cast<double>(replayed) / a, static_cast<double>(dir_bytes(dir)) / 1e6);
+  std::printf(
+      "A. log only: %zu entries replayed, %zu snapshots: %.2f s (%.0f entries/s); data dir %.1f "
+      "MB\n",
+      replayed, snapshots, a, static_cast<double>(replayed) / a,
+      static_cast<double>(dir_bytes(dir)) / 1e6);
   {
     // A checkpoint: a snapshot of every event, the log truncated below, then more traffic.
     auto store = storage::open_rocksdb_store(dir, shards);
     auto state = store->recover();
-    writer w{*store};
-    for (const auto& entry : state.entries) w.last_index[entry.shard] = std::max(w.last_index[entry.shard], entry.index);
+    writer w(*store);
+    for (const auto& entry : state.entries)
+      w.last_index[entry.shard] = std::max(w.last_index[entry.shard], entry.index);
     storage::write_batch checkpoint;
     for (auto& m : machines) {
       const auto shard = shard_of(m.event_id());
-      checkpoint.snapshots.push_back({m.event_id(), shard, w.last_index[shard], actors::snapshot_codec::encode(m)});
+      checkpoint.snapshots.push_back(
+          {m.event_id(), shard, w.last_index[shard], actors::snapshot_codec::encode(m)});
     }
-    for (std::uint32_t s = 0; s < shards; ++s) checkpoint.truncations.push_back({s, w.last_index[s] + 1});
+    for (std::uint32_t s = 0; s < shards; ++s)
+      checkpoint.truncations.push_back({s, w.last_index[s] + 1});
     store->write(checkpoint);
     append_traffic(w, machines, 100'000, random, now);
   }
   const double b = recover_seconds(dir, replayed, snapshots);
-  std::printf("B. snapshots + log: %zu snapshots, %zu entries replayed: %.2f s; data dir %.1f MB\n", snapshots,
-              replayed, b, static_cast<double>(dir_bytes(dir)) / 1e6);
+  std::printf("B. snapshots + log: %zu snapshots, %zu entries replayed: %.2f s; data dir %.1f MB\n",
+              snapshots, replayed, b, static_cast<double>(dir_bytes(dir)) / 1e6);
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
   return 0;
 }
