@@ -30,6 +30,14 @@ std::uint32_t next_nonce(event_state& st) {
   return static_cast<std::uint32_t>(st.nonces.next());
 }
 
+// The stamp to apply and log: the wall clock, but never behind the machine's clock. The
+// machine never goes back in time, and replay must see the same time it did: after a clock
+// step backwards, a raw stamp could be earlier than an expiry the machine already made
+// (through a failed, unlogged command), and the entry would not replay.
+std::int64_t effective_now(const event_state& st) {
+  return std::max(st.config.clock_ms(), st.machine->clock_ms());
+}
+
 // The outbox records of a command that created a stream record (a new confirm or cancel).
 std::vector<storage::outbox_record> outbox_of(const event_state& st,
                                               const result<command_reply>& r) {
@@ -77,10 +85,15 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
     st.config.log->barrier(finish);
     return;
   }
+  if (!st.config.log->has_room()) {
+    // Nothing is applied that the log could not take.
+    if (request->overloaded) request->overloaded();
+    return;
+  }
   command cmd = std::move(*request->mutation);
   if (auto* hold = std::get_if<hold_command>(&cmd)) hold->nonce = next_nonce(st);
   if (auto* confirm = std::get_if<confirm_command>(&cmd)) confirm->nonce = next_nonce(st);
-  const std::int64_t now_ms = st.config.clock_ms();
+  const std::int64_t now_ms = effective_now(st);
   const auto expired_before = st.machine->holds_expired_total();
   const result<command_reply> r = st.machine->apply(cmd, now_ms);
   st.config.stats->holds_expired.fetch_add(st.machine->holds_expired_total() - expired_before,
@@ -102,7 +115,7 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
 void handle_expiry(self_pointer self) {
   auto& st = self->state;
   st.timer_at_ms.reset();
-  const std::int64_t now_ms = st.config.clock_ms();
+  const std::int64_t now_ms = effective_now(st);
   const auto next = st.machine->next_expiry_ms();
   if (next && *next <= now_ms) {
     const expire_reply r = st.machine->expire(now_ms);

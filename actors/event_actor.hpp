@@ -26,6 +26,8 @@ struct event_request {
   using finish = std::function<void()>;
   std::optional<command> mutation;
   std::function<finish(const event_machine&, const result<command_reply>*)> handle;
+  // The answer when the log is full and the mutation cannot be applied (429).
+  std::function<void()> overloaded;
 };
 
 // Counters the actor and its callers share: requests sent but not yet handled (callers

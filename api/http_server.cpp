@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 // clang-format on
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <optional>
@@ -149,7 +150,8 @@ class session : public std::enable_shared_from_this<session> {
     stream_.expires_after(server_->limits.request_timeout);
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
-                        if (ec || !self->keep_alive_) return self->close();
+                        if (ec) return self->close();
+                        if (!self->keep_alive_) return self->linger_close();
                         self->read();
                       });
   }
@@ -159,10 +161,27 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // After an answer that closes the connection (413 with the body unread, 503 refusals):
+  // stop sending, then read and discard what the client still sends for a moment. Closing
+  // with unread bytes makes the kernel send a reset, which can destroy the answer before
+  // the client reads it.
+  void linger_close() {
+    close();
+    stream_.expires_after(std::chrono::seconds(2));
+    discard();
+  }
+  void discard() {
+    stream_.async_read_some(asio::buffer(discard_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->discard();
+                            });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_server::impl> server_;
+  std::array<char, 4096> discard_buffer_{};
   unsigned version_ = 11;
   bool keep_alive_ = true;
 };

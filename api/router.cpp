@@ -202,6 +202,9 @@ void router::handle(http_request request, responder respond_raw) {
           result->ok() ? ok(result->value()) : failure_response(result->error(), m.layout());
       return [a = answer_of(out), respond]() mutable { respond(std::move(a)); };
     };
+    r->overloaded = [respond] {
+      respond(answer_of(error_response(429, "overloaded", "the node is busy; retry shortly")));
+    };
     send(std::move(r));
   };
   const std::uint64_t fingerprint =
@@ -235,6 +238,8 @@ void router::handle(http_request request, responder respond_raw) {
     }
     if (created.value() == cluster::dispatch_status::overloaded)
       return error(429, "overloaded", "the node is busy; retry shortly");
+    if (created.value() == cluster::dispatch_status::not_found)  // the node is stopping
+      return error(503, "unavailable", "the node is stopping");
     return;
   }
 

@@ -134,6 +134,9 @@ int run(settings s) {
         s.kafka_brokers);
   const auto [host, port] = host_port(s.listen);
 
+  // Declared first, destroyed last: sessions and pending handlers that outlive the node's
+  // objects still need the io_context's services.
+  boost::asio::io_context io;
   common::metrics_registry metrics;
   auto store = storage::open_rocksdb_store(s.data_dir, s.shards);
   caf::actor_system_config actor_config;
@@ -153,7 +156,6 @@ int run(settings s) {
   router_config.node_id = s.node_id;
   api::router router(router_config, node, metrics);
 
-  boost::asio::io_context io;
   api::http_limits limits;
   limits.body_bytes_max = s.body_bytes_max;
   limits.connections_max = s.connections_max;
@@ -171,7 +173,16 @@ int run(settings s) {
   for (unsigned i = 0; i < std::max(1u, s.http_threads); ++i)
     threads.emplace_back([&io] { io.run(); });
 
-  const auto report = node.recover();
+  cluster::recovery_report report;
+  try {
+    report = node.recover();
+  } catch (...) {
+    // Stop serving before the error leaves: joinable threads must not be destroyed.
+    io.stop();
+    for (auto& t : threads)
+      t.join();
+    throw;
+  }
   spdlog::info(
       "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
       "seconds={:.3f} shards={}",

@@ -262,11 +262,16 @@ void node::stop() {
       checkpoint(s);
   }
   ready_ = false;
+  // Actors first: the requests in their mailboxes still go through the running log, and
+  // only then does the log write its last batch and stop.
+  {
+    std::unique_lock lock(directory_mutex_);
+    for (const auto& [id, h] : directory_)
+      caf::anon_send_exit(h.actor, caf::exit_reason::user_shutdown);
+    directory_.clear();
+  }
+  system_.await_all_actors_done();
   log_->stop();
-  std::unique_lock lock(directory_mutex_);
-  for (const auto& [id, h] : directory_)
-    caf::anon_send_exit(h.actor, caf::exit_reason::user_shutdown);
-  directory_.clear();
 }
 
 }  // namespace seatd::cluster

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -129,4 +131,79 @@ TEST_CASE("recovery: kill -9 under load loses nothing acknowledged", "[integrati
     CHECK(counts["available"].get<int>() + counts["held"].get<int>() + counts["sold"].get<int>() ==
           300);
   }
+}
+
+TEST_CASE("recovery: holds that expired while the node was down are expired after restart",
+          "[integration][recovery]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  std::string short_hold, long_hold;
+  {
+    auto c = node.client();
+    REQUIRE(c.request("PUT", "/v1/events/flash", flash_json(1, 1, 10), admin_token).status == 201);
+    short_hold =
+        json::parse(c.request("POST", "/v1/events/flash/holds",
+                              R"({"customer_id":"a","seats":["1-1-1"],"ttl_s":1})", gateway_token)
+                        .body)["hold_id"];
+    long_hold =
+        json::parse(c.request("POST", "/v1/events/flash/holds",
+                              R"({"customer_id":"b","seats":["1-1-2"],"ttl_s":600})", gateway_token)
+                        .body)["hold_id"];
+  }
+  node.kill_hard();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  node.start();
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  std::string status;
+  for (int i = 0; i < 100 && status != "expired"; ++i) {
+    status = json::parse(
+        c.request("GET", "/v1/events/flash/holds/" + short_hold, "", gateway_token).body)["status"];
+    if (status != "expired") std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(status == "expired");
+  CHECK(json::parse(c.request("GET", "/v1/events/flash/holds/" + long_hold, "", gateway_token)
+                        .body)["status"] == "active");
+  const auto seats =
+      json::parse(c.request("GET", "/v1/events/flash/seats", "", gateway_token).body)["seats"];
+  CHECK(seats[0]["state"] == "available");
+  CHECK(seats[1]["state"] == "held");
+}
+
+TEST_CASE("recovery: a damaged log stops the node from starting, naming the damage",
+          "[integration][recovery]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  {
+    auto c = node.client();
+    REQUIRE(c.request("PUT", "/v1/events/flash", flash_json(2, 10, 30), admin_token).status == 201);
+    for (int i = 1; i <= 30; ++i)
+      REQUIRE(c.request("POST", "/v1/events/flash/holds",
+                        json{{"customer_id", "c"}, {"seats", {"1-1-" + std::to_string(i)}}}.dump(),
+                        gateway_token)
+                  .status == 201);
+  }
+  node.kill_hard();  // the entries are in RocksDB's write-ahead log only
+  // Flip one byte in the middle of the newest WAL file: inside a synced, acknowledged record.
+  std::filesystem::path wal;
+  for (const auto& f : std::filesystem::directory_iterator(node.data_dir()))
+    if (f.path().extension() == ".log" && (wal.empty() || f.path() > wal)) wal = f.path();
+  REQUIRE_FALSE(wal.empty());
+  const auto size = std::filesystem::file_size(wal);
+  REQUIRE(size > 1000);
+  {
+    std::fstream file(wal, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(size / 2));
+    char byte = 0;
+    file.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x5A);
+    file.seekp(static_cast<std::streamoff>(size / 2));
+    file.write(&byte, 1);
+  }
+  node.start();
+  CHECK_FALSE(node.wait_ready(std::chrono::seconds(10)));
+  CHECK_FALSE(node.running());
+  const std::string log = node.log();
+  INFO(log);
+  CHECK(log.find("Corruption") != std::string::npos);
 }
