@@ -45,6 +45,21 @@ std::vector<storage::outbox_record> outbox_of(const event_state& st,
   return records;
 }
 
+void publish_counts(const event_state& st) {
+  const auto& counts = st.machine->seats().counts();
+  auto& stats = *st.config.stats;
+  stats.seats_held.store(counts[seat_state::held], std::memory_order_relaxed);
+  stats.seats_sold.store(counts[seat_state::sold], std::memory_order_relaxed);
+  stats.active_holds.store(st.machine->active_holds(), std::memory_order_relaxed);
+  std::uint32_t ga_held = 0, ga_sold = 0;
+  for (std::uint16_t a = 0; a < st.machine->layout().ga_areas().size(); ++a) {
+    ga_held += st.machine->ga(a).held;
+    ga_sold += st.machine->ga(a).sold;
+  }
+  stats.ga_held.store(ga_held, std::memory_order_relaxed);
+  stats.ga_sold.store(ga_sold, std::memory_order_relaxed);
+}
+
 void schedule_expiry(self_pointer self) {
   auto& st = self->state;
   const auto next = st.machine->next_expiry_ms();
@@ -80,6 +95,7 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
   } else {
     st.config.log->barrier(finish);
   }
+  publish_counts(st);
   schedule_expiry(self);
 }
 
@@ -98,6 +114,7 @@ void handle_expiry(self_pointer self) {
       st.config.dirty = true;
     }
   }
+  publish_counts(st);
   schedule_expiry(self);
 }
 
@@ -106,6 +123,7 @@ caf::behavior event_actor(self_pointer self, std::shared_ptr<event_machine> mach
   self->state.machine.emplace(std::move(*machine));
   self->state.nonces = common::splitmix64(config.nonce_seed);
   self->state.config = std::move(config);
+  publish_counts(self->state);
   schedule_expiry(self);
   return {
       [=](request_atom, const std::shared_ptr<event_request>& request) {

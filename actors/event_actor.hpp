@@ -33,6 +33,12 @@ struct event_request {
 struct event_actor_stats {
   std::atomic<std::int64_t> queued{0};
   std::atomic<std::uint64_t> holds_expired{0};
+  // The machine's counts after the last command, for /metrics.
+  std::atomic<std::uint32_t> seats_held{0};
+  std::atomic<std::uint32_t> seats_sold{0};
+  std::atomic<std::uint32_t> active_holds{0};
+  std::atomic<std::uint32_t> ga_held{0};
+  std::atomic<std::uint32_t> ga_sold{0};
 };
 
 struct event_actor_config {

@@ -8,7 +8,9 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 #include <atomic>
+#include <cstdio>
 #include <optional>
+#include <random>
 
 namespace seatd::api {
 
@@ -46,10 +48,16 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 
 namespace {
 
+// Answers given before a request could be read (and so before routing).
 http_answer plain_error(unsigned status, const char* code, const char* message) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
   http_answer a;
   a.status = status;
   a.body = std::string("{\"error\":\"") + code + "\",\"message\":\"" + message + "\"}";
+  char id[32];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  a.headers.emplace_back("X-Request-Id", id);
+  if (status == 503) a.headers.emplace_back("Retry-After", "1");
   return a;
 }
 
@@ -88,26 +96,34 @@ class session : public std::enable_shared_from_this<session> {
       if (parser_->got_some()) server_->bad_requests.add();
       return close();
     }
+    if (ec ==
+        http::error::body_limit) {  // raised once Content-Length is read: the header is complete
+      // The router answers: a missing token is 401 before a large body is 413.
+      keep_alive_ = false;
+      return dispatch(parser_->get(), true);
+    }
     if (ec) {
       server_->bad_requests.add();
       keep_alive_ = false;
-      if (ec == http::error::body_limit)
-        return write(plain_error(413, "body_too_large", "the request body is over the limit"), 11);
       if (ec == http::error::header_limit)
         return write(plain_error(431, "invalid_request", "the request headers are over the limit"),
                      11);
       return write(plain_error(400, "invalid_request", "the request is not valid HTTP/1.1"), 11);
     }
-    auto message = parser_->release();
+    keep_alive_ = parser_->get().keep_alive();
+    dispatch(parser_->get(), false);
+  }
+
+  void dispatch(http::request<http::string_body>& message, bool body_too_large) {
     version_ = message.version();
-    keep_alive_ = message.keep_alive();
     http_request request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.authorization = std::string(message[http::field::authorization]);
     request.request_id = std::string(message["X-Request-Id"]);
     request.content_type = std::string(message[http::field::content_type]);
-    request.body = std::move(message.body());
+    request.body_too_large = body_too_large;
+    if (!body_too_large) request.body = std::move(message.body());
     stream_.expires_never();  // the answer may wait for a group commit
     server_->in_flight.fetch_add(1);
     auto self = shared_from_this();

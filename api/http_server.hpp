@@ -28,6 +28,9 @@ struct http_request {
   std::string authorization;
   std::string request_id;
   std::string content_type;
+  // The body was over the limit and was not read: the handler answers (after checking the
+  // token, which API.md ranks first) and the connection closes.
+  bool body_too_large = false;
 };
 
 struct http_answer {

@@ -65,6 +65,14 @@ http_answer answer_of(const response& r) {
   return {r.status, r.body, "application/json", {}};
 }
 
+// Admin-only operations: creating and changing events, and the cluster view.
+bool needs_admin(const std::string& method, const std::vector<std::string_view>& parts) {
+  if (parts.size() == 2 && parts[1] == "cluster") return true;
+  if (parts.size() == 3 && parts[1] == "events" && method == "PUT") return true;
+  return parts.size() == 5 && parts[1] == "events" && parts[3] == "seats" &&
+         (parts[4] == "block" || parts[4] == "unblock");
+}
+
 }  // namespace
 
 router::router(router_config config, cluster::node& node, common::metrics_registry& metrics)
@@ -84,8 +92,8 @@ void router::handle(http_request request, responder respond_raw) {
     metrics_.counter_for("seatd_http_requests_total", "HTTP requests by route and status", labels)
         .add();
     metrics_
-        .histogram_for("seatd_http_request_seconds", "HTTP request latency by route",
-                       "route=\"" + *route_name + "\"")
+        .histogram_for("seatd_http_request_seconds", "HTTP request latency by route and status",
+                       labels)
         .observe(std::chrono::duration<double>(clock_type::now() - started).count());
     respond_raw(std::move(a));
   };
@@ -121,28 +129,27 @@ void router::handle(http_request request, responder respond_raw) {
 
   if (parts.empty() || parts[0] != "v1") return error(404, "not_found", "no such route");
 
-  // 401 and 403 come before everything else.
+  // API.md's order: 401 and 403, then 413, then malformed requests, then the rest.
   role caller = role::admin;
   if (!config_.auth.insecure_no_auth) {
-    constexpr std::string_view bearer = "Bearer ";
     const std::string_view header = request.authorization;
-    const auto token = header.substr(0, bearer.size()) == bearer ? header.substr(bearer.size())
-                                                                 : std::string_view{};
+    const bool bearer =
+        header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ");
+    const auto token = bearer ? header.substr(7) : std::string_view{};
     const auto found = config_.auth.tokens.find(std::string(token));
     if (token.empty() || found == config_.auth.tokens.end())
       return error(401, "unauthorized", "missing or unknown bearer token");
     caller = found->second;
   }
-  auto require_admin = [&]() {
-    if (caller == role::admin) return true;
-    error(403, "forbidden", "this operation needs an admin token");
-    return false;
-  };
+  if (needs_admin(method, parts) && caller != role::admin)
+    return error(403, "forbidden", "this operation needs an admin token");
+  if (request.body_too_large)
+    return error(413, "body_too_large", "the request body is over the limit");
+  if (!node_.ready()) return error(503, "unavailable", "the node is recovering");
 
   if (parts.size() == 2 && parts[1] == "cluster") {
     *route_name = "cluster";
     if (method != "GET") return error(405, "method_not_allowed", "use GET");
-    if (!require_admin()) return;
     std::string body = "{\"node_id\":\"" + config_.node_id + "\",\"nodes\":[{\"id\":\"" +
                        config_.node_id + "\",\"state\":\"" + (node_.ready() ? "up" : "recovering") +
                        "\"}],\"shards\":[";
@@ -207,7 +214,6 @@ void router::handle(http_request request, responder respond_raw) {
       return read([](const event_machine& m) { return response{200, render_event(m)}; });
     if (method != "PUT") return error(405, "method_not_allowed", "use GET or PUT");
     *route_name = "event_put";
-    if (!require_admin()) return;
     auto spec = parse_event_spec(request.body);
     if (!spec) return reply(spec.error());
     const actors::event_spec wanted = spec.value();
@@ -254,7 +260,6 @@ void router::handle(http_request request, responder respond_raw) {
       const bool block = parts[4] == "block";
       *route_name = block ? "seats_block" : "seats_unblock";
       if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      if (!require_admin()) return;
       auto command = parse_block(request.body, block);
       if (!command) return reply(command.error());
       return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {

@@ -21,6 +21,7 @@
 #include "api/json_codec.hpp"
 #include "api/router.hpp"
 #include "cluster/node.hpp"
+#include "common/identifier.hpp"
 #include "storage/rocksdb_store.hpp"
 
 namespace {
@@ -106,6 +107,14 @@ std::int64_t wall_clock_ms() {
 int run(settings s) {
   spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(s.log_level));
+  if (!common::is_identifier(s.node_id)) {
+    spdlog::error("msg=\"--node-id must be 1 to 64 of [A-Za-z0-9._:-]\"");
+    return 2;
+  }
+  if (spdlog::level::from_str(s.log_level) == spdlog::level::off && s.log_level != "off") {
+    spdlog::error("msg=\"--log-level must be trace, debug, info, warn, error, critical or off\"");
+    return 2;
+  }
   if (!s.peers.empty()) {
     spdlog::error(
         "msg=\"--peers is set, but this build runs single-node only (replication is not built "
@@ -139,13 +148,6 @@ int run(settings s) {
                        spdlog::critical("msg=\"stopping: {}\"", why);
                        std::abort();
                      });
-  const auto report = node.recover();
-  spdlog::info(
-      "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
-      "seconds={:.3f} shards={}",
-      report.events, report.snapshots, report.entries_replayed, report.outbox_records,
-      report.seconds, node.shard_count());
-
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
   router_config.node_id = s.node_id;
@@ -162,7 +164,19 @@ int run(settings s) {
         router.handle(std::move(request), std::move(respond));
       },
       metrics);
+  // Serve /healthz and /readyz (503) while recovering; /v1 answers 503 until ready.
   server.start();
+  auto work = boost::asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < std::max(1u, s.http_threads); ++i)
+    threads.emplace_back([&io] { io.run(); });
+
+  const auto report = node.recover();
+  spdlog::info(
+      "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
+      "seconds={:.3f} shards={}",
+      report.events, report.snapshots, report.entries_replayed, report.outbox_records,
+      report.seconds, node.shard_count());
   spdlog::info("msg=\"serving\" listen={}:{} node_id={} data_dir={}", host, server.port(),
                s.node_id, s.data_dir);
 
@@ -187,10 +201,7 @@ int run(settings s) {
     wait_for_drain(1000);
   });
 
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < std::max(1u, s.http_threads); ++i)
-    threads.emplace_back([&io] { io.run(); });
-  io.run();
+  work.reset();
   for (auto& t : threads)
     t.join();
   return 0;

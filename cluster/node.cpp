@@ -104,8 +104,7 @@ recovery_report node::recover() {
     host(event_id, e.shard, std::move(*e.machine), e.dirty);
     ++report.events;
   }
-  metrics_.gauge_callback("seatd_events", "Events hosted by this node",
-                          [this] { return static_cast<double>(event_count()); });
+  register_metrics();
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ready_ = true;
@@ -124,6 +123,50 @@ void node::host(std::string event_id, std::uint32_t shard, actors::event_machine
   config.dirty = dirty;
   hosted h{actors::spawn_event_actor(system_, config, std::move(machine)), shard, config.stats};
   directory_.emplace(std::move(event_id), std::move(h));
+}
+
+double node::fold(const std::function<double(const actors::event_actor_stats&)>& field,
+                  bool max) const {
+  std::shared_lock lock(directory_mutex_);
+  double total = 0;
+  for (const auto& [id, h] : directory_) {
+    const double v = field(*h.stats);
+    total = max ? std::max(total, v) : total + v;
+  }
+  return total;
+}
+
+void node::register_metrics() {
+  using stats = actors::event_actor_stats;
+  auto relaxed = [](const auto& atomic) {
+    return static_cast<double>(atomic.load(std::memory_order_relaxed));
+  };
+  metrics_.gauge_callback("seatd_events", "Events hosted by this node",
+                          [this] { return static_cast<double>(event_count()); });
+  metrics_.gauge_callback("seatd_seats_held", "Seats held, all events", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.seats_held); }, false);
+  });
+  metrics_.gauge_callback("seatd_seats_sold", "Seats sold, all events", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.seats_sold); }, false);
+  });
+  metrics_.gauge_callback("seatd_ga_places_held", "GA places held, all events", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.ga_held); }, false);
+  });
+  metrics_.gauge_callback("seatd_ga_places_sold", "GA places sold, all events", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.ga_sold); }, false);
+  });
+  metrics_.gauge_callback("seatd_active_holds", "Active holds, all events", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.active_holds); }, false);
+  });
+  metrics_.counter_callback("seatd_holds_expired_total", "Holds that expired", [this, relaxed] {
+    return fold([&](const stats& s) { return relaxed(s.holds_expired); }, false);
+  });
+  metrics_.gauge_callback(
+      "seatd_mailbox_queued", "Requests waiting for event actors, all events",
+      [this, relaxed] { return fold([&](const stats& s) { return relaxed(s.queued); }, false); });
+  metrics_.gauge_callback(
+      "seatd_mailbox_queued_max", "Requests waiting for the busiest event actor",
+      [this, relaxed] { return fold([&](const stats& s) { return relaxed(s.queued); }, true); });
 }
 
 std::size_t node::event_count() const {
@@ -149,6 +192,10 @@ dispatch_status node::dispatch(std::string_view event_id,
 actors::result<dispatch_status> node::create_event(const std::string& event_id,
                                                    actors::event_spec spec,
                                                    creation_handler handle) {
+  // A definition that does not validate is a 400 even when the id exists (API.md ranks
+  // invalid_request before event_conflict).
+  if (auto valid = actors::event_layout::build(spec); !valid)
+    return common::fail(std::move(valid).error());
   std::unique_lock lock(directory_mutex_);
   if (directory_.count(event_id) > 0) {
     lock.unlock();

@@ -84,6 +84,9 @@ class node {
   };
   void host(std::string event_id, std::uint32_t shard, actors::event_machine machine, bool dirty);
   void checkpoint_loop();
+  void register_metrics();
+  // Folds one field of every hosted event's stats (sum, or max).
+  double fold(const std::function<double(const actors::event_actor_stats&)>& field, bool max) const;
 
   node_config config_;
   storage::store& store_;

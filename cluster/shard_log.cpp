@@ -15,6 +15,9 @@ shard_log::shard_log(storage::store& store, std::vector<std::uint64_t> last_inde
       last_index_(std::move(last_index)),
       fsync_seconds_(metrics.histogram_for("seatd_log_write_seconds",
                                            "Time of one durable (fsynced) group-commit write")),
+      commit_seconds_(metrics.histogram_for(
+          "seatd_log_commit_seconds",
+          "From append to durable: how long an answer waits for its group commit")),
       batch_items_(metrics.histogram_for("seatd_log_batch_items",
                                          "Items (entries, snapshots, barriers) per group commit",
                                          "", common::size_buckets())),
@@ -36,6 +39,7 @@ bool shard_log::has_room() const {
 
 void shard_log::enqueue(completion done) {
   pending_done_.push_back(std::move(done));
+  pending_since_.push_back(std::chrono::steady_clock::now());
   ++queued_items_;
   wake_.notify_one();
 }
@@ -86,12 +90,14 @@ void shard_log::run() {
   for (;;) {
     storage::write_batch batch;
     std::vector<completion> done;
+    std::vector<std::chrono::steady_clock::time_point> since;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !pending_done_.empty(); });
       if (pending_done_.empty()) return;  // stopping, and everything is written
       std::swap(batch, pending_);
       std::swap(done, pending_done_);
+      std::swap(since, pending_since_);
       queued_items_ = 0;
     }
     if (!batch.empty()) {
@@ -110,6 +116,9 @@ void shard_log::run() {
       batches_total_.add();
     }
     batch_items_.observe(static_cast<double>(done.size()));
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& t : since)
+      commit_seconds_.observe(std::chrono::duration<double>(now - t).count());
     for (auto& d : done)
       if (d) d();
   }

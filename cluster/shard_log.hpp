@@ -9,6 +9,7 @@
 // Indices are assigned at append time, per shard, contiguously; the shape (index, term,
 // leader stamp, command) is a Raft log's, so replication can take it over.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -62,11 +63,13 @@ class shard_log final : public actors::log_port {
   std::vector<std::uint64_t> last_index_;
   storage::write_batch pending_;
   std::vector<completion> pending_done_;
+  std::vector<std::chrono::steady_clock::time_point> pending_since_;
   std::size_t queued_items_ = 0;
   bool stopping_ = false;
   std::thread writer_;
 
   common::histogram& fsync_seconds_;
+  common::histogram& commit_seconds_;
   common::histogram& batch_items_;
   common::counter& entries_total_;
   common::counter& batches_total_;

@@ -4,4 +4,4 @@ add_library(seatd_warnings INTERFACE)
 target_compile_options(seatd_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough -Werror)
+  -Wimplicit-fallthrough -Werror)

@@ -94,6 +94,12 @@ void metrics_registry::gauge_callback(const std::string& name, const std::string
   family_for(name, help, "gauge").callback = std::move(read);
 }
 
+void metrics_registry::counter_callback(const std::string& name, const std::string& help,
+                                        std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  family_for(name, help, "counter").callback = std::move(read);
+}
+
 std::string metrics_registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;

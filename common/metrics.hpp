@@ -61,9 +61,11 @@ class metrics_registry {
   histogram& histogram_for(const std::string& name, const std::string& help,
                            const std::string& labels = "",
                            const std::vector<double>& bounds = latency_buckets());
-  // A gauge computed when scraped.
+  // A gauge or a counter computed when scraped.
   void gauge_callback(const std::string& name, const std::string& help,
                       std::function<double()> read);
+  void counter_callback(const std::string& name, const std::string& help,
+                        std::function<double()> read);
   std::string render() const;
 
  private:

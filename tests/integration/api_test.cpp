@@ -85,6 +85,10 @@ TEST_CASE("api: events are created once, the same body is a no-op, another is a 
   const auto conflict = c.request("PUT", "/v1/events/ev1", other.dump(), admin);
   CHECK(conflict.status == 409);
   CHECK(body_of(conflict)["error"] == "event_conflict");
+  // A definition that does not validate is 400 even for an existing id.
+  auto broken = json::parse(concert_json());
+  broken["max_hold_ttl_s"] = 0;
+  CHECK(c.request("PUT", "/v1/events/ev1", broken.dump(), admin).status == 400);
   auto bad = json::parse(concert_json());
   bad["categories"][1]["currency"] = "USD";
   const auto invalid = c.request("PUT", "/v1/events/ev2", bad.dump(), admin);
@@ -155,6 +159,15 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
   CHECK(c.request("GET", "/v1/events/ev1/reservations/" + rid, "", gateway).status == 200);
   const auto counts = body_of(c.request("GET", "/v1/events/ev1", "", gateway));
   CHECK(counts["counts"]["available"] == 54);
+
+  const std::string metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find("seatd_http_requests_total{route=\"hold_confirm\",status=\"201\"} 2\n") !=
+        std::string::npos);
+  CHECK(metrics.find("seatd_http_requests_total{route=\"hold\",status=\"409\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("seatd_seats_sold 0\n") != std::string::npos);  // sold, then cancelled
+  CHECK(metrics.find("seatd_events 1\n") != std::string::npos);
+  CHECK(metrics.find("seatd_log_commit_seconds_count") != std::string::npos);
 }
 
 TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
@@ -230,16 +243,23 @@ TEST_CASE("api: limits on bodies, headers, connections and slow clients", "[inte
   REQUIRE(node.wait_ready());
   auto c = node.client();
   create_concert(c);
-  const auto huge = c.request("POST", "/v1/events/ev1/holds", std::string(10 << 20, ' '), gateway);
+  auto huge = c.request("POST", "/v1/events/ev1/holds", std::string(10 << 20, ' '), gateway);
   CHECK(huge.status == 413);
   CHECK(body_of(huge)["error"] == "body_too_large");
+  CHECK_FALSE(huge.headers["x-request-id"].empty());
+  // API.md's order: 401 and 403 come before 413.
+  CHECK(c.request("POST", "/v1/events/ev1/holds", std::string(2 << 20, ' ')).status == 401);
+  CHECK(c.request("PUT", "/v1/events/ev1", std::string(2 << 20, ' '), gateway).status == 403);
+  CHECK(c.request("PUT", "/v1/events/bad%20id", "{}", gateway).status == 403);  // 403 before 400
 
   http_client headers_client("127.0.0.1", node.port());
   CHECK(headers_client.request("GET", "/healthz", "", "", {{"X-Big", std::string(32 << 10, 'x')}})
             .status == 431);
 
   http_client garbage("127.0.0.1", node.port());
-  CHECK(garbage.raw("NOT HTTP AT ALL\r\n\r\n").status == 400);
+  auto unreadable = garbage.raw("NOT HTTP AT ALL\r\n\r\n");
+  CHECK(unreadable.status == 400);
+  CHECK_FALSE(unreadable.headers["x-request-id"].empty());
 
   // A client that sends one byte at a time, too slowly, is cut off.
   http_client slow("127.0.0.1", node.port());
@@ -267,8 +287,15 @@ TEST_CASE("api: limits on bodies, headers, connections and slow clients", "[inte
   CHECK(refused >= 4);
   crowd.clear();
 
-  // The node still serves.
-  CHECK(c.request("GET", "/healthz").status == 200);
+  // Once those connections are gone (the server notices the closes asynchronously), the
+  // node serves again.
+  unsigned status = 0;
+  for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+    http_client fresh("127.0.0.1", node.port());
+    status = fresh.request("GET", "/healthz").status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(status == 200);
 }
 
 TEST_CASE("api: racing clients never share a seat", "[integration]") {

@@ -110,6 +110,24 @@ void http_client::reconnect() {
 http_reply http_client::request(const std::string& method, const std::string& target,
                                 const std::string& body, const std::string& token,
                                 const std::map<std::string, std::string>& headers) {
+  // An idle keep-alive connection may have been closed by the server (its request
+  // timeout): like any HTTP client, retry once on a fresh connection.
+  if (impl_->connected) {
+    try {
+      return send(method, target, body, token, headers);
+    } catch (const beast::system_error& e) {
+      if (e.code() != http::error::end_of_stream && e.code() != asio::error::connection_reset &&
+          e.code() != asio::error::eof)
+        throw;
+      impl_->connected = false;
+    }
+  }
+  return send(method, target, body, token, headers);
+}
+
+http_reply http_client::send(const std::string& method, const std::string& target,
+                             const std::string& body, const std::string& token,
+                             const std::map<std::string, std::string>& headers) {
   if (!impl_->connected) impl_->connect();
   http::request<http::string_body> request(http::string_to_verb(method), target, 11);
   request.set(http::field::host, impl_->host);

@@ -46,6 +46,8 @@ class http_client {
   struct impl;
 
  private:
+  http_reply send(const std::string& method, const std::string& target, const std::string& body,
+                  const std::string& token, const std::map<std::string, std::string>& headers);
   std::unique_ptr<impl> impl_;
 };
 

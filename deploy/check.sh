@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# Checks deploy/ without a Docker engine, a Kubernetes cluster or the network (CI runs it):
+#   - every YAML file of deploy/ and api/ parses, without duplicate keys, tabs or trailing
+#     whitespace; the dashboard is valid JSON;
+#   - every metric the dashboard queries is registered in the sources (and histogram
+#     suffixes only on histograms, grouping labels only ones the sources set), and every
+#     registered metric is described in docs/OPERATIONS.md;
+#   - deploy/seatd.example.toml has exactly seatd's config keys, each set to the default in
+#     api/seatd_main.cpp, and every flag has its key; the Kubernetes config file has only
+#     known keys;
+#   - the Dockerfile builds with install-deps.sh and the release preset, runs as a non-root
+#     uid, and declares the volume, port, health check and stop signal; its runtime
+#     packages exist in apt's lists (when apt has lists) and, when a built seatd exists
+#     (build/*/api/seatd or $SEATD_BINARY), cover every library `ldd seatd` resolves;
+#   - compose.yaml, prometheus.yml and the Kubernetes manifests agree on names, ports,
+#     paths, volumes, labels, the Secret's keys, the probes and the flags they pass;
+#   - the health check script answers 0 for a 200 and fails otherwise, against a stub
+#     HTTP server on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m json.tool deploy/grafana/seatd-dashboard.json >/dev/null
+bash -n deploy/healthcheck.sh
+
+python3 - <<'PY'
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+
+try:
+    import yaml
+except ImportError:
+    sys.exit("deploy/check.sh: PyYAML is missing: apt-get install python3-yaml")
+
+findings = []
+notes = []
+
+
+def fail(message):
+    findings.append(message)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+# ---- YAML and JSON -----------------------------------------------------------------------
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; Kubernetes and compose may not."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+docs = {}
+yaml_files = sorted(glob.glob("deploy/**/*.yaml", recursive=True) +
+                    glob.glob("deploy/**/*.yml", recursive=True) + glob.glob("api/*.yaml"))
+for path in yaml_files:
+    text = read(path)
+    for number, line in enumerate(text.splitlines(), 1):
+        if "\t" in line or line != line.rstrip():
+            fail(f"{path}:{number}: tab or trailing whitespace")
+    try:
+        docs[path] = [d for d in yaml.load_all(text, Loader=StrictLoader) if d is not None]
+    except yaml.YAMLError as e:
+        fail(f"{path}: not YAML: {e}")
+dashboard = json.loads(read("deploy/grafana/seatd-dashboard.json"))
+
+# ---- seatd's flags, config keys and defaults, from api/seatd_main.cpp ----------------------
+main = read("api/seatd_main.cpp")
+takes = re.findall(r'take\("(\w+)",\s*"(--[\w-]+)",\s*s\.(\w+)\)', main)
+keys = {k for k, _, _ in takes}
+flags = set(re.findall(r'add_(?:option|flag)\(\s*"(--[\w-]+)"', main))
+if not takes or not flags:
+    fail("api/seatd_main.cpp: found no take() or no flags; has the code moved?")
+for flag in sorted(flags - {f for _, f, _ in takes} - {"--config"}):
+    fail(f"seatd_main.cpp: flag {flag} has no config key (take())")
+settings = main.split("struct settings {", 1)[1].split("};", 1)[0]
+defaults = {}
+for kind, field, value in re.findall(r"^\s*([\w:<>, ]+?)\s+(\w+)(?:\s*=\s*([^;]+))?;", settings,
+                                     re.M):
+    if not value:  # no initializer: a string is empty, a map has no default
+        defaults[field] = "" if "string" in kind else None
+    elif value.startswith('"'):
+        defaults[field] = value.strip('"')
+    elif value in ("true", "false"):
+        defaults[field] = value == "true"
+    else:
+        expression = value.replace("'", "")
+        if not re.fullmatch(r"[0-9 <*]+", expression):
+            fail(f"seatd_main.cpp: cannot read the default {field} = {value}")
+            continue
+        defaults[field] = eval(expression)  # digits, <<, * only (checked above)
+key_default = {k: defaults.get(field) for k, _, field in takes}
+
+
+def check_toml_keys(path, table, exact):
+    extra = set(table) - keys - {"tokens"}
+    for key in sorted(extra):
+        fail(f"{path}: {key} is not a seatd config key (seatd would ignore it silently)")
+    if exact:
+        for key in sorted(keys - set(table)):
+            fail(f"{path}: the config key {key} is missing")
+    for key, value in table.items():
+        want = key_default.get(key)
+        if key in key_default and want is not None and type(value) is not type(want):
+            fail(f"{path}: {key} = {value!r} has the wrong type (seatd would ignore it)")
+    for token, role in table.get("tokens", {}).items():
+        if role not in ("admin", "gateway"):
+            fail(f"{path}: token role {role!r} is neither admin nor gateway")
+
+
+example = tomllib.loads(read("deploy/seatd.example.toml"))
+check_toml_keys("deploy/seatd.example.toml", example, exact=True)
+for key, value in example.items():
+    if key in key_default and value != key_default[key]:
+        fail(f"deploy/seatd.example.toml: {key} = {value!r}, the default is {key_default[key]!r}")
+if "[tokens]" not in read("deploy/seatd.example.toml"):
+    fail("deploy/seatd.example.toml: the [tokens] table is not described")
+
+
+def check_flags(where, args):
+    for arg in args:
+        if arg.startswith("--") and arg.split("=", 1)[0] not in flags:
+            fail(f"{where}: {arg} is not a seatd flag")
+
+
+def flag_value(args, flag):
+    for i, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+# ---- metrics -----------------------------------------------------------------------------
+sources = [p for p in glob.glob("**/*.[ch]pp", recursive=True)
+           if not p.startswith(("tests/", "build/"))]
+registered = {}
+for path in sources:
+    for kind, name in re.findall(
+            r'(counter_for|gauge_for|histogram_for|gauge_callback|counter_callback)\(\s*"(seatd_\w+)"', read(path)):
+        registered[name] = {"counter_for": "counter", "counter_callback": "counter", "histogram_for": "histogram"}.get(
+            kind, "gauge")
+if len(registered) < 5:
+    fail(f"found only {len(registered)} metrics in the sources; has the registry moved?")
+labels = set(re.findall(r'(\w+)=\\"', read("api/router.cpp"))) | {"le", "instance", "job", "node"}
+used = set()
+for panel in dashboard["panels"]:
+    for target in panel.get("targets", []):
+        expr = target["expr"]
+        for name in re.findall(r"\bseatd_\w+", expr):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            if name in registered:
+                used.add(name)
+            elif base in registered and registered[base] == "histogram":
+                used.add(base)
+            else:
+                fail(f"dashboard panel {panel['title']!r}: {name} is not a metric seatd registers")
+        for group in re.findall(r"by \(([^)]*)\)", expr):
+            for label in (l.strip() for l in group.split(",")):
+                if label not in labels:
+                    fail(f"dashboard panel {panel['title']!r}: label {label} is never set")
+for name in sorted(set(registered) - used):
+    notes.append(f"metric {name} is not on the dashboard")
+operations = read("docs/OPERATIONS.md") if os.path.exists("docs/OPERATIONS.md") else ""
+for name in sorted(registered):
+    if f"`{name}`" not in operations:
+        fail(f"docs/OPERATIONS.md does not describe the metric {name}")
+for name in sorted(set(re.findall(r"`(seatd_\w+)`", operations)) - set(registered)):
+    if name.startswith("seatd_") and name not in ("seatd_event",):
+        fail(f"docs/OPERATIONS.md describes {name}, which seatd does not register")
+
+# ---- the Dockerfile ------------------------------------------------------------------------
+RUNTIME = ["librocksdb7.8", "libcaf-core0.17", "libspdlog1.10", "libfmt9", "libtomlplusplus3",
+           "libstdc++6"]
+dockerfile = read("deploy/Dockerfile")
+stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", dockerfile, re.M)
+if [s[0] for s in stages] != ["debian:12", "debian:12-slim"] or stages[0][1] != "builder":
+    fail(f"deploy/Dockerfile: stages {stages}, expected debian:12 AS builder, then debian:12-slim")
+builder, runtime = dockerfile.split("\nFROM debian:12-slim", 1)
+for needed in ("scripts/install-deps.sh", "cmake --preset release",
+               "cmake --build --preset release --target seatd", "build/release/api/seatd"):
+    if needed not in builder:
+        fail(f"deploy/Dockerfile: the builder does not run {needed}")
+installed = re.search(r"apt-get install[^\n]*\\\n((?:.*\\\n)*?.*?)&&", runtime)
+packages = installed.group(1).replace("\\", " ").split() if installed else []
+if sorted(packages) != sorted(RUNTIME):
+    fail(f"deploy/Dockerfile: runtime packages {packages}, expected {RUNTIME}")
+instructions = {}
+for line in re.findall(r"^([A-Z]+)\s+(.*)$", runtime, re.M):
+    instructions.setdefault(line[0], []).append(line[1])
+user = instructions.get("USER", ["root"])[-1].split(":")[0]
+if not user.isdigit() or user == "0":
+    fail("deploy/Dockerfile: USER must be a numeric, non-root uid")
+if instructions.get("VOLUME") != ["/var/lib/seatd"]:
+    fail("deploy/Dockerfile: VOLUME must be /var/lib/seatd")
+if instructions.get("EXPOSE") != ["8080"]:
+    fail("deploy/Dockerfile: EXPOSE must be 8080")
+if instructions.get("STOPSIGNAL") != ["SIGTERM"]:
+    fail("deploy/Dockerfile: STOPSIGNAL must be SIGTERM")
+if not re.search(r"^HEALTHCHECK .*\n?.*seatd-healthcheck\", \"/healthz\"", runtime, re.M):
+    fail("deploy/Dockerfile: HEALTHCHECK must run seatd-healthcheck /healthz")
+for source in re.findall(r"^COPY\s+(?!--from)(\S+)\s", runtime, re.M):
+    if not os.path.exists(source):
+        fail(f"deploy/Dockerfile: COPY {source}: no such file")
+cmd = json.loads(instructions["CMD"][-1]) if "CMD" in instructions else []
+check_flags("deploy/Dockerfile CMD", cmd)
+if not (flag_value(cmd, "--data-dir") or "").startswith("/var/lib/seatd/"):
+    fail("deploy/Dockerfile: CMD's --data-dir must be inside the volume /var/lib/seatd")
+if (flag_value(cmd, "--listen") or "").rsplit(":", 1)[-1] != "8080":
+    fail("deploy/Dockerfile: CMD's --listen must use port 8080 (EXPOSE, HEALTHCHECK)")
+
+if shutil.which("apt-cache"):
+    policy = subprocess.run(["apt-cache", "policy"] + packages, capture_output=True, text=True)
+    candidates = dict(re.findall(r"^(\S+):\n\s+Installed: .*\n\s+Candidate: (\S+)",
+                                 policy.stdout, re.M))
+    if all(candidates.get(p, "(none)") == "(none)" for p in packages):
+        notes.append("apt has no package lists here: runtime package names not checked")
+    else:
+        for p in packages:
+            if candidates.get(p, "(none)") == "(none)":
+                fail(f"deploy/Dockerfile: apt knows no package {p}")
+binary = os.environ.get("SEATD_BINARY") or next(
+    (b for b in ("build/release/api/seatd", "build/debug/api/seatd") if os.path.exists(b)), None)
+if binary and shutil.which("ldd") and shutil.which("dpkg") and shutil.which("apt-cache"):
+    ldd = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    libraries = re.findall(r"=>\s+(/\S+)", ldd)
+    # What the image installs (the Dockerfile's list, not RUNTIME) and their dependencies.
+    covered = set(packages) | {"libc6", "libgcc-s1"}
+    depends = subprocess.run(["apt-cache", "depends", "--no-recommends", "--no-suggests"] +
+                             packages, capture_output=True, text=True).stdout
+    covered |= set(re.findall(r"Depends: (\S+)", depends))
+    for library in libraries:
+        if re.search(r"/lib(asan|ubsan|tsan)\.", library):
+            continue  # sanitizer builds only
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(library)], capture_output=True,
+                               text=True)
+        if owner.returncode != 0:
+            owner = subprocess.run(["dpkg", "-S", library], capture_output=True, text=True)
+        package = owner.stdout.split(":", 1)[0] if owner.returncode == 0 else None
+        if package is None:
+            fail(f"ldd {binary}: {library} belongs to no Debian package")
+        elif package not in covered:
+            fail(f"ldd {binary}: {library} is from {package}, which the runtime image lacks")
+    notes.append(f"runtime libraries checked against ldd {binary} ({len(libraries)} libraries)")
+else:
+    notes.append("no built seatd (build/*/api/seatd, $SEATD_BINARY): ldd check skipped")
+
+# ---- compose and Prometheus ----------------------------------------------------------------
+compose = docs["deploy/compose.yaml"][0]
+services = compose.get("services", {})
+for name in ("seatd", "prometheus"):
+    if name not in services:
+        fail(f"deploy/compose.yaml: no {name} service")
+seatd = services.get("seatd", {})
+if seatd.get("build", {}).get("dockerfile") != "deploy/Dockerfile" or \
+        os.path.normpath(os.path.join("deploy", seatd.get("build", {}).get("context", ""))) != ".":
+    fail("deploy/compose.yaml: seatd must build deploy/Dockerfile with the repository as context")
+if seatd.get("env_file") != ".env" or not os.path.exists("deploy/.env.example"):
+    fail("deploy/compose.yaml: seatd's tokens come from env_file .env (deploy/.env.example)")
+example_env = dict(l.split("=", 1) for l in read("deploy/.env.example").splitlines()
+                   if l and not l.startswith("#"))
+if set(example_env) != {"SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN"}:
+    fail(f"deploy/.env.example: variables {sorted(example_env)}, expected the two token variables")
+command = seatd.get("command", [])
+check_flags("deploy/compose.yaml seatd command", command)
+compose_port = (flag_value(command, "--listen") or "").rsplit(":", 1)[-1]
+if not any(str(p).endswith(":" + compose_port) for p in seatd.get("ports", [])):
+    fail(f"deploy/compose.yaml: no published port maps to seatd's --listen port {compose_port}")
+if not (flag_value(command, "--data-dir") or "").startswith("/var/lib/seatd/"):
+    fail("deploy/compose.yaml: --data-dir must be inside the volume at /var/lib/seatd")
+if seatd.get("stop_signal") != "SIGTERM":
+    fail("deploy/compose.yaml: seatd's stop_signal must be SIGTERM")
+declared = set(compose.get("volumes", {}))
+for service_name, service in services.items():
+    for volume in service.get("volumes", []):
+        source = volume.split(":", 1)[0]
+        if source.startswith((".", "/")):
+            if not os.path.exists(os.path.join("deploy", source)):
+                fail(f"deploy/compose.yaml: {service_name} mounts {source}, which does not exist")
+        elif source not in declared:
+            fail(f"deploy/compose.yaml: {service_name} uses the undeclared volume {source}")
+    if service_name != "seatd" and ":" not in str(service.get("image", "")):
+        fail(f"deploy/compose.yaml: {service_name}'s image must have a version tag")
+if not any(v.split(":")[1] == "/var/lib/seatd" for v in seatd.get("volumes", [])
+           if v.split(":")[0] in declared):
+    fail("deploy/compose.yaml: seatd's data must be a named volume at /var/lib/seatd")
+prometheus = docs["deploy/prometheus.yml"][0]
+jobs = {j["job_name"]: j for j in prometheus.get("scrape_configs", [])}
+job = jobs.get("seatd", {})
+targets = [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
+if job.get("metrics_path", "/metrics") != "/metrics" or targets != [f"seatd:{compose_port}"]:
+    fail(f"deploy/prometheus.yml: the seatd job must scrape seatd:{compose_port}/metrics")
+prom_service = services.get("prometheus", {})
+if not any(v.startswith("./prometheus.yml:") for v in prom_service.get("volumes", [])):
+    fail("deploy/compose.yaml: prometheus must mount ./prometheus.yml")
+
+# ---- Kubernetes ----------------------------------------------------------------------------
+k8s = {}
+for path in glob.glob("deploy/k8s/*.yaml"):
+    for doc in docs.get(path, []):
+        k8s.setdefault((doc.get("kind"), doc.get("metadata", {}).get("name")), (path, doc))
+kustomization = docs["deploy/k8s/kustomization.yaml"][0]
+for resource in kustomization.get("resources", []):
+    if not os.path.exists(os.path.join("deploy/k8s", resource)):
+        fail(f"deploy/k8s/kustomization.yaml: {resource} does not exist")
+if "secret.example.yaml" in kustomization.get("resources", []):
+    fail("deploy/k8s/kustomization.yaml must not apply the example Secret")
+sets = [d for (kind, _), (_, d) in k8s.items() if kind == "StatefulSet"]
+if len(sets) != 1:
+    fail(f"deploy/k8s: {len(sets)} StatefulSets, expected 1")
+else:
+    sts = sets[0]["spec"]
+    pod = sts["template"]["spec"]
+    pod_labels = sts["template"]["metadata"].get("labels", {})
+    if sts.get("replicas") != 1:
+        fail("deploy/k8s: replicas must stay 1 until replication exists")
+    if not set(sts["selector"]["matchLabels"].items()) <= set(pod_labels.items()):
+        fail("deploy/k8s: the StatefulSet's selector does not match its pod labels")
+    headless = k8s.get(("Service", sts.get("serviceName")))
+    if not headless or headless[1]["spec"].get("clusterIP") != "None":
+        fail("deploy/k8s: serviceName must name a headless Service")
+    for (kind, name), (_, doc) in k8s.items():
+        if kind == "Service" and not set(doc["spec"]["selector"].items()) <= set(pod_labels.items()):
+            fail(f"deploy/k8s: Service {name} selects no seatd pod")
+    if pod.get("terminationGracePeriodSeconds", 30) < 30:
+        fail("deploy/k8s: terminationGracePeriodSeconds must leave time to drain and checkpoint")
+    security = pod.get("securityContext", {})
+    if security.get("runAsNonRoot") is not True or str(security.get("runAsUser")) != user:
+        fail(f"deploy/k8s: the pod must run as non-root uid {user} (the image's USER)")
+    container = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    probes = {k: container.get(k, {}).get("httpGet", {}) for k in
+              ("startupProbe", "livenessProbe", "readinessProbe")}
+    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"),
+                        ("readinessProbe", "/readyz")):
+        if probes[probe].get("path") != path or probes[probe].get("port") not in ports:
+            fail(f"deploy/k8s: {probe} must GET {path} on a named container port")
+    secrets = {d["metadata"]["name"]: d for (kind, _), (_, d) in
+               [(k, v) for k, v in k8s.items()] if kind == "Secret"}
+    env = {e["name"]: e for e in container.get("env", [])}
+    for variable in ("SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN"):
+        ref = env.get(variable, {}).get("valueFrom", {}).get("secretKeyRef", {})
+        secret = secrets.get(ref.get("name"))
+        if not secret or ref.get("key") not in secret.get("stringData", {}):
+            fail(f"deploy/k8s: {variable} must come from a key of the Secret (secret.example.yaml)")
+    args = container.get("args", [])
+    check_flags("deploy/k8s container args", args)
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    claims = {c["metadata"]["name"] for c in sts.get("volumeClaimTemplates", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for name in mounts:
+        if name not in claims and name not in volumes:
+            fail(f"deploy/k8s: volumeMount {name} has no volume or claim")
+    config_path = flag_value(args, "--config")
+    config_table = None
+    for name, volume in volumes.items():
+        cm = volume.get("configMap", {}).get("name")
+        if cm:
+            found = k8s.get(("ConfigMap", cm))
+            if not found:
+                fail(f"deploy/k8s: ConfigMap {cm} is not defined")
+                continue
+            for key, text in found[1].get("data", {}).items():
+                if config_path == os.path.join(mounts.get(name, "?"), key):
+                    config_table = tomllib.loads(text)
+    if config_table is None:
+        fail("deploy/k8s: --config must name a file of the mounted ConfigMap")
+    else:
+        check_toml_keys("deploy/k8s/configmap.yaml seatd.toml", config_table, exact=False)
+        listen_port = int(str(config_table.get("listen", "")).rsplit(":", 1)[-1] or 0)
+        if listen_port not in ports.values():
+            fail("deploy/k8s: the config's listen port is not the container port")
+        data_mount = next((mounts[c] for c in claims if c in mounts), None)
+        if not data_mount or not str(config_table.get("data_dir", "")).startswith(data_mount + "/"):
+            fail("deploy/k8s: data_dir must be inside the PersistentVolumeClaim's mount")
+        if "tokens" in config_table:
+            fail("deploy/k8s: tokens belong in the Secret, not the ConfigMap")
+
+for note in notes:
+    print("deploy/check.sh: note: " + note)
+for finding in findings:
+    print("deploy/check.sh: " + finding, file=sys.stderr)
+if findings:
+    sys.exit(f"deploy/check.sh: FAILED, {len(findings)} finding(s)")
+print(f"deploy/check.sh: ok ({len(yaml_files)} YAML files, {len(registered)} metrics, "
+      f"{len(used)} on the dashboard, {len(keys)} config keys, {len(flags)} flags)")
+PY
+
+# The health check script against a stub HTTP server on loopback: 200 passes, 404 and a
+# closed port fail.
+stub_dir=$(mktemp -d)
+trap 'kill "${stub_pid:-0}" 2>/dev/null || true; rm -rf "$stub_dir"' EXIT
+touch "$stub_dir/healthz"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$stub_dir" >/dev/null 2>&1 &
+stub_pid=$!
+for _ in $(seq 50); do
+  SEATD_HEALTH_PORT=$port deploy/healthcheck.sh /healthz 2>/dev/null && break
+  sleep 0.1
+done
+SEATD_HEALTH_PORT=$port deploy/healthcheck.sh /healthz ||
+  { echo "deploy/check.sh: healthcheck.sh fails on a 200" >&2; exit 1; }
+if SEATD_HEALTH_PORT=$port deploy/healthcheck.sh /readyz 2>/dev/null; then
+  echo "deploy/check.sh: healthcheck.sh passes on a 404" >&2
+  exit 1
+fi
+kill "$stub_pid"
+wait "$stub_pid" 2>/dev/null || true
+if SEATD_HEALTH_PORT=$port deploy/healthcheck.sh /healthz 2>/dev/null; then
+  echo "deploy/check.sh: healthcheck.sh passes with nothing listening" >&2
+  exit 1
+fi
+echo "deploy/check.sh: healthcheck.sh ok (200 passes; 404 and a closed port fail)"
