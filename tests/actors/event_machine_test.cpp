@@ -258,7 +258,7 @@ TEST_CASE("event_machine: release frees seats and may be repeated", "[unit][inve
   CHECK(code_of(m.release({confirmed}, t0 + 7)) == errc::hold_already_confirmed);
 }
 
-TEST_CASE("event_machine: confirm makes a reservation; repeats follow the API",
+TEST_CASE("event_machine: confirm makes a reservation, and repeats follow the API",
           "[unit][inventory]") {
   auto m = make_machine(concert());
   const std::string id = m.hold(seats_for("c1", {"A-1-1", "A-1-2"}), t0).value().hold_id;

@@ -19,6 +19,7 @@
 #include "actors/snapshot_codec.hpp"
 #include "actors/venues.hpp"
 #include "common/prng.hpp"
+#include "common/w1_workload.hpp"
 
 using namespace seatd::actors;
 using clock_type = std::chrono::steady_clock;
@@ -49,24 +50,17 @@ w1_result run_w1(event_machine& m, std::uint64_t budget, std::uint64_t seed) {
   constexpr int clients = 64;
   std::vector<seatd::common::splitmix64> streams;
   for (std::uint64_t i = 0; i < clients; ++i)
-    streams.emplace_back(seed * 0x9E3779B97F4A7C15ull + i + 1);
+    streams.push_back(seatd::common::w1_stream(seed, i));
   w1_result r;
   std::int64_t now = seatd::test::t0;
   const auto start = clock_type::now();
-  std::vector<std::string> ids;
   for (std::uint64_t n = 0; n < budget; ++n) {
-    auto& g = streams[n % clients];
-    const auto section = g.next() % 50, row = g.next() % 20, k = 2 + g.next() % 3;
-    const auto first = g.next() % (50 - k + 1);
-    const bool confirm = (g.next() % 100) < 80;
+    const seatd::common::w1_draw draw = seatd::common::draw_w1(streams[n % clients]);
+    const bool confirm = draw.confirm;
     hold_command c;
     c.customer_id = "c" + std::to_string(n % clients);
     c.ttl_s = 600;
-    ids.clear();
-    for (std::uint64_t s = first + 1; s <= first + k; ++s)
-      ids.push_back(std::to_string(section + 1) + "-" + std::to_string(row + 1) + "-" +
-                    std::to_string(s));
-    c.selector = explicit_seats{ids};
+    c.selector = explicit_seats{draw.seat_ids()};
     c.nonce = static_cast<std::uint32_t>(n);
     ++r.attempts;
     now += 1;

@@ -70,7 +70,7 @@ TEST_CASE("api: every response carries X-Request-Id", "[integration]") {
   CHECK(c.request("GET", "/healthz").headers["x-request-id"].size() == 16);
 }
 
-TEST_CASE("api: events are created once; the same body is a no-op, another is a conflict",
+TEST_CASE("api: events are created once, the same body is a no-op, another is a conflict",
           "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());

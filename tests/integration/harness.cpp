@@ -26,6 +26,43 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// fork + exec with stdout and stderr sent to the given files (or left alone when empty);
+// append keeps what an earlier run of the same process wrote.
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& out_path, const std::string& err_path, bool append = false) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid > 0) return pid;
+  // If the test process dies (a crash, an abort), what it started dies with it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  auto redirect = [append](const std::string& path, int target) {
+    if (path.empty()) return;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+    if (fd >= 0) ::dup2(fd, target);
+  };
+  redirect(out_path, 1);
+  redirect(err_path, 2);
+  for (const auto& [name, value] : env)
+    ::setenv(name.c_str(), value.c_str(), 1);
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
 struct http_client::impl {
   std::string host;
   std::uint16_t port;
@@ -140,9 +177,40 @@ http_reply http_client::read_or_closed() {
 }
 
 std::string seatd_binary() {
-  const char* path = std::getenv("SEATD_BINARY");
-  if (!path) throw std::runtime_error("SEATD_BINARY is not set (ctest sets it)");
+  return binary_from_env("SEATD_BINARY");
+}
+
+std::string binary_from_env(const char* variable) {
+  const char* path = std::getenv(variable);
+  if (!path) throw std::runtime_error(std::string(variable) + " is not set (ctest sets it)");
   return path;
+}
+
+command_result run_command(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& environment) {
+  char pattern[] = "/tmp/seatd-command-XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  if (!dir) throw std::runtime_error("mkdtemp failed");
+  const std::string out_path = std::string(dir) + "/out", err_path = std::string(dir) + "/err";
+  const pid_t pid = spawn(args, environment, out_path, err_path);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  command_result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return r;
+}
+
+background_process::background_process(const std::vector<std::string>& args)
+    : pid_(spawn(args, {}, "/dev/null", "")) {}
+
+background_process::~background_process() {
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
 }
 
 std::uint16_t free_port() {
@@ -179,25 +247,8 @@ void seatd_process::start() {
                                 "--log-level",
                                 "warn"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // If the test process dies (a crash, an abort), its servers die with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::setenv("SEATD_ADMIN_TOKEN", admin_token, 1);
-    ::setenv("SEATD_GATEWAY_TOKEN", gateway_token, 1);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  pid_ = spawn(args, {{"SEATD_ADMIN_TOKEN", admin_token}, {"SEATD_GATEWAY_TOKEN", gateway_token}},
+               log_path_, log_path_, true);
 }
 
 bool seatd_process::running() {
@@ -242,10 +293,7 @@ void seatd_process::kill_hard() {
 }
 
 std::string seatd_process::log() const {
-  std::ifstream in(log_path_);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return slurp(log_path_);
 }
 
 std::string concert_json() {

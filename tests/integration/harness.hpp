@@ -82,6 +82,29 @@ class seatd_process {
 
 // The path of the seatd binary under test (set by CMake).
 std::string seatd_binary();
+// The path of another binary under test, from the environment variable ctest sets.
+std::string binary_from_env(const char* variable);
+
+// A program run to completion: its exit code (128 + signal if killed) and what it printed.
+struct command_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+command_result run_command(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& environment = {});
+
+// A program started in the background (a helper server); killed when destroyed.
+class background_process {
+ public:
+  explicit background_process(const std::vector<std::string>& args);
+  ~background_process();
+  background_process(const background_process&) = delete;
+  background_process& operator=(const background_process&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
 std::uint16_t free_port();
 
 // JSON bodies used by many tests.
