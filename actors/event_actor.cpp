@@ -98,6 +98,7 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
   const result<command_reply> r = st.machine->apply(cmd, now_ms);
   st.config.stats->holds_expired.fetch_add(st.machine->holds_expired_total() - expired_before,
                                            std::memory_order_relaxed);
+  publish_counts(st);  // before the answer can leave, so metrics agree with answers
   const auto finish = request->handle(*st.machine, &r);
   if (r.ok()) {
     // Only what succeeded goes into the log: a failed command changed nothing but the
@@ -108,7 +109,6 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
   } else {
     st.config.log->barrier(finish);
   }
-  publish_counts(st);
   schedule_expiry(self);
 }
 
