@@ -17,3 +17,7 @@ find_package(nlohmann_json 3.11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)
+
+# librdkafka and libpqxx ship no CMake config. Both rdkafka modules: the mock cluster
+# (tests) and the emitter's C calls need the C library on the link line, not only rdkafka++.
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
