@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -29,9 +30,11 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // fork + exec with stdout and stderr sent to the given files (or left alone when empty);
-// append keeps what an earlier run of the same process wrote.
+// append keeps what an earlier run of the same process wrote. in_fd and out_fd, when set,
+// become the child's stdin and stdout (pipe ends, opened with O_CLOEXEC by the caller).
 pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& out_path, const std::string& err_path, bool append = false) {
+            const std::string& out_path, const std::string& err_path, bool append = false,
+            int in_fd = -1, int out_fd = -1) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid > 0) return pid;
@@ -44,6 +47,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   };
   redirect(out_path, 1);
   redirect(err_path, 2);
+  if (in_fd >= 0) ::dup2(in_fd, 0);
+  if (out_fd >= 0) ::dup2(out_fd, 1);
   for (const auto& [name, value] : env)
     ::setenv(name.c_str(), value.c_str(), 1);
   std::vector<char*> argv;
@@ -247,18 +252,8 @@ void seatd_process::start() {
                                 "--log-level",
                                 "warn"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  pid_ = spawn(args, {{"SEATD_ADMIN_TOKEN", admin_token}, {"SEATD_GATEWAY_TOKEN", gateway_token}},
-               log_path_, log_path_, true);
-}
-
-bool seatd_process::running() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  process_.start(args, {{"SEATD_ADMIN_TOKEN", admin_token}, {"SEATD_GATEWAY_TOKEN", gateway_token}},
+                 log_path_);
 }
 
 bool seatd_process::wait_ready(std::chrono::milliseconds timeout) {
@@ -275,21 +270,98 @@ bool seatd_process::wait_ready(std::chrono::milliseconds timeout) {
   return false;
 }
 
-int seatd_process::terminate() {
+child_process::~child_process() {
+  if (running()) kill_hard();
+}
+
+void child_process::start(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& environment,
+                          const std::string& log_path, int in_fd, int out_fd) {
+  pid_ = spawn(args, environment, log_path, log_path, true, in_fd, out_fd);
+}
+
+bool child_process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int child_process::wait() {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-void seatd_process::kill_hard() {
+int child_process::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  return wait();
+}
+
+void child_process::kill_hard() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  wait();
+}
+
+kafka_mock_process::kafka_mock_process(const std::vector<std::string>& extra_args) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe2 failed");
+  std::vector<std::string> args{binary_from_env("SEATD_KAFKA_MOCK_BINARY")};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // stderr (librdkafka's complaints about brokers taken down) is not worth keeping.
+  process_.start(args, {}, "/dev/null", in[0], out[1]);
+  ::close(in[0]);
+  ::close(out[1]);
+  to_mock_ = in[1];
+  from_mock_ = out[0];
+  const std::string first = read_line(std::chrono::seconds(30));
+  if (first.rfind("bootstrap=", 0) != 0)
+    throw std::runtime_error("seatd-kafka-mock did not start: \"" + first + "\"");
+  bootstrap_ = first.substr(10);
+}
+
+kafka_mock_process::~kafka_mock_process() {
+  if (to_mock_ >= 0) {
+    const std::string quit = "quit\n";
+    [[maybe_unused]] const auto written = ::write(to_mock_, quit.data(), quit.size());
+    ::close(to_mock_);
+  }
+  if (from_mock_ >= 0) ::close(from_mock_);
+  process_.wait();
+}
+
+std::string kafka_mock_process::command(const std::string& line) {
+  const std::string text = line + "\n";
+  if (::write(to_mock_, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("seatd-kafka-mock: write failed");
+  return read_line(std::chrono::seconds(10));
+}
+
+std::string kafka_mock_process::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (pending_.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{from_mock_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0)
+      throw std::runtime_error("seatd-kafka-mock: no answer in time");
+    char buffer[4096];
+    const ssize_t n = ::read(from_mock_, buffer, sizeof buffer);
+    if (n <= 0) throw std::runtime_error("seatd-kafka-mock: its output ended");
+    pending_.append(buffer, static_cast<std::size_t>(n));
+  }
+  const auto end = pending_.find('\n');
+  std::string line = pending_.substr(0, end);
+  pending_.erase(0, end + 1);
+  return line;
 }
 
 std::string seatd_process::log() const {

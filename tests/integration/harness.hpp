@@ -54,6 +54,29 @@ class http_client {
 inline constexpr const char* admin_token = "test-admin-token";
 inline constexpr const char* gateway_token = "test-gateway-token";
 
+// A program started in the background with its stdout and stderr appended to a log file; a
+// SIGKILL ends it when this object goes (and when the test process dies).
+class child_process {
+ public:
+  child_process() = default;
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  // in_fd and out_fd, when set, become the child's stdin and stdout.
+  void start(const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& environment, const std::string& log_path,
+             int in_fd = -1, int out_fd = -1);
+  bool running();
+  int terminate();   // SIGTERM, then waits; returns the exit status (128 + signal if killed)
+  void kill_hard();  // SIGKILL, no goodbye
+  int wait();        // waits for the exit; the status as terminate() gives it
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
 class seatd_process {
  public:
   // Starts seatd on a free loopback port with a fresh data dir (removed when destroyed).
@@ -64,9 +87,9 @@ class seatd_process {
 
   void start();  // starts (again) with the same data dir and port
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  int terminate();   // SIGTERM; returns the exit status
-  void kill_hard();  // SIGKILL, no goodbye
-  bool running();
+  int terminate() { return process_.terminate(); }  // SIGTERM; returns the exit status
+  void kill_hard() { process_.kill_hard(); }        // SIGKILL, no goodbye
+  bool running() { return process_.running(); }
   std::uint16_t port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
   std::string log() const;  // what the process printed
@@ -77,7 +100,30 @@ class seatd_process {
   std::string data_dir_;
   std::string log_path_;
   std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
+  child_process process_;
+};
+
+// seatd-kafka-mock (tests/tools/kafka_mock.cpp, path from SEATD_KAFKA_MOCK_BINARY) as a child:
+// a mock Kafka cluster on loopback with the topic created. Stopped ("quit") when destroyed.
+class kafka_mock_process {
+ public:
+  explicit kafka_mock_process(const std::vector<std::string>& extra_args = {});
+  ~kafka_mock_process();
+  kafka_mock_process(const kafka_mock_process&) = delete;
+  kafka_mock_process& operator=(const kafka_mock_process&) = delete;
+
+  // HOST:PORT,... for --kafka-brokers and bootstrap.servers.
+  const std::string& bootstrap() const { return bootstrap_; }
+  // One stdin command ("down", "up 2", "rtt 50", ...); returns its answer line ("ok", ...).
+  std::string command(const std::string& line);
+
+ private:
+  std::string read_line(std::chrono::milliseconds timeout);
+  child_process process_;
+  int to_mock_ = -1;
+  int from_mock_ = -1;
+  std::string pending_;  // read from the mock, not yet a whole line
+  std::string bootstrap_;
 };
 
 // The path of the seatd binary under test (set by CMake).
