@@ -4,7 +4,7 @@
 #     whitespace; the dashboard is valid JSON;
 #   - every metric the dashboard queries is registered in the sources (and histogram
 #     suffixes only on histograms, grouping labels only ones the sources set), and every
-#     registered metric is described in docs/OPERATIONS.md;
+#     registered metric (seatd's and seat-persister's) is described in docs/OPERATIONS.md;
 #   - deploy/seatd.example.toml has exactly seatd's config keys, each set to the default in
 #     api/seatd_main.cpp, and every flag has its key; the Kubernetes config file has only
 #     known keys;
@@ -153,7 +153,8 @@ sources = [p for p in glob.glob("**/*.[ch]pp", recursive=True)
 registered = {}
 for path in sources:
     for kind, name in re.findall(
-            r'(counter_for|gauge_for|histogram_for|gauge_callback|counter_callback)\(\s*"(seatd_\w+)"', read(path)):
+            r'(counter_for|gauge_for|histogram_for|gauge_callback|counter_callback)\(\s*'
+            r'"((?:seatd|seat_persister)_\w+)"', read(path)):
         registered[name] = {"counter_for": "counter", "counter_callback": "counter", "histogram_for": "histogram"}.get(
             kind, "gauge")
 if len(registered) < 5:
@@ -181,8 +182,10 @@ operations = read("docs/OPERATIONS.md") if os.path.exists("docs/OPERATIONS.md") 
 for name in sorted(registered):
     if f"`{name}`" not in operations:
         fail(f"docs/OPERATIONS.md does not describe the metric {name}")
-for name in sorted(set(re.findall(r"`(seatd_\w+)`", operations)) - set(registered)):
-    if name.startswith("seatd_") and name not in ("seatd_event",):
+for name in sorted(set(re.findall(r"`((?:seatd|seat_persister)_\w+)`", operations)) -
+                  set(registered)):
+    # Names that are not metrics: a JSON field and the persister's migrations table.
+    if name not in ("seatd_event", "seat_persister_migrations"):
         fail(f"docs/OPERATIONS.md describes {name}, which seatd does not register")
 
 # ---- the Dockerfile ------------------------------------------------------------------------
