@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -211,6 +212,88 @@ background_process::~background_process() {
   ::kill(pid_, SIGTERM);
   int status = 0;
   ::waitpid(pid_, &status, 0);
+}
+
+mock_kafka::mock_kafka(int partitions) {
+  int in[2], out[2];
+  if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const std::string binary = binary_from_env("SEATD_KAFKA_MOCK_BINARY");
+  const std::string partition_count = std::to_string(partitions);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 2);  // librdkafka's own log lines
+    ::close(in[1]);
+    ::close(out[0]);
+    ::execl(binary.c_str(), binary.c_str(), "--partitions", partition_count.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  to_mock_ = in[1];
+  from_mock_ = out[0];
+  const std::string first = read_line(std::chrono::seconds(20));
+  if (first.rfind("bootstrap=", 0) != 0)
+    throw std::runtime_error("seatd-kafka-mock did not start: '" + first + "'");
+  bootstrap_ = first.substr(10);
+}
+
+mock_kafka::~mock_kafka() {
+  ::close(to_mock_);  // the end of its stdin stops it
+  ::close(from_mock_);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+}
+
+std::string mock_kafka::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto newline = buffered_.find('\n'); newline != std::string::npos) {
+      std::string line = buffered_.substr(0, newline);
+      buffered_.erase(0, newline + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("seatd-kafka-mock: no answer");
+    pollfd p{from_mock_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::read(from_mock_, chunk, sizeof chunk);
+    if (n <= 0) throw std::runtime_error("seatd-kafka-mock: exited");
+    buffered_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+void mock_kafka::command(const std::string& line) {
+  const std::string sent = line + "\n";
+  if (::write(to_mock_, sent.data(), sent.size()) != static_cast<ssize_t>(sent.size()))
+    throw std::runtime_error("seatd-kafka-mock: write failed");
+  const std::string answer = read_line(std::chrono::seconds(10));
+  if (answer != "ok") throw std::runtime_error("seatd-kafka-mock: " + line + ": " + answer);
+  // Clients notice a broker going down when their connection fails; give them that time, so
+  // a test's next step does not race the disconnect.
+  if (line.rfind("down", 0) == 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+std::vector<std::pair<std::string, std::string>> mock_kafka::records(
+    const std::string& topic) const {
+  const auto r = run_command({"/usr/bin/kcat", "-b", bootstrap_, "-t", topic, "-C", "-o",
+                              "beginning", "-e", "-q", "-f", "%k\t%s\n"});
+  if (r.exit_code != 0) throw std::runtime_error("kcat failed: " + r.err);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return out;
 }
 
 std::uint16_t free_port() {

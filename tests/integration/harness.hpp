@@ -107,6 +107,31 @@ class background_process {
 };
 std::uint16_t free_port();
 
+// seatd-kafka-mock (tests/tools/kafka_mock.cpp): librdkafka's mock cluster in its own process,
+// driven through its stdin. Its brokers are reachable by every process of the test.
+class mock_kafka {
+ public:
+  explicit mock_kafka(int partitions = 3);
+  ~mock_kafka();
+  mock_kafka(const mock_kafka&) = delete;
+  mock_kafka& operator=(const mock_kafka&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  // Sends a command ("down", "up", "errors 5", ...) and throws unless it answers "ok".
+  void command(const std::string& line);
+  // Every record of the topic as kcat prints it: "key<TAB>value" per record, in
+  // partition order, then offset order.
+  std::vector<std::pair<std::string, std::string>> records(const std::string& topic) const;
+
+ private:
+  std::string read_line(std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+  int to_mock_ = -1;
+  int from_mock_ = -1;
+  std::string buffered_;
+  std::string bootstrap_;
+};
+
 // JSON bodies used by many tests.
 std::string concert_json();  // API.md's example event
 std::string flash_json(int sections, int rows, int seats);
