@@ -8,8 +8,6 @@
 // a row's lag is the time from the confirm's answer to the first poll that sees it (so it
 // is over-stated by up to one poll interval plus the query's own time).
 
-#include <pqxx/pqxx>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -17,6 +15,7 @@
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -44,7 +43,8 @@ std::string event_json() {
   std::string json = R"({"name": "Stream bench", "starts_at": "2027-01-01T00:00:00Z",
   "categories": [{"id": "STD", "price_minor": 100000, "currency": "KRW"}], "sections": [)";
   for (int s = 1; s <= 100; ++s) {
-    json += (s > 1 ? "," : "") + std::string(R"({"id": "S)") + std::to_string(s) + R"(", "rows": [)";
+    json +=
+        (s > 1 ? "," : "") + std::string(R"({"id": "S)") + std::to_string(s) + R"(", "rows": [)";
     for (int r = 1; r <= 20; ++r)
       json += (r > 1 ? "," : "") + std::string(R"({"id": ")") + std::to_string(r) +
               R"(", "seats": 100, "category": "STD"})";
@@ -151,8 +151,7 @@ int main(int argc, char** argv) {
     const auto load_end = start + std::chrono::duration_cast<clock_type::duration>(
                                       std::chrono::duration<double>(o.seconds));
     if (!o.postgres.empty())
-      poller = std::thread(
-          [&] { poll_loop(o, state, load_end + std::chrono::seconds(60)); });
+      poller = std::thread([&] { poll_loop(o, state, load_end + std::chrono::seconds(60)); });
     std::vector<std::thread> clients;
     for (unsigned i = 0; i < o.clients; ++i)
       clients.emplace_back([&, i] { client_loop(o, i, state); });
@@ -171,9 +170,10 @@ int main(int argc, char** argv) {
       const auto lag = seatd::tools::summarize(state.lag_us);
       std::printf("rows visible in PostgreSQL: %zu of %llu (%zu never seen within 60 s)\n",
                   lag.count, static_cast<unsigned long long>(confirms), state.unseen.size());
-      std::printf("lag, confirm acknowledged -> row visible: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
-                  "max %.1f ms\n",
-                  lag.p50_ms, lag.p90_ms, lag.p99_ms, lag.max_ms);
+      std::printf(
+          "lag, confirm acknowledged -> row visible: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
+          "max %.1f ms\n",
+          lag.p50_ms, lag.p90_ms, lag.p99_ms, lag.max_ms);
       if (!state.unseen.empty()) return 1;
     }
     return state.failures > 0 ? 1 : 0;
