@@ -321,6 +321,11 @@ void router::handle(http_request request, responder respond_raw) {
       if (method != "POST") return error(405, "method_not_allowed", "use POST");
       auto command = parse_confirm(request.body, hold_id);
       if (!command) return reply(command.error());
+      // Back-pressure from the reservation stream (off unless --outbox-high-water is set).
+      if (node_.outbox_over_high_water())
+        return error(503, "unavailable",
+                     "the reservation stream is behind (" + std::to_string(node_.outbox_depth()) +
+                         " records wait for Kafka); retry shortly");
       command.value().request_fingerprint = fingerprint;
       return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {
         const auto& c = std::get<actors::confirm_reply>(r);

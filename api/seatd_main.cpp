@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <caf/all.hpp>
 #include <chrono>
 #include <csignal>
@@ -36,6 +37,8 @@ struct settings {
   std::string peers;
   std::string kafka_brokers;
   std::string kafka_topic = "seat.reservations";
+  std::vector<std::pair<std::string, std::string>> kafka_properties;  // [kafka] in the file
+  std::size_t outbox_high_water = 0;
   bool insecure_no_auth = false;
   std::uint32_t shards = 16;
   unsigned http_threads = 2;
@@ -69,6 +72,7 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("peers", "--peers", s.peers);
   take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
   take("kafka_topic", "--kafka-topic", s.kafka_topic);
+  take("outbox_high_water", "--outbox-high-water", s.outbox_high_water);
   take("insecure_no_auth", "--insecure-no-auth", s.insecure_no_auth);
   take("shards", "--shards", s.shards);
   take("http_threads", "--http-threads", s.http_threads);
@@ -79,6 +83,22 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("request_timeout_ms", "--request-timeout-ms", s.request_timeout_ms);
   take("event_queue_max", "--event-queue-max", s.event_queue_max);
   take("checkpoint_entries", "--checkpoint-entries", s.checkpoint_entries);
+  // librdkafka properties, passed through (security.protocol, sasl.*, ssl.*, ...).
+  if (const auto* kafka = file["kafka"].as_table()) {
+    for (const auto& [name, value] : *kafka) {
+      std::string text;
+      if (const auto str = value.value<std::string>())
+        text = *str;
+      else if (const auto number = value.value<std::int64_t>())
+        text = std::to_string(*number);
+      else if (const auto flag = value.value<bool>())
+        text = *flag ? "true" : "false";
+      else
+        throw std::runtime_error("kafka." + std::string(name.str()) +
+                                 ": a librdkafka property must be a string, integer or boolean");
+      s.kafka_properties.emplace_back(name.str(), std::move(text));
+    }
+  }
   if (const auto* tokens = file["tokens"].as_table()) {
     for (const auto& [token, role] : *tokens) {
       const auto name = role.value<std::string>();
@@ -127,11 +147,10 @@ int run(settings s) {
         "config file, or pass --insecure-no-auth\"");
     return 2;
   }
-  if (!s.kafka_brokers.empty())
+  if (s.kafka_brokers.empty())
     spdlog::warn(
-        "msg=\"the Kafka emitter is not built yet: confirmed reservations stay in the outbox\" "
-        "brokers=\"{}\"",
-        s.kafka_brokers);
+        "msg=\"no --kafka-brokers: confirmed and cancelled reservations stay in the outbox until "
+        "a start with brokers publishes them\"");
   const auto [host, port] = host_port(s.listen);
 
   // Declared first, destroyed last: sessions and pending handlers that outlive the node's
@@ -146,6 +165,17 @@ int run(settings s) {
   cluster::node_config node_config;
   node_config.checkpoint_entries = s.checkpoint_entries;
   node_config.event_queue_max = s.event_queue_max;
+  node_config.kafka.brokers = s.kafka_brokers;
+  node_config.kafka.topic = s.kafka_topic;
+  node_config.kafka.properties = s.kafka_properties;
+  node_config.kafka_log = [](cluster::log_level level, std::string message) {
+    std::replace(message.begin(), message.end(), '"', '\'');  // keep the log line's quoting
+    const auto to = level == cluster::log_level::error  ? spdlog::level::err
+                    : level == cluster::log_level::warn ? spdlog::level::warn
+                                                        : spdlog::level::info;
+    spdlog::log(to, "msg=\"{}\"", message);
+  };
+  node_config.outbox_high_water = s.outbox_high_water;
   cluster::node node(node_config, *store, actors_system, metrics, wall_clock_ms,
                      api::render_stream_record, [](const std::string& why) {
                        spdlog::critical("msg=\"stopping: {}\"", why);
@@ -190,6 +220,9 @@ int run(settings s) {
       report.seconds, node.shard_count());
   spdlog::info("msg=\"serving\" listen={}:{} node_id={} data_dir={}", host, server.port(),
                s.node_id, s.data_dir);
+  if (!s.kafka_brokers.empty())
+    spdlog::info("msg=\"publishing the reservation stream\" brokers=\"{}\" topic={}",
+                 s.kafka_brokers, s.kafka_topic);
 
   // SIGTERM: stop accepting, let started requests finish, write everything, exit 0.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -231,6 +264,9 @@ int main(int argc, char** argv) {
   app.add_option("--peers", s.peers, "ID=HOST:PORT,... of the other nodes (replication: not yet)");
   app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
   app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();
+  app.add_option("--outbox-high-water", s.outbox_high_water,
+                 "confirms answer 503 while this many records wait for Kafka (0: never)")
+      ->capture_default_str();
   app.add_flag("--insecure-no-auth", s.insecure_no_auth, "serve without tokens (development only)");
   app.add_option("--shards", s.shards, "shards of a new data dir (fixed once created)")
       ->capture_default_str()

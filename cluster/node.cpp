@@ -97,7 +97,16 @@ recovery_report node::recover() {
   }
   report.outbox_records = state.outbox.size();
 
-  log_ = std::make_unique<shard_log>(store_, last_index, config_.log, metrics_, on_fatal_);
+  // The emitter first: a setting librdkafka refuses stops the start here.
+  emitter_ = std::make_unique<kafka_emitter>(
+      config_.kafka,
+      [this](std::vector<storage::outbox_key> keys) { log_->forget_outbox(std::move(keys)); },
+      metrics_, config_.kafka_log);
+  log_ = std::make_unique<shard_log>(store_, last_index, config_.log, metrics_, on_fatal_,
+                                     [this](std::vector<storage::outbox_record> records) {
+                                       emitter_->publish(std::move(records));
+                                     });
+  emitter_->start(std::move(state.outbox));
   checkpointed_.assign(shard_count_, 0);
   for (auto& [event_id, e] : events) {
     if (!e.machine) continue;
@@ -271,6 +280,8 @@ void node::stop() {
     directory_.clear();
   }
   system_.await_all_actors_done();
+  // No new records now; the emitter's last deletes still need the running log.
+  emitter_->stop();
   log_->stop();
 }
 

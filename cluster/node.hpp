@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "actors/event_actor.hpp"
+#include "cluster/kafka_emitter.hpp"
 #include "cluster/shard_log.hpp"
 #include "common/metrics.hpp"
 #include "storage/store.hpp"
@@ -26,6 +27,10 @@ struct node_config {
   std::uint64_t checkpoint_entries = 10'000;  // entries of a shard between two checkpoints
   std::int64_t event_queue_max = 2'000;       // requests waiting for one event's actor
   shard_log_limits log;
+  kafka_settings kafka;  // the reservation stream (no brokers: records wait in the outbox)
+  emitter_log kafka_log;
+  // Confirms answer 503 while the outbox holds this many undelivered records (0: never).
+  std::size_t outbox_high_water = 0;
 };
 
 enum class dispatch_status { sent, not_found, overloaded };
@@ -70,6 +75,11 @@ class node {
   std::uint32_t shard_count() const { return shard_count_; }
   std::size_t event_count() const;
   shard_log& log() { return *log_; }
+  // Committed stream records not yet delivered to Kafka.
+  std::size_t outbox_depth() const { return emitter_ ? emitter_->depth() : 0; }
+  bool outbox_over_high_water() const {
+    return config_.outbox_high_water > 0 && outbox_depth() >= config_.outbox_high_water;
+  }
 
   // Snapshots every event of the shard that changed, then truncates its log.
   void checkpoint(std::uint32_t shard);
@@ -96,6 +106,7 @@ class node {
   stream_record_fn stream_record_;
   std::function<void(const std::string&)> on_fatal_;
   std::uint32_t shard_count_ = 0;
+  std::unique_ptr<kafka_emitter> emitter_;  // before log_: the log hands records to it
   std::unique_ptr<shard_log> log_;
   std::atomic<bool> ready_{false};
   std::atomic<std::uint64_t> seeds_{0};

@@ -8,10 +8,12 @@ namespace seatd::cluster {
 
 shard_log::shard_log(storage::store& store, std::vector<std::uint64_t> last_index,
                      shard_log_limits limits, common::metrics_registry& metrics,
-                     std::function<void(const std::string&)> on_fatal)
+                     std::function<void(const std::string&)> on_fatal,
+                     outbox_sink on_outbox_durable)
     : store_(store),
       limits_(limits),
       on_fatal_(std::move(on_fatal)),
+      on_outbox_durable_(std::move(on_outbox_durable)),
       last_index_(std::move(last_index)),
       fsync_seconds_(metrics.histogram_for("seatd_log_write_seconds",
                                            "Time of one durable (fsynced) group-commit write")),
@@ -76,6 +78,15 @@ void shard_log::truncate(std::uint32_t shard, std::uint64_t below, completion do
   enqueue(std::move(done));
 }
 
+void shard_log::forget_outbox(std::vector<storage::outbox_key> keys) {
+  if (keys.empty()) return;
+  std::lock_guard lock(mutex_);
+  auto& deletes = pending_.outbox_deletes;
+  deletes.insert(deletes.end(), std::make_move_iterator(keys.begin()),
+                 std::make_move_iterator(keys.end()));
+  enqueue(nullptr);
+}
+
 std::uint64_t shard_log::last_index(std::uint32_t shard) const {
   std::lock_guard lock(mutex_);
   return last_index_[shard];
@@ -114,6 +125,10 @@ void shard_log::run() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       entries_total_.add(batch.entries.size());
       batches_total_.add();
+      // Only durable records may be published: Kafka must never see a reservation that a
+      // crash could still take back.
+      if (on_outbox_durable_ && !batch.outbox_puts.empty())
+        on_outbox_durable_(std::move(batch.outbox_puts));
     }
     batch_items_.observe(static_cast<double>(done.size()));
     const auto now = std::chrono::steady_clock::now();

@@ -27,11 +27,15 @@ struct shard_log_limits {
   std::size_t queued_items_max = 200'000;  // appends waiting for the writer
 };
 
+// Receives the outbox records of each batch once the batch is durable, on the writer thread.
+using outbox_sink = std::function<void(std::vector<storage::outbox_record>)>;
+
 class shard_log final : public actors::log_port {
  public:
   // last_index[s]: the highest index shard s has used (entries or snapshots).
   shard_log(storage::store& store, std::vector<std::uint64_t> last_index, shard_log_limits limits,
-            common::metrics_registry& metrics, std::function<void(const std::string&)> on_fatal);
+            common::metrics_registry& metrics, std::function<void(const std::string&)> on_fatal,
+            outbox_sink on_outbox_durable);
   ~shard_log() override;
   shard_log(const shard_log&) = delete;
   shard_log& operator=(const shard_log&) = delete;
@@ -45,6 +49,9 @@ class shard_log final : public actors::log_port {
   void barrier(completion done) override;
   // Deletes entries of `shard` below `below`, in order after everything submitted so far.
   void truncate(std::uint32_t shard, std::uint64_t below, completion done);
+  // Deletes delivered outbox records, in a later batch. Not waited for: a delete lost in a
+  // crash only makes the emitter publish the record again, which consumers ignore.
+  void forget_outbox(std::vector<storage::outbox_key> keys);
 
   std::uint64_t last_index(std::uint32_t shard) const;
   std::size_t queued() const;
@@ -58,6 +65,7 @@ class shard_log final : public actors::log_port {
   storage::store& store_;
   shard_log_limits limits_;
   std::function<void(const std::string&)> on_fatal_;
+  outbox_sink on_outbox_durable_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::uint64_t> last_index_;

@@ -190,14 +190,15 @@ for name in sorted(set(re.findall(r"`((?:seatd|seat_persister)_\w+)`", operation
 
 # ---- the Dockerfile ------------------------------------------------------------------------
 RUNTIME = ["librocksdb7.8", "libcaf-core0.17", "libspdlog1.10", "libfmt9", "libtomlplusplus3",
-           "libstdc++6"]
+           "libstdc++6", "librdkafka1", "librdkafka++1", "libpqxx-6.4", "libpq5"]
 dockerfile = read("deploy/Dockerfile")
 stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", dockerfile, re.M)
 if [s[0] for s in stages] != ["debian:12", "debian:12-slim"] or stages[0][1] != "builder":
     fail(f"deploy/Dockerfile: stages {stages}, expected debian:12 AS builder, then debian:12-slim")
 builder, runtime = dockerfile.split("\nFROM debian:12-slim", 1)
 for needed in ("scripts/install-deps.sh", "cmake --preset release",
-               "cmake --build --preset release --target seatd", "build/release/api/seatd"):
+               "cmake --build --preset release --target seatd seat-persister",
+               "build/release/api/seatd", "build/release/storage/persister/seat-persister"):
     if needed not in builder:
         fail(f"deploy/Dockerfile: the builder does not run {needed}")
 installed = re.search(r"apt-get install[^\n]*\\\n((?:.*\\\n)*?.*?)&&", runtime)

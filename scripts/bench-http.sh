@@ -14,50 +14,19 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target seatd seatctl seatd-ceiling
 bin=build/release/api
 work=$(mktemp -d /tmp/seatd-bench-http-XXXXXX)
-server_pid=""
+source scripts/lib/background.sh
 
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
 cleanup() {
-  stop_server
+  stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Starts "$@" in the background with its output in $2-named log, and waits until it prints
-# the port it bound (both servers are given port 0, so no port is ever guessed or raced for).
-start_server() {
-  local log=$1 pattern=$2
-  shift 2
-  "$@" >"$log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 300); do
-    port=$(sed -n "s/.*${pattern}127\.0\.0\.1:\([0-9]*\).*/\1/p" "$log" | head -1)
-    if [ -n "$port" ]; then return 0; fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      cat "$log" >&2
-      echo "bench-http: $1 exited before listening" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "bench-http: $1 did not start listening" >&2
-  exit 1
-}
-
 echo "== seatd: W1 with group commit (release build) =="
 start_server "$work/seatd.log" "listen=" "$bin/seatd" --listen 127.0.0.1:0 \
   --data-dir "$work/data" --insecure-no-auth --log-level info
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.1
-done
+wait_ready "$port"
 seatd_status=0
 "$bin/tools/seatctl" --url "http://127.0.0.1:$port" bench --create --server-pid "$server_pid" \
   --json "$@" >"$work/seatd.json" || seatd_status=$?

@@ -30,11 +30,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // fork + exec with stdout and stderr sent to the given files (or left alone when empty);
-// append keeps what an earlier run of the same process wrote. in_fd and out_fd, when set,
-// become the child's stdin and stdout (pipe ends, opened with O_CLOEXEC by the caller).
+// append keeps what an earlier run of the same process wrote.
 pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& out_path, const std::string& err_path, bool append = false,
-            int in_fd = -1, int out_fd = -1) {
+            const std::string& out_path, const std::string& err_path, bool append = false) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid > 0) return pid;
@@ -47,8 +45,6 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   };
   redirect(out_path, 1);
   redirect(err_path, 2);
-  if (in_fd >= 0) ::dup2(in_fd, 0);
-  if (out_fd >= 0) ::dup2(out_fd, 1);
   for (const auto& [name, value] : env)
     ::setenv(name.c_str(), value.c_str(), 1);
   std::vector<char*> argv;
@@ -218,6 +214,88 @@ background_process::~background_process() {
   ::waitpid(pid_, &status, 0);
 }
 
+mock_kafka::mock_kafka(int partitions) {
+  int in[2], out[2];
+  if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const std::string binary = binary_from_env("SEATD_KAFKA_MOCK_BINARY");
+  const std::string partition_count = std::to_string(partitions);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 2);  // librdkafka's own log lines
+    ::close(in[1]);
+    ::close(out[0]);
+    ::execl(binary.c_str(), binary.c_str(), "--partitions", partition_count.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  to_mock_ = in[1];
+  from_mock_ = out[0];
+  const std::string first = read_line(std::chrono::seconds(20));
+  if (first.rfind("bootstrap=", 0) != 0)
+    throw std::runtime_error("seatd-kafka-mock did not start: '" + first + "'");
+  bootstrap_ = first.substr(10);
+}
+
+mock_kafka::~mock_kafka() {
+  ::close(to_mock_);  // the end of its stdin stops it
+  ::close(from_mock_);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+}
+
+std::string mock_kafka::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto newline = buffered_.find('\n'); newline != std::string::npos) {
+      std::string line = buffered_.substr(0, newline);
+      buffered_.erase(0, newline + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("seatd-kafka-mock: no answer");
+    pollfd p{from_mock_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::read(from_mock_, chunk, sizeof chunk);
+    if (n <= 0) throw std::runtime_error("seatd-kafka-mock: exited");
+    buffered_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+void mock_kafka::command(const std::string& line) {
+  const std::string sent = line + "\n";
+  if (::write(to_mock_, sent.data(), sent.size()) != static_cast<ssize_t>(sent.size()))
+    throw std::runtime_error("seatd-kafka-mock: write failed");
+  const std::string answer = read_line(std::chrono::seconds(10));
+  if (answer != "ok") throw std::runtime_error("seatd-kafka-mock: " + line + ": " + answer);
+  // Clients notice a broker going down when their connection fails; give them that time, so
+  // a test's next step does not race the disconnect.
+  if (line.rfind("down", 0) == 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+std::vector<std::pair<std::string, std::string>> mock_kafka::records(
+    const std::string& topic) const {
+  const auto r = run_command({"/usr/bin/kcat", "-b", bootstrap_, "-t", topic, "-C", "-o",
+                              "beginning", "-e", "-q", "-f", "%k\t%s\n"});
+  if (r.exit_code != 0) throw std::runtime_error("kcat failed: " + r.err);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return out;
+}
+
 std::uint16_t free_port() {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -276,8 +354,8 @@ child_process::~child_process() {
 
 void child_process::start(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& environment,
-                          const std::string& log_path, int in_fd, int out_fd) {
-  pid_ = spawn(args, environment, log_path, log_path, true, in_fd, out_fd);
+                          const std::string& log_path) {
+  pid_ = spawn(args, environment, log_path, log_path, true);
 }
 
 bool child_process::running() {
@@ -308,60 +386,6 @@ void child_process::kill_hard() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   wait();
-}
-
-kafka_mock_process::kafka_mock_process(const std::vector<std::string>& extra_args) {
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe2 failed");
-  std::vector<std::string> args{binary_from_env("SEATD_KAFKA_MOCK_BINARY")};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  // stderr (librdkafka's complaints about brokers taken down) is not worth keeping.
-  process_.start(args, {}, "/dev/null", in[0], out[1]);
-  ::close(in[0]);
-  ::close(out[1]);
-  to_mock_ = in[1];
-  from_mock_ = out[0];
-  const std::string first = read_line(std::chrono::seconds(30));
-  if (first.rfind("bootstrap=", 0) != 0)
-    throw std::runtime_error("seatd-kafka-mock did not start: \"" + first + "\"");
-  bootstrap_ = first.substr(10);
-}
-
-kafka_mock_process::~kafka_mock_process() {
-  if (to_mock_ >= 0) {
-    const std::string quit = "quit\n";
-    [[maybe_unused]] const auto written = ::write(to_mock_, quit.data(), quit.size());
-    ::close(to_mock_);
-  }
-  if (from_mock_ >= 0) ::close(from_mock_);
-  process_.wait();
-}
-
-std::string kafka_mock_process::command(const std::string& line) {
-  const std::string text = line + "\n";
-  if (::write(to_mock_, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    throw std::runtime_error("seatd-kafka-mock: write failed");
-  return read_line(std::chrono::seconds(10));
-}
-
-std::string kafka_mock_process::read_line(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (pending_.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd readable{from_mock_, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0)
-      throw std::runtime_error("seatd-kafka-mock: no answer in time");
-    char buffer[4096];
-    const ssize_t n = ::read(from_mock_, buffer, sizeof buffer);
-    if (n <= 0) throw std::runtime_error("seatd-kafka-mock: its output ended");
-    pending_.append(buffer, static_cast<std::size_t>(n));
-  }
-  const auto end = pending_.find('\n');
-  std::string line = pending_.substr(0, end);
-  pending_.erase(0, end + 1);
-  return line;
 }
 
 std::string seatd_process::log() const {

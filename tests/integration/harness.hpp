@@ -63,10 +63,8 @@ class child_process {
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
 
-  // in_fd and out_fd, when set, become the child's stdin and stdout.
   void start(const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& environment, const std::string& log_path,
-             int in_fd = -1, int out_fd = -1);
+             const std::map<std::string, std::string>& environment, const std::string& log_path);
   bool running();
   int terminate();   // SIGTERM, then waits; returns the exit status (128 + signal if killed)
   void kill_hard();  // SIGKILL, no goodbye
@@ -103,29 +101,6 @@ class seatd_process {
   child_process process_;
 };
 
-// seatd-kafka-mock (tests/tools/kafka_mock.cpp, path from SEATD_KAFKA_MOCK_BINARY) as a child:
-// a mock Kafka cluster on loopback with the topic created. Stopped ("quit") when destroyed.
-class kafka_mock_process {
- public:
-  explicit kafka_mock_process(const std::vector<std::string>& extra_args = {});
-  ~kafka_mock_process();
-  kafka_mock_process(const kafka_mock_process&) = delete;
-  kafka_mock_process& operator=(const kafka_mock_process&) = delete;
-
-  // HOST:PORT,... for --kafka-brokers and bootstrap.servers.
-  const std::string& bootstrap() const { return bootstrap_; }
-  // One stdin command ("down", "up 2", "rtt 50", ...); returns its answer line ("ok", ...).
-  std::string command(const std::string& line);
-
- private:
-  std::string read_line(std::chrono::milliseconds timeout);
-  child_process process_;
-  int to_mock_ = -1;
-  int from_mock_ = -1;
-  std::string pending_;  // read from the mock, not yet a whole line
-  std::string bootstrap_;
-};
-
 // The path of the seatd binary under test (set by CMake).
 std::string seatd_binary();
 // The path of another binary under test, from the environment variable ctest sets.
@@ -152,6 +127,31 @@ class background_process {
   pid_t pid_ = -1;
 };
 std::uint16_t free_port();
+
+// seatd-kafka-mock (tests/tools/kafka_mock.cpp): librdkafka's mock cluster in its own process,
+// driven through its stdin. Its brokers are reachable by every process of the test.
+class mock_kafka {
+ public:
+  explicit mock_kafka(int partitions = 3);
+  ~mock_kafka();
+  mock_kafka(const mock_kafka&) = delete;
+  mock_kafka& operator=(const mock_kafka&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  // Sends a command ("down", "up", "errors 5", ...) and throws unless it answers "ok".
+  void command(const std::string& line);
+  // Every record of the topic as kcat prints it: "key<TAB>value" per record, in
+  // partition order, then offset order.
+  std::vector<std::pair<std::string, std::string>> records(const std::string& topic) const;
+
+ private:
+  std::string read_line(std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+  int to_mock_ = -1;
+  int from_mock_ = -1;
+  std::string buffered_;
+  std::string bootstrap_;
+};
 
 // JSON bodies used by many tests.
 std::string concert_json();  // API.md's example event

@@ -176,7 +176,7 @@ TEST_CASE(
     "seat-persister: the stream lands in PostgreSQL exactly; duplicates, stale and "
     "invalid records change nothing; SIGTERM commits and exits 0",
     "[integration][persister]") {
-  kafka_mock_process kafka;
+  mock_kafka kafka;
   test_database db;
   test_producer producer(kafka.bootstrap());
   producer.send("ev1", confirmed("ev1", 1, "r1", R"(["A-1-1","A-1-2"])"));
@@ -231,7 +231,7 @@ TEST_CASE(
     "seat-persister: kill -9 mid-stream, then a restart: one row per reservation and "
     "exactly the confirmed seats",
     "[integration][persister]") {
-  kafka_mock_process kafka;
+  mock_kafka kafka;
   test_database db;
   test_producer producer(kafka.bootstrap());
   constexpr int events = 6, per_event = 80;
@@ -284,7 +284,7 @@ TEST_CASE(
 
 TEST_CASE("seat-persister: a dropped database connection is made again and the stream goes on",
           "[integration][persister]") {
-  kafka_mock_process kafka;
+  mock_kafka kafka;
   test_database db;
   test_producer producer(kafka.bootstrap());
   producer.send("ev1", confirmed("ev1", 1, "r1", R"(["A-1-1"])"));
@@ -303,7 +303,7 @@ TEST_CASE("seat-persister: a dropped database connection is made again and the s
 
 TEST_CASE("seat-persister: not ready while PostgreSQL is unreachable, and SIGTERM still exits 0",
           "[integration][persister]") {
-  kafka_mock_process kafka;
+  mock_kafka kafka;
   persister_process persister(kafka.bootstrap(),
                               "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1");
   REQUIRE(eventually([&] { return persister.status("/healthz") == 200; }));

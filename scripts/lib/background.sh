@@ -1,0 +1,58 @@
+# Sourced by the bench scripts: start servers in the background on port 0 and learn their
+# port from their log, so no port is ever guessed or raced for; stop them on exit.
+# Callers set `work` (a scratch dir) before sourcing and call stop_all at exit.
+
+started_pids=()
+
+# start_server LOG PATTERN COMMAND...: runs COMMAND with its output in LOG and waits until
+# LOG shows PATTERN followed by 127.0.0.1:PORT; sets server_pid and port.
+start_server() {
+  local log=$1 pattern=$2
+  shift 2
+  "$@" >"$log" 2>&1 &
+  server_pid=$!
+  started_pids+=("$server_pid")
+  for _ in $(seq 1 300); do
+    port=$(sed -n "s/.*${pattern}127\.0\.0\.1:\([0-9]*\).*/\1/p" "$log" | head -1)
+    if [ -n "$port" ]; then return 0; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      cat "$log" >&2
+      echo "$(basename "$0"): $1 exited before listening" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$(basename "$0"): $1 did not start listening" >&2
+  exit 1
+}
+
+# wait_ready PORT: until seatd's /readyz answers 200 (30 s at most).
+wait_ready() {
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$(basename "$0"): the node on port $1 did not become ready" >&2
+  exit 1
+}
+
+# stop_server [PID]: SIGTERM and wait (default: the last started).
+stop_server() {
+  local pid=${1:-${server_pid:-}}
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  [ "$pid" = "${server_pid:-}" ] && server_pid=""
+  return 0
+}
+
+stop_all() {
+  for pid in "${started_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${started_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  started_pids=()
+}

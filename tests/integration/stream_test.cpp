@@ -1,0 +1,275 @@
+// The reservation stream from seatd's side: real seatd processes publishing to
+// seatd-kafka-mock (librdkafka's mock cluster), read back with kcat. What reaches
+// PostgreSQL is tested with seat-persister in persister_test.cpp.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace seatd::test;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* topic = "seat.reservations";
+
+double metric(seatd_process& node, const std::string& name) {
+  auto client = node.client();
+  const auto reply = client.request("GET", "/metrics");
+  std::istringstream lines(reply.body);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  throw std::runtime_error("no metric " + name);
+}
+
+// Polls until pred() holds; false after the timeout.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+void create_event(seatd_process& node, const std::string& event_id) {
+  auto client = node.client();
+  const auto r = client.request("PUT", "/v1/events/" + event_id, flash_json(1, 2, 20), admin_token);
+  REQUIRE(r.status == 201);
+}
+
+std::string hold(http_client& client, const std::string& event_id, const std::string& seat) {
+  const auto r = client.request(
+      "POST", "/v1/events/" + event_id + "/holds",
+      R"({"customer_id": "c-)" + seat + R"(", "seats": [")" + seat + R"("]})", gateway_token);
+  REQUIRE(r.status == 201);
+  return json::parse(r.body)["hold_id"];
+}
+
+http_reply confirm(http_client& client, const std::string& event_id, const std::string& hold_id) {
+  return client.request("POST", "/v1/events/" + event_id + "/holds/" + hold_id + "/confirm",
+                        R"({"payment_ref": "pay-)" + hold_id + R"("})", gateway_token);
+}
+
+// Holds and confirms one seat; the reservation as the API answered it.
+json sell(seatd_process& node, const std::string& event_id, const std::string& seat) {
+  auto client = node.client();
+  const auto r = confirm(client, event_id, hold(client, event_id, seat));
+  REQUIRE(r.status == 201);
+  return json::parse(r.body);
+}
+
+// The topic's records by (event id, seq), checking that a record seen twice is identical.
+std::map<std::pair<std::string, std::uint64_t>, json> by_seq(
+    const std::vector<std::pair<std::string, std::string>>& records) {
+  std::map<std::pair<std::string, std::uint64_t>, json> out;
+  for (const auto& [key, value] : records) {
+    const json record = json::parse(value);
+    REQUIRE(record["event_id"] == key);
+    const auto [it, fresh] =
+        out.emplace(std::make_pair(key, record["seq"].get<std::uint64_t>()), record);
+    if (!fresh) REQUIRE(it->second == record);
+  }
+  return out;
+}
+
+std::vector<std::string> seat_list(int count) {
+  std::vector<std::string> seats;
+  for (int i = 1; i <= count; ++i)
+    seats.push_back("1-" + std::to_string(1 + (i - 1) / 20) + "-" +
+                    std::to_string(1 + (i - 1) % 20));
+  return seats;
+}
+
+}  // namespace
+
+TEST_CASE("confirms and cancels reach Kafka as the contract's records, in seq order per event") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev-a");
+  create_event(node, "ev-b");
+  std::vector<json> sold;
+  for (const auto& seat : seat_list(4)) {
+    sold.push_back(sell(node, "ev-a", seat));
+    sold.push_back(sell(node, "ev-b", seat));
+  }
+  auto client = node.client();
+  const auto cancelled = client.request(
+      "POST",
+      "/v1/events/ev-a/reservations/" + sold[0]["reservation_id"].get<std::string>() + "/cancel",
+      R"({"reason": "refund"})", gateway_token);
+  REQUIRE(cancelled.status == 200);
+  const json cancel = json::parse(cancelled.body);
+
+  std::vector<std::pair<std::string, std::string>> records;
+  REQUIRE(eventually([&] { return (records = kafka.records(topic)).size() >= 9; }));
+  CHECK(records.size() == 9);  // no duplicates without failures
+  CHECK(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  CHECK(metric(node, "seatd_kafka_delivered_total") == 9);
+
+  // One event's records sit in one partition: kcat prints them in offset order.
+  std::map<std::string, std::uint64_t> last_seq;
+  for (const auto& [key, value] : records) {
+    const json r = json::parse(value);
+    CHECK(r["seq"].get<std::uint64_t>() > last_seq[key]);
+    last_seq[key] = r["seq"];
+  }
+  const auto topic_records = by_seq(records);
+  std::set<std::string> seen_confirms;
+  for (const auto& [id, r] : topic_records) {
+    CHECK(r["schema"] == 1);
+    if (r["type"] == "reservation.cancelled") {
+      CHECK(r["reservation_id"] == cancel["reservation_id"]);
+      CHECK(r["at"] == cancel["cancelled_at"]);
+      CHECK(r["seats"] == cancel["seats"]);
+      continue;
+    }
+    REQUIRE(r["type"] == "reservation.confirmed");
+    const auto match = std::find_if(sold.begin(), sold.end(), [&](const json& s) {
+      return s["reservation_id"] == r["reservation_id"];
+    });
+    REQUIRE(match != sold.end());
+    for (const char* field : {"event_id", "customer_id", "hold_id", "seats", "ga", "total_minor",
+                              "currency", "payment_ref"})
+      CHECK(r[field] == (*match)[field]);
+    CHECK(r["at"] == (*match)["confirmed_at"]);
+    seen_confirms.insert(r["reservation_id"]);
+  }
+  CHECK(seen_confirms.size() == sold.size());
+}
+
+TEST_CASE("with Kafka down confirms keep succeeding and the outbox drains once it is back") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev");
+  sell(node, "ev", "1-1-1");
+  REQUIRE(eventually([&] { return metric(node, "seatd_kafka_delivered_total") == 1; }));
+
+  kafka.command("down");
+  for (const auto& seat : seat_list(13))
+    if (seat != "1-1-1") sell(node, "ev", seat);
+  CHECK(metric(node, "seatd_outbox_records") == 12);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK(metric(node, "seatd_kafka_delivered_total") == 1);
+  CHECK(metric(node, "seatd_outbox_oldest_age_seconds") > 0.5);
+
+  kafka.command("up");
+  REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  const auto records = by_seq(kafka.records(topic));
+  CHECK(records.size() == 13);  // every confirm, each (event, seq) once or identical
+  CHECK(metric(node, "seatd_kafka_delivered_total") == 13);
+}
+
+TEST_CASE("retriable produce errors are retried without loss") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev");
+  kafka.command("errors 6");
+  for (const auto& seat : seat_list(8))
+    sell(node, "ev", seat);
+  REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  CHECK(by_seq(kafka.records(topic)).size() == 8);
+}
+
+TEST_CASE("records undelivered when seatd is killed are published after the restart") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev");
+  kafka.command("down");
+  for (const auto& seat : seat_list(6))
+    sell(node, "ev", seat);
+  CHECK(metric(node, "seatd_outbox_records") == 6);
+  node.kill_hard();
+
+  kafka.command("up");
+  node.start();
+  REQUIRE(node.wait_ready());
+  REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  const auto records = by_seq(kafka.records(topic));
+  REQUIRE(records.size() == 6);
+  std::uint64_t expected = 1;
+  for (const auto& [id, r] : records)
+    CHECK(id.second == expected++);
+}
+
+TEST_CASE("SIGTERM with Kafka down exits 0 and keeps undelivered records for the next start") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev");
+  kafka.command("down");
+  for (const auto& seat : seat_list(3))
+    sell(node, "ev", seat);
+  CHECK(node.terminate() == 0);
+  CHECK(node.log().find("records undelivered") != std::string::npos);
+
+  kafka.command("up");
+  node.start();
+  REQUIRE(node.wait_ready());
+  REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  CHECK(by_seq(kafka.records(topic)).size() == 3);
+}
+
+TEST_CASE("the outbox high-water mark turns confirms into 503 until Kafka catches up") {
+  mock_kafka kafka;
+  seatd_process node({"--kafka-brokers", kafka.bootstrap(), "--outbox-high-water", "3"});
+  REQUIRE(node.wait_ready());
+  create_event(node, "ev");
+  kafka.command("down");
+  for (const auto& seat : seat_list(3))
+    sell(node, "ev", seat);
+  auto client = node.client();
+  const std::string held = hold(client, "ev", "1-2-1");  // holds are not refused
+  const auto refused = confirm(client, "ev", held);
+  CHECK(refused.status == 503);
+  CHECK(json::parse(refused.body)["error"] == "unavailable");
+  CHECK(refused.headers.count("retry-after") == 1);
+  const auto seat = client.request("GET", "/v1/events/ev/holds/" + held, "", gateway_token);
+  CHECK(json::parse(seat.body)["status"] == "active");  // the refusal changed nothing
+
+  kafka.command("up");
+  REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+  CHECK(confirm(client, "ev", held).status == 201);
+}
+
+TEST_CASE("a librdkafka property seatd cannot use stops the start with a clear message") {
+  char pattern[] = "/tmp/seatd-kafka-conf-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  const std::string config = dir + "/seatd.toml";
+  {
+    std::ofstream out(config);
+    out << "[kafka]\n\"no.such.property\" = \"1\"\n";
+  }
+  const auto r =
+      run_command({seatd_binary(), "--config", config, "--data-dir", dir + "/data", "--listen",
+                   "127.0.0.1:0", "--kafka-brokers", "127.0.0.1:9", "--insecure-no-auth"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("no.such.property") != std::string::npos);
+  {
+    std::ofstream out(config);
+    out << "[kafka]\n\"enable.idempotence\" = false\n";
+  }
+  const auto fixed =
+      run_command({seatd_binary(), "--config", config, "--data-dir", dir + "/data", "--listen",
+                   "127.0.0.1:0", "--kafka-brokers", "127.0.0.1:9", "--insecure-no-auth"});
+  CHECK(fixed.exit_code != 0);
+  CHECK(fixed.err.find("enable.idempotence is fixed") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
