@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
 
     const std::uint64_t confirms = state.confirms;
     std::printf("clients %u, %.1f s: %llu confirms acknowledged, %.0f confirms/s, %llu failed\n",
-                o.clients, wall, static_cast<unsigned long long>(confirms), confirms / wall,
+                o.clients, wall, static_cast<unsigned long long>(confirms),
+                static_cast<double>(confirms) / wall,
                 static_cast<unsigned long long>(state.failures.load()));
     if (!o.postgres.empty()) {
       const auto lag = seatd::tools::summarize(state.lag_us);

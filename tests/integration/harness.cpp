@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -294,6 +295,77 @@ std::vector<std::pair<std::string, std::string>> mock_kafka::records(
     out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
   }
   return out;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    try {
+      if (condition()) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+persister_process::persister_process(const std::string& bootstrap, const std::string& postgres,
+                                     std::vector<std::string> extra)
+    : port_(free_port()) {
+  char pattern[] = "/tmp/seat-persister-test-XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  if (!dir) throw std::runtime_error("mkdtemp failed");
+  dir_ = dir;
+  const bool has_group =
+      std::find(extra.begin(), extra.end(), std::string("--group")) != extra.end();
+  args_ = {binary_from_env("SEAT_PERSISTER_BINARY"),
+           "--kafka-brokers",
+           bootstrap,
+           "--postgres",
+           postgres,
+           "--listen",
+           "127.0.0.1:" + std::to_string(port_)};
+  if (!has_group) {
+    args_.push_back("--group");
+    args_.push_back("persister-test-" + std::to_string(::getpid()) + "-" + std::to_string(port_));
+  }
+  args_.insert(args_.end(), extra.begin(), extra.end());
+  start();
+}
+
+persister_process::~persister_process() {
+  process_.kill_hard();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void persister_process::start() {
+  process_.start(args_, {}, dir_ + "/persister.log");
+}
+
+std::string persister_process::log() const {
+  return slurp(dir_ + "/persister.log");
+}
+
+unsigned persister_process::status(const std::string& path) const {
+  try {
+    return http_client("127.0.0.1", port_).request("GET", path).status;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+double persister_process::metric(const std::string& name) const {
+  std::string text;
+  try {
+    text = http_client("127.0.0.1", port_).request("GET", "/metrics").body;
+  } catch (const std::exception&) {
+    return -1;
+  }
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  return -1;
 }
 
 std::uint16_t free_port() {

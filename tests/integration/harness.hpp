@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -151,6 +152,38 @@ class mock_kafka {
   int from_mock_ = -1;
   std::string buffered_;
   std::string bootstrap_;
+};
+
+// Polls every 50 ms until the condition holds; a condition that throws (a table that does not
+// exist yet, a server not yet listening) counts as not yet. False after the timeout.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// One seat-persister process (path from SEAT_PERSISTER_BINARY) on a free port, in a consumer
+// group of its own unless extra arguments give one, with a log file of its own.
+class persister_process {
+ public:
+  persister_process(const std::string& bootstrap, const std::string& postgres,
+                    std::vector<std::string> extra = {});
+  ~persister_process();
+  persister_process(const persister_process&) = delete;
+  persister_process& operator=(const persister_process&) = delete;
+
+  void start();
+  int terminate() { return process_.terminate(); }
+  void kill_hard() { process_.kill_hard(); }
+  bool running() { return process_.running(); }
+  std::string log() const;
+  // The status of GET path; 0 when nothing answers.
+  unsigned status(const std::string& path) const;
+  // A counter or gauge without labels from /metrics; -1 when absent or unreachable.
+  double metric(const std::string& name) const;
+
+ private:
+  std::uint16_t port_;
+  std::string dir_;
+  std::vector<std::string> args_;
+  child_process process_;
 };
 
 // JSON bodies used by many tests.

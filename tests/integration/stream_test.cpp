@@ -1,6 +1,6 @@
 // The reservation stream from seatd's side: real seatd processes publishing to
 // seatd-kafka-mock (librdkafka's mock cluster), read back with kcat. What reaches
-// PostgreSQL is tested with seat-persister in persister_test.cpp.
+// PostgreSQL through seat-persister is stream_e2e_test.cpp.
 
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "sales.hpp"
 
 using namespace seatd::test;
 using json = nlohmann::json;
@@ -23,54 +24,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* topic = "seat.reservations";
-
-double metric(seatd_process& node, const std::string& name) {
-  auto client = node.client();
-  const auto reply = client.request("GET", "/metrics");
-  std::istringstream lines(reply.body);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  throw std::runtime_error("no metric " + name);
-}
-
-// Polls until pred() holds; false after the timeout.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-void create_event(seatd_process& node, const std::string& event_id) {
-  auto client = node.client();
-  const auto r = client.request("PUT", "/v1/events/" + event_id, flash_json(1, 2, 20), admin_token);
-  REQUIRE(r.status == 201);
-}
-
-std::string hold(http_client& client, const std::string& event_id, const std::string& seat) {
-  const auto r = client.request(
-      "POST", "/v1/events/" + event_id + "/holds",
-      R"({"customer_id": "c-)" + seat + R"(", "seats": [")" + seat + R"("]})", gateway_token);
-  REQUIRE(r.status == 201);
-  return json::parse(r.body)["hold_id"];
-}
-
-http_reply confirm(http_client& client, const std::string& event_id, const std::string& hold_id) {
-  return client.request("POST", "/v1/events/" + event_id + "/holds/" + hold_id + "/confirm",
-                        R"({"payment_ref": "pay-)" + hold_id + R"("})", gateway_token);
-}
-
-// Holds and confirms one seat; the reservation as the API answered it.
-json sell(seatd_process& node, const std::string& event_id, const std::string& seat) {
-  auto client = node.client();
-  const auto r = confirm(client, event_id, hold(client, event_id, seat));
-  REQUIRE(r.status == 201);
-  return json::parse(r.body);
-}
 
 // The topic's records by (event id, seq), checking that a record seen twice is identical.
 std::map<std::pair<std::string, std::uint64_t>, json> by_seq(
@@ -84,14 +37,6 @@ std::map<std::pair<std::string, std::uint64_t>, json> by_seq(
     if (!fresh) REQUIRE(it->second == record);
   }
   return out;
-}
-
-std::vector<std::string> seat_list(int count) {
-  std::vector<std::string> seats;
-  for (int i = 1; i <= count; ++i)
-    seats.push_back("1-" + std::to_string(1 + (i - 1) / 20) + "-" +
-                    std::to_string(1 + (i - 1) % 20));
-  return seats;
 }
 
 }  // namespace
