@@ -10,11 +10,14 @@ namespace seatd::storage::persister {
 namespace {
 
 // The persister's defaults: a crashed member's partitions move within seconds (API.md: it
-// resumes within seconds), and a new group starts at the beginning of the stream.
+// resumes within seconds), a new group starts at the beginning of the stream, and a fetch
+// on a quiet partition returns within 50 ms (librdkafka's 500 ms default added up to half a
+// second of lag against the mock cluster in scripts/bench-stream.sh; a broker answers a fetch
+// at once when records are there).
 const std::vector<std::pair<std::string, std::string>> default_properties{
     {"client.id", "seat-persister"},   {"auto.offset.reset", "earliest"},
     {"session.timeout.ms", "6000"},    {"heartbeat.interval.ms", "1500"},
-    {"enable.partition.eof", "false"},
+    {"enable.partition.eof", "false"}, {"fetch.wait.max.ms", "50"},
 };
 // Set last, whatever the [kafka] table says: the order "database, then offsets" depends on them.
 const std::vector<std::pair<std::string, std::string>> fixed_properties{
@@ -64,6 +67,7 @@ struct kafka_source::impl : RdKafka::EventCb, RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::atomic<std::int64_t> partitions{0};
   common::counter* errors = nullptr;
+  common::counter* offset_resets = nullptr;
   common::gauge* assigned_gauge = nullptr;
   bool closed = false;
 
@@ -77,6 +81,16 @@ struct kafka_source::impl : RdKafka::EventCb, RdKafka::RebalanceCb {
                     RdKafka::err2str(event.err()), event.str(), event.fatal());
         break;
       case RdKafka::Event::EVENT_LOG:
+        // The offset to read next is gone from the topic: retention deleted records before
+        // they were applied, and PostgreSQL will never see them. Never a mere warning.
+        if (event.fac() == "OFFSET" && event.str().find("out of range") != std::string::npos) {
+          offset_resets->add();
+          spdlog::error(
+              "msg=\"records were deleted from the topic before they were applied (retention "
+              "shorter than the lag); PostgreSQL misses them\" text=\"{}\"",
+              event.str());
+          break;
+        }
         spdlog::log(log_level_of(event.severity()), "msg=\"librdkafka\" facility={} text=\"{}\"",
                     event.fac(), event.str());
         break;
@@ -124,6 +138,9 @@ common::result<std::unique_ptr<kafka_source>, std::string> kafka_source::open(
   auto state = std::make_unique<impl>();
   state->errors = &metrics.counter_for("seat_persister_kafka_errors_total",
                                        "Kafka client errors and failed offset commits");
+  state->offset_resets = &metrics.counter_for(
+      "seat_persister_offset_out_of_range_total",
+      "Reads that found their offset deleted from the topic: records lost to retention");
   state->assigned_gauge = &metrics.gauge_for("seat_persister_partitions_assigned",
                                              "Partitions of the topic this member reads");
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));

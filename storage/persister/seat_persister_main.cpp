@@ -40,7 +40,7 @@ struct settings {
   std::string postgres;
   std::string listen = "127.0.0.1:9464";
   std::size_t batch_max = 500;
-  std::int64_t batch_wait_ms = 100;
+  std::int64_t batch_wait_ms = 20;
   std::string log_level = "info";
   std::vector<std::pair<std::string, std::string>> kafka_properties;
 };

@@ -3,16 +3,21 @@
 // whole stream: outbox, Kafka, seat-persister. scripts/bench-stream.sh runs it against
 // seatd with and without the stream in one run.
 //
-// C closed-loop clients each hold one seat and confirm it, over and over, for the duration.
-// A poller asks PostgreSQL every 2 ms which acknowledged reservations have become visible;
-// a row's lag is the time from the confirm's answer to the first poll that sees it (so it
-// is over-stated by up to one poll interval plus the query's own time).
+// C clients each hold one seat and confirm it, over and over, for the duration: flat out
+// (closed loop), or at a fixed total rate (--rate), which is how the lag is measured without
+// a backlog building up.
+// A poller asks PostgreSQL every 5 ms which of the 256 oldest acknowledged, not yet seen
+// reservations have become visible (primary-key lookups, cheap enough not to slow the
+// persister down); a row's lag is the time from the confirm's answer to the first poll that
+// sees it, so it is over-stated by up to one poll interval plus the query's own time. Rows
+// become visible roughly in commit order, so the oldest are the ones to ask about.
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -35,6 +40,7 @@ struct options {
   std::string postgres;  // empty: no lag measurement
   unsigned clients = 16;
   double seconds = 10;
+  double rate = 0;  // confirms per second offered by all clients together; 0: as fast as they can
   std::string event_id = "stream-bench";
 };
 
@@ -61,7 +67,9 @@ std::string seat_of(std::uint64_t n) {  // the n-th seat, n < 200,000
 struct shared_state {
   std::mutex mutex;
   std::unordered_map<std::string, clock_type::time_point> unseen;  // acknowledged, not in PG
+  std::deque<std::string> unseen_order;                            // the same, oldest first
   std::vector<double> lag_us;
+  clock_type::time_point last_seen{};
   std::atomic<std::uint64_t> confirms{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<bool> stop{false};
@@ -70,7 +78,16 @@ struct shared_state {
 void client_loop(const options& o, unsigned index, shared_state& state) {
   http_client http(seatd::tools::parse_base_url(o.url), o.token);
   const std::string base = "/v1/events/" + o.event_id;
+  // With a rate, each client starts a sale every clients/rate seconds (open loop: a late
+  // answer does not push the schedule back, so the offered rate holds).
+  const auto interval = std::chrono::duration_cast<clock_type::duration>(
+      std::chrono::duration<double>(o.rate > 0 ? o.clients / o.rate : 0));
+  auto next = clock_type::now() + interval * index / o.clients;
   for (std::uint64_t n = index; !state.stop && n < 200'000; n += o.clients) {
+    if (o.rate > 0) {
+      std::this_thread::sleep_until(next);
+      next += interval;
+    }
     const auto held = http.request(
         "POST", base + "/holds",
         R"({"customer_id": "c)" + std::to_string(n) + R"(", "seats": [")" + seat_of(n) + R"("]})");
@@ -91,6 +108,7 @@ void client_loop(const options& o, unsigned index, shared_state& state) {
     const std::string id = nlohmann::json::parse(confirmed.body)["reservation_id"];
     std::lock_guard lock(state.mutex);
     state.unseen.emplace(id, acked);
+    state.unseen_order.push_back(id);
   }
 }
 
@@ -102,8 +120,14 @@ void poll_loop(const options& o, shared_state& state, clock_type::time_point dea
     {
       std::lock_guard lock(state.mutex);
       if (state.stop && state.unseen.empty()) return;
-      for (const auto& [id, at] : state.unseen)
-        ids += (ids.size() > 1 ? "," : "") + id;  // ids are [A-Za-z0-9._:-]: no quoting needed
+      auto& order = state.unseen_order;
+      while (!order.empty() && state.unseen.count(order.front()) == 0)
+        order.pop_front();  // seen already
+      std::size_t asked = 0;
+      for (auto it = order.begin(); it != order.end() && asked < 256; ++it)
+        if (state.unseen.count(*it) > 0) {
+          ids += (asked++ > 0 ? "," : "") + *it;  // ids are [A-Za-z0-9._:-]: no quoting needed
+        }
     }
     ids += "}";
     if (clock_type::now() > deadline) return;
@@ -118,10 +142,11 @@ void poll_loop(const options& o, shared_state& state, clock_type::time_point dea
         if (it == state.unseen.end()) continue;
         state.lag_us.push_back(
             std::chrono::duration<double, std::micro>(seen - it->second).count());
+        state.last_seen = seen;
         state.unseen.erase(it);
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
@@ -135,6 +160,8 @@ int main(int argc, char** argv) {
   app.add_option("--postgres", o.postgres, "libpq URI of seat-persister's database");
   app.add_option("--clients", o.clients, "closed-loop clients")->check(CLI::Range(1, 256));
   app.add_option("--seconds", o.seconds, "duration of the load")->capture_default_str();
+  app.add_option("--rate", o.rate, "confirms/s offered in total (0: closed loop, flat out)")
+      ->capture_default_str();
   app.add_option("--event", o.event_id, "event id to create")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -171,6 +198,10 @@ int main(int argc, char** argv) {
       const auto lag = seatd::tools::summarize(state.lag_us);
       std::printf("rows visible in PostgreSQL: %zu of %llu (%zu never seen within 60 s)\n",
                   lag.count, static_cast<unsigned long long>(confirms), state.unseen.size());
+      const double until_last = std::chrono::duration<double>(state.last_seen - start).count();
+      if (lag.count > 0)
+        std::printf("rows reached PostgreSQL at %.0f rows/s (the last %.1f s after the start)\n",
+                    static_cast<double>(lag.count) / until_last, until_last);
       std::printf(
           "lag, confirm acknowledged -> row visible: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
           "max %.1f ms\n",
