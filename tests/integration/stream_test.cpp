@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -217,4 +218,31 @@ TEST_CASE("a librdkafka property seatd cannot use stops the start with a clear m
   CHECK(fixed.exit_code != 0);
   CHECK(fixed.err.find("enable.idempotence is fixed") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// A broker refusing deliveries, and a fatal error of the idempotent producer: the failed
+// records are sent again before anything newer, so the topic still holds every seq in order.
+TEST_CASE("refused deliveries and a fatal producer error lose and reorder nothing") {
+  for (const auto& [error, fatal] : {std::pair{"47", false},    // INVALID_PRODUCER_EPOCH
+                                     std::pair{"45", true}}) {  // OUT_OF_ORDER_SEQUENCE_NUMBER
+    INFO("Kafka error " << error);
+    mock_kafka kafka;
+    seatd_process node({"--kafka-brokers", kafka.bootstrap()});
+    REQUIRE(node.wait_ready());
+    create_event(node, "ev");
+    sell(node, "ev", "1-1-1");
+    REQUIRE(eventually([&] { return metric(node, "seatd_kafka_delivered_total") == 1; }));
+    kafka.command(std::string("error ") + error + " 1");
+    for (const auto& seat : seat_list(11))
+      if (seat != "1-1-1") sell(node, "ev", seat);
+    REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
+    CHECK(metric(node, "seatd_kafka_delivery_errors_total") >= 1);
+    CHECK(metric(node, "seatd_kafka_producer_restarts_total") == (fatal ? 1 : 0));
+    std::vector<std::uint64_t> seqs;
+    for (const auto& [key, value] : kafka.records(topic))
+      seqs.push_back(json::parse(value)["seq"].get<std::uint64_t>());
+    std::vector<std::uint64_t> expected(11);
+    std::iota(expected.begin(), expected.end(), 1);
+    CHECK(seqs == expected);  // one event, one partition: offset order is seq order
+  }
 }

@@ -8,6 +8,8 @@
 //   down [ID]      take broker ID (default: every broker) down
 //   up [ID]        bring broker ID (default: every broker) up
 //   errors N       fail the next N Produce requests with retriable errors
+//   error CODE N   fail the next N Produce requests with Kafka error CODE (a number, e.g.
+//                  45 OUT_OF_ORDER_SEQUENCE_NUMBER, 47 INVALID_PRODUCER_EPOCH)
 //   rtt MS         add MS milliseconds of round-trip time to every broker
 //   quit           stop (so does the end of stdin; SIGTERM and SIGINT just end it: it keeps
 //                  nothing worth saving)
@@ -60,12 +62,20 @@ std::string run_command(rd_kafka_mock_cluster_t* cluster, int brokers, const std
     rd_kafka_mock_push_request_errors_array(cluster, 0 /* Produce */, errors.size(), errors.data());
     return "ok";
   }
+  long long count = 0;
+  if (verb == "error" && has_arg && (in >> count) && count > 0) {
+    std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count),
+                                            static_cast<rd_kafka_resp_err_t>(arg));
+    rd_kafka_mock_push_request_errors_array(cluster, 0 /* Produce */, errors.size(), errors.data());
+    return "ok";
+  }
   if (verb == "rtt" && has_arg && arg >= 0) {
     for (int id = 1; id <= brokers; ++id)
       rd_kafka_mock_broker_set_rtt(cluster, id, static_cast<int>(arg));
     return "ok";
   }
-  return "error: unknown command '" + line + "' (down [ID], up [ID], errors N, rtt MS, quit)";
+  return "error: unknown command '" + line +
+         "' (down [ID], up [ID], errors N, error CODE N, rtt MS, quit)";
 }
 
 }  // namespace
