@@ -305,6 +305,18 @@ if not any(v.split(":")[1] == "/var/lib/seatd" for v in seatd.get("volumes", [])
            if v.split(":")[0] in declared):
     fail("deploy/compose.yaml: seatd's data must be a named volume at /var/lib/seatd")
 prometheus = docs["deploy/prometheus.yml"][0]
+# Alerting rules: loaded by Prometheus, mounted by compose, and about metrics that exist.
+if "/etc/prometheus/alerts.yml" not in prometheus.get("rule_files", []):
+    fail("deploy/prometheus.yml: rule_files must load /etc/prometheus/alerts.yml")
+if not any(v.startswith("./alerts.yml:/etc/prometheus/alerts.yml")
+           for v in services.get("prometheus", {}).get("volumes", [])):
+    fail("deploy/compose.yaml: prometheus must mount ./alerts.yml at /etc/prometheus/alerts.yml")
+for group in docs["deploy/alerts.yml"][0].get("groups", []):
+    for rule in group.get("rules", []):
+        for name in re.findall(r"\b(?:seatd|seat_persister)_\w+", rule.get("expr", "")):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            if name not in registered and registered.get(base) != "histogram":
+                fail(f"deploy/alerts.yml: alert {rule.get('alert')}: {name} is not a metric")
 jobs = {j["job_name"]: j for j in prometheus.get("scrape_configs", [])}
 job = jobs.get("seatd", {})
 targets = [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
