@@ -657,8 +657,11 @@ std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
   add_sale(out, r);
   out["at"] = common::format_rfc3339_ms(r.cancelled ? r.cancelled_at_ms : r.confirmed_at_ms);
   // Extensions: a cancel record still says when the sale was made (the persister's
-  // confirmed_at column), so a consumer that missed the confirm loses nothing.
+  // confirmed_at column), so a consumer that missed the confirm loses nothing; prev_seq is
+  // the event's previous record (the machine numbers them without gaps), so a consumer can
+  // hold back a record that arrives before the one it follows (docs/STREAM.md).
   add_status(out, r);
+  out["prev_seq"] = seq - 1;
   return dump(out);
 }
 

@@ -147,6 +147,8 @@ int run(settings s) {
         "config file, or pass --insecure-no-auth\"");
     return 2;
   }
+  if (s.kafka_brokers.empty() && s.outbox_high_water > 0)
+    spdlog::warn("msg=\"--outbox-high-water applies only with --kafka-brokers; ignored\"");
   if (s.kafka_brokers.empty())
     spdlog::warn(
         "msg=\"no --kafka-brokers: confirmed and cancelled reservations stay in the outbox until "

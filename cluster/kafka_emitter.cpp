@@ -104,21 +104,21 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     const std::uint64_t ticket = opaque_ticket(message.msg_opaque());
     const std::int64_t now = steady_us();
     if (message.err() == RdKafka::ERR_NO_ERROR) {
-      if (auto d = queue.delivered(ticket, now)) {
+      last_delivery_us = now;
+      if (outage_reported) {
+        log(log_level::info, "kafka deliveries resumed");
+        outage_reported = false;
+      }
+      for (auto& d : queue.delivered(ticket, now)) {
         delivered_total.add();
         undelivered.fetch_sub(1);
-        delivery_seconds.observe(static_cast<double>(d->waited_us) / 1e6);
-        forgotten.push_back(std::move(d->key));
-        last_delivery_us = now;
-        if (outage_reported) {
-          log(log_level::info, "kafka deliveries resumed");
-          outage_reported = false;
-        }
+        delivery_seconds.observe(static_cast<double>(d.waited_us) / 1e6);
+        forgotten.push_back(std::move(d.key));
       }
       return;
     }
     delivery_errors_total.add();
-    queue.failed(ticket, now);
+    queue.failed(ticket);
     report_error("delivery failed: " + RdKafka::err2str(message.err()));
   }
 
@@ -135,7 +135,9 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
   }
 
   // The same message is logged at most every stall_warning: a broker outage repeats them.
+  // Called from the emitter thread and, for librdkafka's log lines, from its own threads.
   void report_error(const std::string& message) {
+    std::lock_guard lock(error_mutex);
     const std::int64_t now = steady_us();
     const std::int64_t quiet = std::chrono::microseconds(settings.stall_warning).count();
     if (message == last_error && now - last_error_us < quiet) return;
@@ -160,15 +162,23 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
       for (auto& r : incoming)
         queue.add(std::move(r), now);
       if (fatal) replace_producer();
+      bool refused = false;
       for (const auto& s : queue.take(settings.in_flight_max, now)) {
+        // After one refusal the rest of this round is not produced either: a later record
+        // of the same event must not get ahead of the refused one.
+        if (refused) {
+          queue.failed(s.ticket);
+          continue;
+        }
         const auto& r = *s.record;
         const auto err = producer->produce(
             settings.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
             const_cast<char*>(r.value.data()), r.value.size(), r.event_id.data(), r.event_id.size(),
             0, ticket_opaque(s.ticket));
         if (err != RdKafka::ERR_NO_ERROR) {
+          refused = true;
           delivery_errors_total.add();
-          queue.failed(s.ticket, now);
+          queue.failed(s.ticket);
           report_error("produce refused: " + RdKafka::err2str(err));
         }
       }
@@ -212,6 +222,8 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (queue.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
       producer->poll(10);
+    // Reports still missing will never come from a producer that is thrown away.
+    queue.abandon_in_flight();
     hand_over();
     make_producer();
     log(log_level::error,
@@ -222,13 +234,13 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     const auto deadline = std::chrono::steady_clock::now() + settings.drain_on_stop;
     while (queue.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
       producer->poll(10);
+    producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    producer->poll(0);  // reports of the purge, and any success that came in meanwhile
     hand_over();
     if (undelivered.load() > 0)
       log(log_level::warn,
           "kafka: stopping with " + std::to_string(undelivered.load()) +
               " records undelivered; they stay in the outbox and go out after the restart");
-    producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
-    producer->poll(0);
     producer.reset();
   }
 
@@ -247,9 +259,10 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
   // The emitter thread's own state.
   outbox_queue queue;
   std::vector<storage::outbox_key> forgotten;
-  bool fatal = false;
+  std::atomic<bool> fatal{false};  // set by the error callback
   bool outage_reported = false;
   std::int64_t last_delivery_us = steady_us();
+  std::mutex error_mutex;  // report_error() runs on librdkafka's threads too
   std::string last_error;
   std::int64_t last_error_us = 0;
 

@@ -77,8 +77,11 @@ class node {
   shard_log& log() { return *log_; }
   // Committed stream records not yet delivered to Kafka.
   std::size_t outbox_depth() const { return emitter_ ? emitter_->depth() : 0; }
+  // Only while publishing: without brokers nothing drains the outbox, and the mark would
+  // refuse every confirm for good once reached.
   bool outbox_over_high_water() const {
-    return config_.outbox_high_water > 0 && outbox_depth() >= config_.outbox_high_water;
+    return config_.outbox_high_water > 0 && emitter_ && emitter_->enabled() &&
+           outbox_depth() >= config_.outbox_high_water;
   }
 
   // Snapshots every event of the shard that changed, then truncates its log.

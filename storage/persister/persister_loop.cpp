@@ -32,6 +32,9 @@ persister_loop::persister_loop(loop_settings settings, record_source& source, re
                                    "Stream records applied to PostgreSQL")),
       skipped_(metrics.counter_for("seat_persister_records_skipped_total",
                                    "Stream records skipped: seq at or below the event's last")),
+      early_(metrics.counter_for("seat_persister_records_early_total",
+                                 "Stream records that arrived before the record they follow "
+                                 "(skipped; seatd sends both again in order)")),
       invalid_(metrics.counter_for("seat_persister_records_invalid_total",
                                    "Stream records that do not parse, skipped")),
       double_sales_(metrics.counter_for("seat_persister_double_sales_total",
@@ -113,6 +116,12 @@ std::optional<apply_report> persister_loop::apply_until_done(
 void persister_loop::report_applied(const apply_report& report) {
   applied_.add(report.applied);
   skipped_.add(report.skipped);
+  early_.add(report.early);
+  if (report.early > 0)
+    spdlog::warn(
+        "msg=\"records arrived before the record they follow; skipped until seatd sends them "
+        "again in order\" count={}",
+        report.early);
   batches_.add();
   for (const double_sale& sale : report.double_sales) {
     // Never quiet: seatd sold this seat twice, or two streams disagree. An operator must look.

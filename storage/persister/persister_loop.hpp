@@ -72,6 +72,7 @@ class persister_loop {
 
   common::counter& applied_;
   common::counter& skipped_;
+  common::counter& early_;
   common::counter& invalid_;
   common::counter& double_sales_;
   common::counter& batches_;

@@ -197,6 +197,10 @@ struct pg_sink::impl {
         ++report.skipped;
         continue;
       }
+      if (r.prev_seq && as_bigint(*r.prev_seq) > last) {
+        ++report.early;  // it comes again after the record it follows (docs/STREAM.md)
+        continue;
+      }
       apply_record(work, r, report);
       last = as_bigint(r.seq);
       moved.insert(r.event_id);

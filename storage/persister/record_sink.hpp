@@ -40,6 +40,9 @@ struct double_sale {
 struct apply_report {
   std::size_t applied = 0;
   std::size_t skipped = 0;  // seq at or below the event's last applied seq: duplicate or stale
+  // prev_seq above the event's last applied seq: an earlier record has not been applied yet.
+  // seatd sends that record again, followed by this one, so it is skipped here.
+  std::size_t early = 0;
   std::vector<double_sale> double_sales;
 };
 

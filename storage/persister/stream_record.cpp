@@ -159,6 +159,13 @@ stream_record read_record(const json& object) {
   r.type = type_field(object);
   r.event_id = text_field(object, "event_id");
   r.seq = static_cast<std::uint64_t>(integer_value(field(object, "seq"), "seq", 1));
+  // Extension: the seq of the event's previous record (0 for its first), so a consumer can
+  // tell a record that arrived before one it follows.
+  if (const auto prev = object.find("prev_seq"); prev != object.end()) {
+    const auto value = static_cast<std::uint64_t>(integer_value(*prev, "prev_seq", 0));
+    if (value >= r.seq) refuse("prev_seq", "must be below seq");
+    r.prev_seq = value;
+  }
   r.reservation_id = text_field(object, "reservation_id");
   r.customer_id = text_field(object, "customer_id");
   r.hold_id = text_field(object, "hold_id");

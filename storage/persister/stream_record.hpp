@@ -33,6 +33,9 @@ struct stream_record {
   record_type type = record_type::confirmed;
   std::string event_id;
   std::uint64_t seq = 0;  // 1 .. 2^63-1 (a PostgreSQL bigint)
+  // The event's previous record (extension; seatd always sends it): a record applies only
+  // after that one. Absent: any seq above the last applied one applies (API.md's rule).
+  std::optional<std::uint64_t> prev_seq;
   std::string reservation_id;
   std::string customer_id;
   std::string hold_id;

@@ -221,6 +221,8 @@ TEST_CASE("stream end to end: seat-persister killed mid-stream under load, then 
   std::thread a(seller, 0), b(seller, 1);
   REQUIRE(eventually([&] { return row_count(db) >= 20; }));
   persister.kill_hard();
+  const std::size_t at_kill = row_count(db);
+  CHECK(at_kill < 200);  // killed while the stream was flowing
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   persister.start();
   a.join();
@@ -229,7 +231,6 @@ TEST_CASE("stream end to end: seat-persister killed mid-stream under load, then 
   REQUIRE(sold.size() == 200);
   require_persisted(db, sold);
   CHECK(db.value("SELECT count(DISTINCT reservation_id) FROM reservation_seats") == "200");
-  CHECK(persister.log().find("msg=\"stopped\"") == std::string::npos);  // it was killed
 
   // Replaying the whole topic into the same database (a new group starts from the
   // beginning) changes nothing.
@@ -263,4 +264,40 @@ TEST_CASE("stream end to end: kcat reads the contract's JSON that the persister 
     CHECK(db.value("SELECT payment_ref FROM reservations WHERE reservation_id = '" +
                    r["reservation_id"].get<std::string>() + "'") == answer["payment_ref"]);
   }
+}
+
+// The hazard of docs/STREAM.md: the broker refuses one record (INVALID_PRODUCER_EPOCH, final
+// for librdkafka) while later records of the same event, in requests already in flight, are
+// retried and accepted; the refused record lands after them. seatd sends it again together
+// with everything after it, and the persister holds back records that arrive before the one
+// they follow, so PostgreSQL still ends exact.
+TEST_CASE("stream end to end: a refused record overtaken by later ones is still applied") {
+  pipeline p;
+  auto& [kafka, db, node, persister] = p;
+  create_event(node, "ev");
+  ledger sold;
+  record(sold, sell(node, "ev", "1-1-1"));
+  require_persisted(db, sold);  // the producer is connected and the persister reading
+  // A slow broker and sales 20 ms apart (linger is 5 ms): each record goes in a produce
+  // request of its own, several in flight at once. The first of them is refused.
+  kafka.command("rtt 200");
+  kafka.command("error 47 1");
+  for (const auto& seat : seat_list(9)) {
+    if (seat == "1-1-1") continue;
+    record(sold, sell(node, "ev", seat));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kafka.command("rtt 0");
+  require_persisted(db, sold);
+  CHECK(metric(node, "seatd_kafka_delivery_errors_total") >= 1);
+  // The topic shows the overtaking (a seq before a smaller one) that the test is about.
+  std::uint64_t highest = 0;
+  bool overtaken = false;
+  for (const auto& [key, value] : kafka.records("seat.reservations")) {
+    const auto seq = json::parse(value)["seq"].get<std::uint64_t>();
+    overtaken = overtaken || seq < highest;
+    highest = std::max(highest, seq);
+  }
+  CHECK(overtaken);
+  CHECK(persister.metric("seat_persister_records_early_total") >= 1);
 }

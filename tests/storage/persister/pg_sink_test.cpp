@@ -134,6 +134,33 @@ TEST_CASE("pg_sink: replayed and older records change nothing", "[integration][p
   CHECK(db.dump_persister_tables() == before);
 }
 
+TEST_CASE("pg_sink: a record that arrives before the one it follows waits for it",
+          "[integration][persister]") {
+  // The topic after a refused delivery of seq 2 that seq 3 overtook: 1, 3, then seatd's
+  // resend of 2 and 3 in order. The early 3 must not make the resent 2 look stale.
+  test_database db;
+  auto sink = connected_sink(db);
+  auto chained = [](stream_record r) {
+    r.prev_seq = r.seq - 1;
+    return r;
+  };
+  const stream_record first = chained(confirm("ev1", 1, "r1", {"A-1-1"}));
+  const stream_record second = chained(cancel(confirm("ev1", 2, "r1", {"A-1-1"}), 2));
+  const stream_record third = chained(confirm("ev1", 3, "r2", {"A-1-1"}));
+  const auto early = apply_ok(*sink, {first, third});
+  CHECK(early.applied == 1);
+  CHECK(early.early == 1);
+  CHECK(db.value("SELECT last_seq FROM stream_positions WHERE event_id = 'ev1'") == "1");
+  CHECK(db.rows(seats_query) == std::vector<std::string>{"ev1|A-1-1|r1"});
+
+  const auto resent = apply_ok(*sink, {second, third});
+  CHECK(resent.applied == 2);
+  CHECK(resent.early == 0);
+  CHECK(db.rows(seats_query) == std::vector<std::string>{"ev1|A-1-1|r2"});  // resold, no conflict
+  CHECK(db.value("SELECT count(*) FROM double_sale_conflicts") == "0");
+  CHECK(db.value("SELECT status FROM reservations WHERE reservation_id = 'r1'") == "cancelled");
+}
+
 TEST_CASE("pg_sink: records apply in batch order, one event's seq after the other's",
           "[integration][persister]") {
   test_database db;

@@ -18,11 +18,12 @@ const std::string sale =
 const std::string seatd_confirm =
     R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)" + sale +
     R"("at":"2026-09-21T14:13:21.000Z","status":"confirmed",)"
-    R"("confirmed_at":"2026-09-21T14:13:21.000Z"})";
+    R"("confirmed_at":"2026-09-21T14:13:21.000Z","prev_seq":0})";
 const std::string seatd_cancel =
     R"({"schema":1,"type":"reservation.cancelled","event_id":"ev1","seq":2,)" + sale +
     R"("at":"2026-09-21T14:13:22.000Z","status":"cancelled",)"
-    R"("confirmed_at":"2026-09-21T14:13:21.000Z","cancelled_at":"2026-09-21T14:13:22.000Z"})";
+    R"("confirmed_at":"2026-09-21T14:13:21.000Z","cancelled_at":"2026-09-21T14:13:22.000Z",)"
+    R"("prev_seq":1})";
 
 std::int64_t ms(const char* text) {
   return *seatd::common::parse_rfc3339_ms(text);
@@ -62,6 +63,22 @@ TEST_CASE("stream_record: seatd's confirm record parses whole", "[unit][persiste
   CHECK(r.at_ms == ms("2026-09-21T14:13:21.000Z"));
   CHECK(r.confirmed_at_ms == ms("2026-09-21T14:13:21.000Z"));
   CHECK_FALSE(r.cancelled_at_ms.has_value());
+  CHECK(r.prev_seq == 0u);
+}
+
+TEST_CASE("stream_record: prev_seq is optional, and must be an integer below seq",
+          "[unit][persister]") {
+  json record = confirm_json();
+  record.erase("prev_seq");
+  const auto without = parse_stream_record(record.dump());
+  REQUIRE(without.ok());
+  CHECK_FALSE(without.value().prev_seq.has_value());
+  record["prev_seq"] = 1;  // seq is 1
+  CHECK(refusal_of(record).find("prev_seq") != std::string::npos);
+  record["prev_seq"] = -1;
+  CHECK(refusal_of(record).find("prev_seq") != std::string::npos);
+  record["prev_seq"] = "0";
+  CHECK(refusal_of(record).find("prev_seq") != std::string::npos);
 }
 
 TEST_CASE("stream_record: seatd's cancel record keeps the sale's time and adds the cancel's",
