@@ -22,7 +22,10 @@
 #include "api/json_codec.hpp"
 #include "api/router.hpp"
 #include "cluster/node.hpp"
+#include "common/host_port.hpp"
 #include "common/identifier.hpp"
+#include "common/log_setup.hpp"
+#include "common/toml_text.hpp"
 #include "storage/rocksdb_store.hpp"
 
 namespace {
@@ -86,17 +89,11 @@ void apply_config_file(settings& s, const CLI::App& app) {
   // librdkafka properties, passed through (security.protocol, sasl.*, ssl.*, ...).
   if (const auto* kafka = file["kafka"].as_table()) {
     for (const auto& [name, value] : *kafka) {
-      std::string text;
-      if (const auto str = value.value<std::string>())
-        text = *str;
-      else if (const auto number = value.value<std::int64_t>())
-        text = std::to_string(*number);
-      else if (const auto flag = value.value<bool>())
-        text = *flag ? "true" : "false";
-      else
+      auto text = common::scalar_text(value);
+      if (!text)
         throw std::runtime_error("kafka." + std::string(name.str()) +
                                  ": a librdkafka property must be a string, integer or boolean");
-      s.kafka_properties.emplace_back(name.str(), std::move(text));
+      s.kafka_properties.emplace_back(name.str(), std::move(*text));
     }
   }
   if (const auto* tokens = file["tokens"].as_table()) {
@@ -110,14 +107,6 @@ void apply_config_file(settings& s, const CLI::App& app) {
   }
 }
 
-std::pair<std::string, std::uint16_t> host_port(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--listen: expected HOST:PORT");
-  const int port = std::stoi(listen.substr(colon + 1));
-  if (port < 0 || port > 65535) throw std::runtime_error("--listen: port out of range");
-  return {listen.substr(0, colon), static_cast<std::uint16_t>(port)};
-}
-
 std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -125,13 +114,13 @@ std::int64_t wall_clock_ms() {
 }
 
 int run(settings s) {
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  common::use_log_format();
   spdlog::set_level(spdlog::level::from_str(s.log_level));
   if (!common::is_identifier(s.node_id)) {
     spdlog::error("msg=\"--node-id must be 1 to 64 of [A-Za-z0-9._:-]\"");
     return 2;
   }
-  if (spdlog::level::from_str(s.log_level) == spdlog::level::off && s.log_level != "off") {
+  if (!common::is_log_level(s.log_level)) {
     spdlog::error("msg=\"--log-level must be trace, debug, info, warn, error, critical or off\"");
     return 2;
   }
@@ -153,7 +142,9 @@ int run(settings s) {
     spdlog::warn(
         "msg=\"no --kafka-brokers: confirmed and cancelled reservations stay in the outbox until "
         "a start with brokers publishes them\"");
-  const auto [host, port] = host_port(s.listen);
+  auto listen = common::parse_host_port(s.listen);
+  if (!listen) throw std::runtime_error("--listen: " + listen.error());
+  const auto [host, port] = std::move(listen).value();
 
   // Declared first, destroyed last: sessions and pending handlers that outlive the node's
   // objects still need the io_context's services.

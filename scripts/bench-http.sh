@@ -16,13 +16,6 @@ bin=build/release/api
 work=$(mktemp -d /tmp/seatd-bench-http-XXXXXX)
 source scripts/lib/background.sh
 
-cleanup() {
-  stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 echo "== seatd: W1 with group commit (release build) =="
 start_server "$work/seatd.log" "listen=" "$bin/seatd" --listen 127.0.0.1:0 \
   --data-dir "$work/data" --insecure-no-auth --log-level info

@@ -23,15 +23,10 @@ bin=build/release
 work=$(mktemp -d /tmp/seatd-bench-stream-XXXXXX)
 chmod 755 "$work"  # PostgreSQL runs as postgres when this runs as root
 source scripts/lib/background.sh
-
-cleanup() {
+cleanup_extra() {
   exec 9>&- 2>/dev/null || true
-  stop_all
   scripts/pg-test-server.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "== 1. seatd alone: $clients clients confirming for $seconds s =="
 start_server "$work/seatd-alone.log" "listen=" "$bin/api/seatd" --listen 127.0.0.1:0 \

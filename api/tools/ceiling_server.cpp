@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/host_port.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -90,12 +92,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   try {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("--listen: expected HOST:PORT");
-    const auto port = static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
+    const auto address = seatd::common::parse_host_port(listen);
+    if (!address) throw std::invalid_argument("--listen: " + address.error());
     asio::io_context io(static_cast<int>(threads));
-    tcp::acceptor acceptor(io,
-                           tcp::endpoint(asio::ip::make_address(listen.substr(0, colon)), port));
+    tcp::acceptor acceptor(
+        io, tcp::endpoint(asio::ip::make_address(address.value().host), address.value().port));
     accept(acceptor, io);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code, int) {
@@ -103,8 +104,8 @@ int main(int argc, char** argv) {
       acceptor.close(ignored);
       io.stop();
     });
-    std::printf("seatd-ceiling: listening on %s:%u with %u threads\n",
-                listen.substr(0, colon).c_str(), acceptor.local_endpoint().port(), threads);
+    std::printf("seatd-ceiling: listening on %s:%u with %u threads\n", address.value().host.c_str(),
+                acceptor.local_endpoint().port(), threads);
     std::fflush(stdout);
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i)

@@ -1,6 +1,7 @@
 # Sourced by the bench scripts: start servers in the background on port 0 and learn their
 # port from their log, so no port is ever guessed or raced for; stop them on exit.
-# Callers set `work` (a scratch dir) before sourcing and call stop_all at exit.
+# Callers set `work` (a scratch dir) before sourcing. At exit (or Ctrl-C) everything started
+# is stopped, the caller's cleanup_extra function runs if it defines one, and $work goes.
 
 started_pids=()
 
@@ -56,3 +57,11 @@ stop_all() {
   done
   started_pids=()
 }
+
+cleanup() {
+  stop_all
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM

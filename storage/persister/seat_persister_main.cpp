@@ -23,6 +23,9 @@
 #include <thread>
 
 #include "api/http_server.hpp"
+#include "common/host_port.hpp"
+#include "common/log_setup.hpp"
+#include "common/toml_text.hpp"
 #include "storage/persister/kafka_source.hpp"
 #include "storage/persister/persister_loop.hpp"
 #include "storage/persister/pg_sink.hpp"
@@ -52,9 +55,7 @@ struct bad_settings : std::runtime_error {
 
 // A [kafka] value as librdkafka takes it: text.
 std::string property_text(const std::string& name, const toml::node& value) {
-  if (const auto text = value.value_exact<std::string>()) return *text;
-  if (const auto number = value.value_exact<std::int64_t>()) return std::to_string(*number);
-  if (const auto flag = value.value_exact<bool>()) return *flag ? "true" : "false";
+  if (auto text = common::scalar_text(value)) return std::move(*text);
   throw bad_settings("[kafka] " + name + ": must be a string, an integer or a boolean");
 }
 
@@ -100,14 +101,10 @@ void read_config_file(settings& s, const CLI::App& app) {
   }
 }
 
-std::pair<std::string, std::uint16_t> listen_address(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
-  const bool digits = !port.empty() && port.size() <= 5 &&
-                      port.find_first_not_of("0123456789") == std::string::npos;
-  if (colon == 0 || !digits || std::stoul(port) > 65535)
-    throw bad_settings("--listen: expected HOST:PORT with an IP address, got \"" + listen + "\"");
-  return {listen.substr(0, colon), static_cast<std::uint16_t>(std::stoul(port))};
+common::host_port listen_address(const std::string& listen) {
+  auto parsed = common::parse_host_port(listen);
+  if (!parsed) throw bad_settings("--listen: " + parsed.error());
+  return std::move(parsed).value();
 }
 
 void check(const settings& s) {
@@ -119,7 +116,7 @@ void check(const settings& s) {
     throw bad_settings("--batch-max must be 1 to 100000");
   if (s.batch_wait_ms < 0 || s.batch_wait_ms > 60'000)
     throw bad_settings("--batch-wait-ms must be 0 to 60000");
-  if (spdlog::level::from_str(s.log_level) == spdlog::level::off && s.log_level != "off")
+  if (!common::is_log_level(s.log_level))
     throw bad_settings("--log-level must be trace, debug, info, warn, error, critical or off");
   listen_address(s.listen);
 }
@@ -268,7 +265,7 @@ int main(int argc, char** argv) {
     app.exit(e);  // prints the reason and the usage line
     return 2;
   }
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  common::use_log_format();
   try {
     if (!s.config_file.empty()) read_config_file(s, app);
     check(s);

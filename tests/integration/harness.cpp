@@ -356,16 +356,19 @@ unsigned persister_process::status(const std::string& path) const {
 }
 
 double persister_process::metric(const std::string& name) const {
-  std::string text;
   try {
-    text = http_client("127.0.0.1", port_).request("GET", "/metrics").body;
+    return metric_in(http_client("127.0.0.1", port_).request("GET", "/metrics").body, name)
+        .value_or(-1);
   } catch (const std::exception&) {
     return -1;
   }
-  std::istringstream lines(text);
+}
+
+std::optional<double> metric_in(const std::string& body, const std::string& name) {
+  std::istringstream lines(body);
   for (std::string line; std::getline(lines, line);)
     if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  return -1;
+  return std::nullopt;
 }
 
 std::uint16_t free_port() {

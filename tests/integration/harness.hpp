@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,9 @@ class mock_kafka {
   std::string buffered_;
   std::string bootstrap_;
 };
+
+// The value of an unlabelled counter or gauge in a Prometheus text body; nullopt if absent.
+std::optional<double> metric_in(const std::string& body, const std::string& name);
 
 // Polls every 50 ms until the condition holds; a condition that throws (a table that does not
 // exist yet, a server not yet listening) counts as not yet. False after the timeout.

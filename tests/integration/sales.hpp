@@ -4,8 +4,8 @@
 // confirmed at once.
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,13 +17,35 @@ namespace seatd::test {
 // A counter or gauge without labels from the node's /metrics; throws when absent.
 inline double metric(seatd_process& node, const std::string& name) {
   auto client = node.client();
-  const auto reply = client.request("GET", "/metrics");
-  std::istringstream lines(reply.body);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  throw std::runtime_error("no metric " + name);
+  const auto value = metric_in(client.request("GET", "/metrics").body, name);
+  if (!value) throw std::runtime_error("no metric " + name);
+  return *value;
 }
+
+// The seq of every record of the topic, in the topic's order (one event: one partition, so
+// offset order).
+inline std::vector<std::uint64_t> topic_seqs(const mock_kafka& kafka,
+                                             const std::string& topic = "seat.reservations") {
+  std::vector<std::uint64_t> seqs;
+  for (const auto& [key, value] : kafka.records(topic))
+    seqs.push_back(nlohmann::json::parse(value)["seq"].get<std::uint64_t>());
+  return seqs;
+}
+
+// A mock Kafka and a ready seatd publishing to it.
+struct publishing_node {
+  explicit publishing_node(std::vector<std::string> extra_args = {})
+      : node(with_brokers(kafka.bootstrap(), std::move(extra_args))) {
+    if (!node.wait_ready()) throw std::runtime_error("seatd did not become ready");
+  }
+  static std::vector<std::string> with_brokers(const std::string& brokers,
+                                               std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kafka-brokers", brokers});
+    return args;
+  }
+  mock_kafka kafka;
+  seatd_process node;
+};
 
 inline void create_event(seatd_process& node, const std::string& event_id, int rows = 2) {
   auto client = node.client();

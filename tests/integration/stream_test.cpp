@@ -43,9 +43,8 @@ std::map<std::pair<std::string, std::uint64_t>, json> by_seq(
 }  // namespace
 
 TEST_CASE("confirms and cancels reach Kafka as the contract's records, in seq order per event") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-  REQUIRE(node.wait_ready());
+  publishing_node p;
+  auto& [kafka, node] = p;
   create_event(node, "ev-a");
   create_event(node, "ev-b");
   std::vector<json> sold;
@@ -99,9 +98,8 @@ TEST_CASE("confirms and cancels reach Kafka as the contract's records, in seq or
 }
 
 TEST_CASE("with Kafka down confirms keep succeeding and the outbox drains once it is back") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-  REQUIRE(node.wait_ready());
+  publishing_node p;
+  auto& [kafka, node] = p;
   create_event(node, "ev");
   sell(node, "ev", "1-1-1");
   REQUIRE(eventually([&] { return metric(node, "seatd_kafka_delivered_total") == 1; }));
@@ -124,25 +122,21 @@ TEST_CASE("with Kafka down confirms keep succeeding and the outbox drains once i
 // The idempotent producer retries these itself: no loss, no duplicate, no reordering, and
 // nothing for the emitter to resend.
 TEST_CASE("retriable produce errors are retried without loss, duplicates or reordering") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-  REQUIRE(node.wait_ready());
+  publishing_node p;
+  auto& [kafka, node] = p;
   create_event(node, "ev");
   kafka.command("errors 6");
   for (const auto& seat : seat_list(8))
     sell(node, "ev", seat);
   REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
-  std::vector<std::uint64_t> seqs;
-  for (const auto& [key, value] : kafka.records(topic))
-    seqs.push_back(json::parse(value)["seq"].get<std::uint64_t>());
+  const auto seqs = topic_seqs(kafka);
   CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8});
   CHECK(metric(node, "seatd_kafka_delivery_errors_total") == 0);
 }
 
 TEST_CASE("records undelivered when seatd is killed are published after the restart") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-  REQUIRE(node.wait_ready());
+  publishing_node p;
+  auto& [kafka, node] = p;
   create_event(node, "ev");
   kafka.command("down");
   for (const auto& seat : seat_list(6))
@@ -155,16 +149,13 @@ TEST_CASE("records undelivered when seatd is killed are published after the rest
   REQUIRE(node.wait_ready());
   REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
   // Recovered records first, in seq order: the topic's order, not a sorted copy of it.
-  std::vector<std::uint64_t> seqs;
-  for (const auto& [key, value] : kafka.records(topic))
-    seqs.push_back(json::parse(value)["seq"].get<std::uint64_t>());
+  const auto seqs = topic_seqs(kafka);
   CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
 }
 
 TEST_CASE("SIGTERM with Kafka down exits 0 and keeps undelivered records for the next start") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-  REQUIRE(node.wait_ready());
+  publishing_node p;
+  auto& [kafka, node] = p;
   create_event(node, "ev");
   kafka.command("down");
   for (const auto& seat : seat_list(3))
@@ -180,9 +171,8 @@ TEST_CASE("SIGTERM with Kafka down exits 0 and keeps undelivered records for the
 }
 
 TEST_CASE("the outbox high-water mark turns confirms into 503 until Kafka catches up") {
-  mock_kafka kafka;
-  seatd_process node({"--kafka-brokers", kafka.bootstrap(), "--outbox-high-water", "3"});
-  REQUIRE(node.wait_ready());
+  publishing_node p({"--outbox-high-water", "3"});
+  auto& [kafka, node] = p;
   create_event(node, "ev");
   kafka.command("down");
   for (const auto& seat : seat_list(3))
@@ -232,9 +222,8 @@ TEST_CASE("refused deliveries and a fatal producer error lose and reorder nothin
   for (const auto& [error, fatal] : {std::pair{"47", false},    // INVALID_PRODUCER_EPOCH
                                      std::pair{"45", true}}) {  // OUT_OF_ORDER_SEQUENCE_NUMBER
     INFO("Kafka error " << error);
-    mock_kafka kafka;
-    seatd_process node({"--kafka-brokers", kafka.bootstrap()});
-    REQUIRE(node.wait_ready());
+    publishing_node p;
+    auto& [kafka, node] = p;
     create_event(node, "ev");
     sell(node, "ev", "1-1-1");
     REQUIRE(eventually([&] { return metric(node, "seatd_kafka_delivered_total") == 1; }));
@@ -244,9 +233,7 @@ TEST_CASE("refused deliveries and a fatal producer error lose and reorder nothin
     REQUIRE(eventually([&] { return metric(node, "seatd_outbox_records") == 0; }));
     CHECK(metric(node, "seatd_kafka_delivery_errors_total") >= 1);
     CHECK(metric(node, "seatd_kafka_producer_restarts_total") == (fatal ? 1 : 0));
-    std::vector<std::uint64_t> seqs;
-    for (const auto& [key, value] : kafka.records(topic))
-      seqs.push_back(json::parse(value)["seq"].get<std::uint64_t>());
+    const auto seqs = topic_seqs(kafka);
     std::vector<std::uint64_t> expected(11);
     std::iota(expected.begin(), expected.end(), 1);
     CHECK(seqs == expected);  // one event, one partition: offset order is seq order
