@@ -63,7 +63,12 @@ std::optional<api::role> role_named(const std::string& name) {
 
 // Values from the config file, for every setting no flag gave. Throws on a bad file.
 void apply_config_file(settings& s, const CLI::App& app) {
-  const toml::table file = toml::parse_file(s.config_file);
+  toml::table file;
+  try {
+    file = toml::parse_file(s.config_file);
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error(s.config_file + ": " + std::string(e.description()));
+  }
   auto take = [&](const char* key, const char* flag, auto& field) {
     using T = std::decay_t<decltype(field)>;
     if (app.count(flag) > 0) return;
@@ -115,13 +120,14 @@ std::int64_t wall_clock_ms() {
 
 int run(settings s) {
   common::use_log_format();
+  // Checked before it is set: an unknown name reads as "off", which would hide this very error.
+  if (!common::is_log_level(s.log_level)) {
+    spdlog::error("msg=\"--log-level must be trace, debug, info, warn, error, critical or off\"");
+    return 2;
+  }
   spdlog::set_level(spdlog::level::from_str(s.log_level));
   if (!common::is_identifier(s.node_id)) {
     spdlog::error("msg=\"--node-id must be 1 to 64 of [A-Za-z0-9._:-]\"");
-    return 2;
-  }
-  if (!common::is_log_level(s.log_level)) {
-    spdlog::error("msg=\"--log-level must be trace, debug, info, warn, error, critical or off\"");
     return 2;
   }
   if (!s.peers.empty()) {

@@ -1,7 +1,11 @@
 // Integration tests: a real seatd process on loopback, with a real RocksDB data dir,
 // spoken to over HTTP. Each test case starts its own node.
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -352,4 +356,35 @@ TEST_CASE("api: SIGTERM stops gracefully, and state survives the restart",
   const auto r = c.request("GET", "/v1/events/ev1/reservations/" + rid, "", gateway);
   CHECK(r.status == 200);
   CHECK(body_of(r)["seats"] == json::array({"A-1-1"}));
+}
+
+// The operator contract's refusals at start: a clear reason and a non-zero exit, before
+// anything is served or written.
+TEST_CASE("seatd refuses bad startup settings with the reason") {
+  char pattern[] = "/tmp/seatd-start-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  struct refusal {
+    std::vector<std::string> args;
+    int exit_code;
+    const char* reason;
+  };
+  const std::vector<refusal> refusals{
+      {{"--insecure-no-auth", "--peers", "n2=127.0.0.1:7001"}, 2, "--peers"},
+      {{}, 2, "no token configured"},
+      {{"--insecure-no-auth", "--node-id", "bad id"}, 2, "--node-id"},
+      {{"--insecure-no-auth", "--log-level", "loud"}, 2, "--log-level"},
+      {{"--insecure-no-auth", "--listen", "127.0.0.1:99999"}, 1, "expected HOST:PORT"},
+      {{"--insecure-no-auth", "--listen", "8080"}, 1, "expected HOST:PORT"},
+      {{"--insecure-no-auth", "--config", dir + "/missing.toml"}, 1, "missing.toml"},
+  };
+  for (const auto& r : refusals) {
+    std::vector<std::string> args{seatd_binary(), "--data-dir", dir + "/data"};
+    args.insert(args.end(), r.args.begin(), r.args.end());
+    const auto result = run_command(args);
+    INFO(r.reason << "\nstdout: " << result.out << "\nstderr: " << result.err);
+    CHECK(result.exit_code == r.exit_code);
+    CHECK((result.out + result.err).find(r.reason) != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir + "/data"));  // nothing was created
+  std::filesystem::remove_all(dir);
 }
