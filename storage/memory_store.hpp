@@ -1,15 +1,20 @@
 #pragma once
 // The storage port in memory, for tests and the deterministic simulator: no threads, no
-// clocks, no files. A write() is durable the moment it returns, as on a disk that fsyncs;
-// after_crash() is the store a restarted node finds, and fail_next_write() injects the I/O
-// failures a real disk can have, so the code above can be tested against both outcomes.
+// clocks, no files. It models a disk with a write-ahead log: every write is applied at once
+// (reads see it) and joins an unsynced tail; a synced write makes itself and the whole tail
+// before it durable. after_crash() is the store a restarted node finds: the durable writes,
+// plus optionally a prefix of the unsynced tail, never part of a write. fail_next_write()
+// injects the I/O failures a real disk can have, and submit()/settle() give a synced write
+// an fsync latency in the simulator's time, which is always an input.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "storage/store.hpp"
 
@@ -24,33 +29,64 @@ enum class write_fault {
             // data survived): after a restart, all of it is there
 };
 
+struct memory_disk {
+  std::int64_t fsync_latency_ms = 0;  // one fsync; the disk does one at a time
+};
+
 class memory_store final : public store {
  public:
-  explicit memory_store(std::uint32_t shard_count);
+  explicit memory_store(std::uint32_t shard_count, memory_disk disk = {});
 
+  // Everything written so far, synced or not (what the running process itself reads).
   recovered_state recover() override;
+  // A synced batch is durable, with the tail before it, when write() returns; an unsynced
+  // one joins the tail.
   void write(const write_batch& batch) override;
   std::uint32_t shard_count() const override { return shard_count_; }
 
-  // The store a node finds after a crash and restart: every batch whose write() returned,
-  // plus a batch that failed with write_fault::applied; never part of a batch.
-  std::unique_ptr<memory_store> after_crash() const;
+  // The simulator's asynchronous write: the batch is applied at once and, if it asks for a
+  // sync, becomes durable (with the tail before it) at the returned time: now_ms plus the
+  // fsync latency, after any fsync already in progress. Unsynced batches return now_ms and
+  // stay in the tail. settle(now_ms) makes durable every write whose fsync has completed.
+  std::int64_t submit(const write_batch& batch, std::int64_t now_ms);
+  void settle(std::int64_t now_ms);
+  // When the earliest fsync in progress completes; nullopt when none is.
+  std::optional<std::int64_t> next_sync_done_ms() const;
 
-  // Makes the next write() fail as `fault` says.
+  // The store a node finds after a crash and restart: every durable write, plus the first
+  // `unsynced_kept` writes of the unsynced tail (a disk may have kept some of it).
+  std::unique_ptr<memory_store> after_crash(std::size_t unsynced_kept = 0) const;
+  std::size_t unsynced_writes() const { return tail_.size(); }
+
+  // Makes the next write() or submit() fail as `fault` says.
   void fail_next_write(write_fault fault = write_fault::lost) { next_fault_ = fault; }
-  // True once a write has failed: every later write() throws too.
+  // True once a write has failed: every later write throws too.
   bool failed() const { return failed_; }
 
  private:
-  struct durable_state {
+  struct contents {
     std::map<std::pair<std::uint32_t, std::uint64_t>, log_entry> entries;   // (shard, index)
     std::map<std::string, snapshot_record> snapshots;                       // event id
     std::map<std::pair<std::string, std::uint64_t>, outbox_record> outbox;  // (event id, seq)
+    std::vector<hard_state> hard_states;                                    // by shard
+    std::vector<std::uint64_t> outbox_marks;                                // by shard
   };
-  static void apply(const write_batch& batch, durable_state& state);
+  struct pending_write {
+    write_batch batch;
+    std::optional<std::int64_t> durable_at_ms;  // set for a synced write
+  };
+  static void apply(const write_batch& batch, contents& state);
+  // Applies the batch to what reads see and queues it in the tail (checks and faults first).
+  void accept(const write_batch& batch, std::optional<std::int64_t> durable_at_ms);
+  // Moves the tail up to and including position `last` into the durable contents.
+  void make_durable(std::size_t last);
 
   std::uint32_t shard_count_;
-  durable_state durable_;
+  memory_disk disk_;
+  contents durable_;
+  contents current_;
+  std::deque<pending_write> tail_;
+  std::int64_t disk_busy_until_ms_ = 0;
   std::optional<write_fault> next_fault_;
   bool failed_ = false;
 };

@@ -193,11 +193,67 @@ decoded<meta> decode_meta(std::string_view value) {
   return m;
 }
 
+std::string shard_record_key(shard_record kind, std::uint32_t shard) {
+  std::string key(1, static_cast<char>(kind));
+  put_big_endian(key, shard, 4);
+  return key;
+}
+
+std::optional<std::pair<shard_record, std::uint32_t>> parse_shard_record_key(std::string_view key) {
+  if (key.size() != 5) return std::nullopt;
+  const auto kind = static_cast<shard_record>(key[0]);
+  if (kind != shard_record::hard_state && kind != shard_record::outbox_mark) return std::nullopt;
+  return std::make_pair(kind, static_cast<std::uint32_t>(big_endian_at(key, 1, 4)));
+}
+
+std::string hard_state_value(const hard_state& state) {
+  auto w = start_value();
+  w.u64(state.term);
+  w.u64(state.vote);
+  return seal(shard_record_key(shard_record::hard_state, state.shard), w);
+}
+
+decoded<hard_state> decode_hard_state(std::string_view key, std::string_view value) {
+  const auto parsed = parse_shard_record_key(key);
+  if (!parsed || parsed->first != shard_record::hard_state)
+    return common::fail(std::string("key is not a hard state key"));
+  auto body = unseal(key, value);
+  if (!body) return common::fail(std::move(body).error());
+  common::byte_reader r(body.value());
+  hard_state state{parsed->second, r.u64(), r.u64()};
+  if (!r.ok() || !r.at_end()) return common::fail(std::string("undecodable hard state value"));
+  return state;
+}
+
+std::string outbox_mark_value(const outbox_mark& mark) {
+  auto w = start_value();
+  w.u64(mark.index);
+  return seal(shard_record_key(shard_record::outbox_mark, mark.shard), w);
+}
+
+decoded<outbox_mark> decode_outbox_mark(std::string_view key, std::string_view value) {
+  const auto parsed = parse_shard_record_key(key);
+  if (!parsed || parsed->first != shard_record::outbox_mark)
+    return common::fail(std::string("key is not an outbox mark key"));
+  auto body = unseal(key, value);
+  if (!body) return common::fail(std::move(body).error());
+  common::byte_reader r(body.value());
+  outbox_mark mark{parsed->second, r.u64()};
+  if (!r.ok() || !r.at_end()) return common::fail(std::string("undecodable outbox mark value"));
+  return mark;
+}
+
 std::string describe_key(std::string_view column_family, std::string_view key) {
   const std::string prefix = std::string(column_family) + " key ";
   if (column_family == "log" && key.size() == log_key_bytes) {
     return prefix + "(shard " + std::to_string(big_endian_at(key, 0, 4)) + ", index " +
            std::to_string(big_endian_at(key, 4, 8)) + ")";
+  }
+  if (column_family == "meta") {
+    if (auto parsed = parse_shard_record_key(key)) {
+      const char* kind = parsed->first == shard_record::hard_state ? "hard state" : "outbox mark";
+      return prefix + "(" + kind + ", shard " + std::to_string(parsed->second) + ")";
+    }
   }
   if (column_family == "outbox") {
     if (auto parsed = parse_outbox_key(key))

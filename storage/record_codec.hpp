@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/result.hpp"
 #include "storage/store.hpp"
@@ -42,6 +43,16 @@ decoded<outbox_record> decode_outbox(std::string_view key, std::string_view valu
 
 std::string meta_value(const meta& m);
 decoded<meta> decode_meta(std::string_view value);
+
+// Per-shard records in meta, beside the store record: 'h' or 'o', then shard u32 big-endian.
+enum class shard_record : char { hard_state = 'h', outbox_mark = 'o' };
+std::string shard_record_key(shard_record kind, std::uint32_t shard);
+// The kind and shard of a meta key, or nullopt for a key that is not a shard record.
+std::optional<std::pair<shard_record, std::uint32_t>> parse_shard_record_key(std::string_view key);
+std::string hard_state_value(const hard_state& state);
+decoded<hard_state> decode_hard_state(std::string_view key, std::string_view value);
+std::string outbox_mark_value(const outbox_mark& mark);
+decoded<outbox_mark> decode_outbox_mark(std::string_view key, std::string_view value);
 
 // A key as it should appear in an error message: "log (shard 2, index 7)" when it decodes,
 // its bytes otherwise; column_family names where it lives.

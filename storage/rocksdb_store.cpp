@@ -145,6 +145,7 @@ class rocksdb_store final : public store {
       if (!record) damaged(outbox_column, key, record.error());
       state.outbox.push_back(std::move(record).value());
     });
+    read_shard_records(state);
     return state;
   }
 
@@ -152,6 +153,12 @@ class rocksdb_store final : public store {
     check_batch(batch, shard_count_);
     if (batch.empty()) return;
     rocksdb::WriteBatch rocks;
+    // Each operation of a WriteBatch gets its own sequence number, so the entries put below
+    // are visible over a range deletion earlier in the same batch.
+    for (const auto& truncation : batch.suffix_truncations) {
+      add(rocks.DeleteRange(handle(log_column), codec::log_key(truncation.shard, truncation.from),
+                            codec::log_key(truncation.shard + 1, 0)));
+    }
     for (const auto& entry : batch.entries)
       add(rocks.Put(handle(log_column), codec::log_key(entry.shard, entry.index),
                     codec::log_value(entry)));
@@ -169,9 +176,20 @@ class rocksdb_store final : public store {
       add(rocks.DeleteRange(handle(log_column), codec::log_key(truncation.shard, 0),
                             codec::log_key(truncation.shard, truncation.below)));
     }
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    check(db_.db->Write(sync, &rocks), "write");
+    for (const auto& state : batch.hard_states) {
+      add(rocks.Put(handle(meta_column),
+                    codec::shard_record_key(codec::shard_record::hard_state, state.shard),
+                    codec::hard_state_value(state)));
+    }
+    for (const auto& mark : batch.outbox_marks) {
+      add(rocks.Put(handle(meta_column),
+                    codec::shard_record_key(codec::shard_record::outbox_mark, mark.shard),
+                    codec::outbox_mark_value(mark)));
+    }
+    // An unsynced write reaches the WAL in order, so the next synced write makes it durable.
+    rocksdb::WriteOptions options;
+    options.sync = batch.sync;
+    check(db_.db->Write(options, &rocks), "write");
   }
 
   std::uint32_t shard_count() const override { return shard_count_; }
@@ -241,6 +259,28 @@ class rocksdb_store final : public store {
     for (it->SeekToFirst(); it->Valid(); it->Next())
       visit(it->key().ToStringView(), it->value().ToStringView());
     check(it->status(), "read " + std::string(column_names[c]));
+  }
+
+  // The per-shard records of meta: hard states and outbox marks (zero when never written).
+  void read_shard_records(recovered_state& state) {
+    for (std::uint32_t s = 0; s < shard_count_; ++s)
+      state.hard_states.push_back({s, 0, 0});
+    state.outbox_marks.assign(shard_count_, 0);
+    scan(meta_column, [&](std::string_view key, std::string_view value) {
+      if (key == codec::meta_key) return;
+      const auto kind = codec::parse_shard_record_key(key);
+      if (!kind) damaged(meta_column, key, "not a key this build writes");
+      check_shard(meta_column, key, kind->second);
+      if (kind->first == codec::shard_record::hard_state) {
+        auto hard = codec::decode_hard_state(key, value);
+        if (!hard) damaged(meta_column, key, hard.error());
+        state.hard_states[hard->shard] = hard.value();
+      } else {
+        auto mark = codec::decode_outbox_mark(key, value);
+        if (!mark) damaged(meta_column, key, mark.error());
+        state.outbox_marks[mark->shard] = mark->index;
+      }
+    });
   }
 
   void check_shard(column c, std::string_view key, std::uint32_t shard) const {

@@ -38,6 +38,20 @@ void check_batch(const write_batch& batch, std::uint32_t shard_count) {
     check_event_id(key.event_id);
   for (const auto& truncation : batch.truncations)
     SEATD_ASSERT(truncation.shard < shard_count, "truncation of a shard the store does not have");
+  for (const auto& truncation : batch.suffix_truncations) {
+    SEATD_ASSERT(truncation.shard < shard_count, "truncation of a shard the store does not have");
+    SEATD_ASSERT(truncation.from >= 1, "log indices start at 1");
+  }
+  for (const auto& state : batch.hard_states)
+    SEATD_ASSERT(state.shard < shard_count, "hard state of a shard the store does not have");
+  for (const auto& mark : batch.outbox_marks)
+    SEATD_ASSERT(mark.shard < shard_count, "outbox mark of a shard the store does not have");
+  if (!batch.sync) {
+    SEATD_ASSERT(batch.suffix_truncations.empty() && batch.entries.empty() &&
+                     batch.snapshots.empty() && batch.truncations.empty() &&
+                     batch.hard_states.empty(),
+                 "only outbox records, deletes and marks may skip the fsync");
+  }
 }
 
 }  // namespace seatd::storage

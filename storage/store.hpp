@@ -1,12 +1,14 @@
 #pragma once
-// The storage port of a seatd node: shard logs, event snapshots and the reservation outbox,
-// written in atomic, durable batches. Two implementations: RocksDB (rocksdb_store.hpp) for
-// the server, and memory (memory_store.hpp) for tests and the simulator.
+// The storage port of a seatd node: shard logs, event snapshots, each shard's Raft hard state
+// and the reservation outbox, written in atomic batches. Two implementations: RocksDB
+// (rocksdb_store.hpp) for the server, and memory (memory_store.hpp) for tests and the
+// simulator.
 //
-// Contract of write(): when it returns, everything in the batch is durable (fsynced); if
-// the process dies during it, either the whole batch survives or none of it. I/O failure
-// is not an expected failure: write() throws storage_error and the node stops (after a
-// failed fsync the page cache cannot be trusted).
+// Contract of write(): when it returns, everything in the batch is durable (fsynced) if the
+// batch asks for a sync, and durable no later than the next synced write otherwise; a crash
+// keeps a prefix of the writes, each whole or not at all. I/O failure is not an expected
+// failure: write() throws storage_error and the node stops (after a failed fsync the page
+// cache cannot be trusted).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +27,7 @@ struct storage_error : std::runtime_error {
 struct log_entry {
   std::uint32_t shard = 0;
   std::uint64_t index = 0;
-  std::uint64_t term = 0;     // 0 until replication exists
+  std::uint64_t term = 0;     // the Raft term that made the entry (0 on a single node)
   std::int64_t stamp_ms = 0;  // the leader's time: the command's time in the event machine
   std::string event_id;
   std::vector<std::uint8_t> payload;  // actors::encode_command
@@ -54,30 +56,63 @@ struct outbox_key {
   std::uint64_t seq = 0;
 };
 
+// Deletes a shard's entries below `below`: the prefix a snapshot covers.
 struct log_truncation {
   std::uint32_t shard = 0;
   std::uint64_t below = 0;  // delete entries with index < below
 };
 
-// Applied in the order of its fields: entries, snapshots, outbox puts, outbox deletes, then
-// truncations (so a truncation also removes entries of the same batch below its index).
+// Deletes a shard's entries from `from` on: a suffix Raft replaces with a leader's entries.
+struct log_suffix_truncation {
+  std::uint32_t shard = 0;
+  std::uint64_t from = 1;  // delete entries with index >= from
+};
+
+// A shard's Raft hard state: it must be durable before any message that depends on it leaves.
+struct hard_state {
+  std::uint32_t shard = 0;
+  std::uint64_t term = 0;
+  std::uint64_t vote = 0;  // the node voted for in `term`; 0: none
+  bool operator==(const hard_state&) const = default;
+};
+
+// The outbox holds (or has delivered) the stream records of the shard's entries up to
+// `index`; recovery makes again only the records of later entries.
+struct outbox_mark {
+  std::uint32_t shard = 0;
+  std::uint64_t index = 0;
+};
+
+// Applied in the order of its fields: suffix truncations (so the batch's own entries can
+// replace what they delete), entries, snapshots, outbox puts, outbox deletes, truncations
+// (so a truncation also removes entries of the same batch below its index), hard states and
+// outbox marks (the last of a shard in the batch wins).
 struct write_batch {
+  std::vector<log_suffix_truncation> suffix_truncations;
   std::vector<log_entry> entries;
   std::vector<snapshot_record> snapshots;  // replace the event's previous snapshot
   std::vector<outbox_record> outbox_puts;
   std::vector<outbox_key> outbox_deletes;
   std::vector<log_truncation> truncations;
+  std::vector<hard_state> hard_states;
+  std::vector<outbox_mark> outbox_marks;
+  // false: the batch holds only what recovery can rebuild or repeat (outbox records and
+  // marks, deletes of delivered records), so it need not wait for its own fsync.
+  bool sync = true;
   bool empty() const {
-    return entries.empty() && snapshots.empty() && outbox_puts.empty() && outbox_deletes.empty() &&
-           truncations.empty();
+    return suffix_truncations.empty() && entries.empty() && snapshots.empty() &&
+           outbox_puts.empty() && outbox_deletes.empty() && truncations.empty() &&
+           hard_states.empty() && outbox_marks.empty();
   }
 };
 
 struct recovered_state {
   std::uint32_t shard_count = 0;
-  std::vector<snapshot_record> snapshots;  // the latest per event
-  std::vector<log_entry> entries;          // every entry kept, by shard, then index
-  std::vector<outbox_record> outbox;       // by event id, then seq
+  std::vector<snapshot_record> snapshots;   // the latest per event
+  std::vector<log_entry> entries;           // every entry kept, by shard, then index
+  std::vector<outbox_record> outbox;        // by event id, then seq
+  std::vector<hard_state> hard_states;      // one per shard, by shard (zero when never set)
+  std::vector<std::uint64_t> outbox_marks;  // one per shard (0 when never set)
 };
 
 // Event ids as the store takes them: 1..event_id_length_max bytes, no NUL byte (it

@@ -270,6 +270,118 @@ TEMPLATE_TEST_CASE("store: the shard count is fixed when the store is created", 
   CHECK(restarted.recover().shard_count == 4);
 }
 
+TEMPLATE_TEST_CASE("store: hard states and outbox marks are kept per shard, the batch's last wins",
+                   "[unit][storage]", memory_fixture, rocksdb_fixture) {
+  TestType fixture;
+  store& s = fixture.open(3);
+  write_batch batch;
+  batch.hard_states = {{0, 4, 2}, {2, 7, 0}, {0, 5, 3}};
+  batch.outbox_marks = {{1, 40}, {1, 42}};
+  s.write(batch);
+  auto state = fixture.restart(3).recover();
+  CHECK(state.hard_states == std::vector<hard_state>{{0, 5, 3}, {1, 0, 0}, {2, 7, 0}});
+  CHECK(state.outbox_marks == std::vector<std::uint64_t>{0, 42, 0});
+
+  write_batch later;
+  later.hard_states = {{2, 8, 1}};
+  fixture.current->write(later);
+  state = fixture.restart(3).recover();
+  CHECK(state.hard_states == std::vector<hard_state>{{0, 5, 3}, {1, 0, 0}, {2, 8, 1}});
+  CHECK(state.outbox_marks == std::vector<std::uint64_t>{0, 42, 0});
+}
+
+TEMPLATE_TEST_CASE(
+    "store: a suffix truncation deletes its shard's entries from the index on, before the "
+    "batch's own entries",
+    "[unit][storage]", memory_fixture, rocksdb_fixture) {
+  TestType fixture;
+  store& s = fixture.open(2);
+  write_batch fill;
+  fill.entries = entries(0, 1, 10);
+  append(fill.entries, entries(1, 1, 3));
+  s.write(fill);
+
+  write_batch replace;
+  replace.suffix_truncations = {{0, 6}};
+  replace.entries = {entry(0, 6, "ev-b"), entry(0, 7, "ev-b")};
+  fixture.current->write(replace);
+
+  std::vector<log_entry> want = entries(0, 1, 5);
+  append(want, replace.entries);
+  append(want, entries(1, 1, 3));
+  CHECK(fixture.restart(2).recover().entries == want);
+}
+
+TEMPLATE_TEST_CASE("store: an unsynced batch is applied at once and kept by a later synced one",
+                   "[unit][storage]", memory_fixture, rocksdb_fixture) {
+  TestType fixture;
+  store& s = fixture.open(1);
+  write_batch derived;
+  derived.sync = false;
+  derived.outbox_puts = {outbox("ev-a", 1)};
+  derived.outbox_marks = {{0, 3}};
+  s.write(derived);
+  CHECK(s.recover().outbox == derived.outbox_puts);
+  write_batch synced;
+  synced.entries = entries(0, 1, 3);
+  s.write(synced);
+  const auto state = fixture.restart(1).recover();
+  CHECK(state.outbox == derived.outbox_puts);
+  CHECK(state.outbox_marks == std::vector<std::uint64_t>{3});
+  CHECK(state.entries == synced.entries);
+}
+
+TEST_CASE(
+    "memory_store: a crash loses the unsynced tail, or keeps a prefix of it, each write whole",
+    "[unit][storage]") {
+  memory_store s(1);
+  write_batch synced;
+  synced.entries = entries(0, 1, 2);
+  s.write(synced);
+  write_batch first, second;
+  first.sync = second.sync = false;
+  first.outbox_puts = {outbox("ev-a", 1), outbox("ev-a", 2)};
+  second.outbox_puts = {outbox("ev-a", 3)};
+  second.outbox_deletes = {{"ev-a", 1}};
+  s.write(first);
+  s.write(second);
+  CHECK(s.unsynced_writes() == 2);
+  CHECK(s.recover().outbox == std::vector<outbox_record>{outbox("ev-a", 2), outbox("ev-a", 3)});
+
+  const auto lost = s.after_crash()->recover();
+  CHECK(lost.entries == synced.entries);
+  CHECK(lost.outbox.empty());
+  CHECK(s.after_crash(1)->recover().outbox == first.outbox_puts);
+  CHECK(s.after_crash(2)->recover().outbox == s.recover().outbox);
+}
+
+TEST_CASE("memory_store: a submitted write is durable only once its fsync's time has come",
+          "[unit][storage]") {
+  memory_store s(1, memory_disk{5});
+  write_batch a, b, c;
+  a.entries = entries(0, 1, 1);
+  b.entries = entries(0, 2, 2);
+  c.sync = false;
+  c.outbox_puts = {outbox("ev-a", 1)};
+  CHECK(s.submit(a, 10) == 15);
+  CHECK(s.submit(c, 11) == 11);  // joins the tail: the next fsync takes it along
+  CHECK(s.submit(b, 12) == 20);  // the disk does one fsync at a time
+  CHECK(s.next_sync_done_ms() == 15);
+  CHECK(s.recover().entries == entries(0, 1, 2));  // the process reads its own writes
+
+  s.settle(14);
+  CHECK(s.after_crash()->recover().entries.empty());
+  s.settle(15);
+  CHECK(s.after_crash()->recover().entries == entries(0, 1, 1));
+  CHECK(s.after_crash()->recover().outbox.empty());
+  CHECK(s.next_sync_done_ms() == 20);
+  s.settle(25);
+  const auto state = s.after_crash()->recover();
+  CHECK(state.entries == entries(0, 1, 2));
+  CHECK(state.outbox == c.outbox_puts);
+  CHECK_FALSE(s.next_sync_done_ms());
+}
+
 TEMPLATE_TEST_CASE(
     "store: a write that throws applies none of its batch, and no write passes until a restart",
     "[unit][storage]", memory_fixture, rocksdb_fixture) {
@@ -478,6 +590,34 @@ TEST_CASE("rocksdb_store: damaged records stop recovery with an error naming the
     CHECK(recover_error(dir.db()) ==
           R"(storage: outbox key "ev-a\x01\x00\x00\x00\x00\x00\x00\x00\x00": key is not an )"
           "event id, 0x00 and a seq");
+  }
+  SECTION("a damaged hard state") {
+    {
+      auto s = open_rocksdb_store(dir.db(), 2);
+      write_batch batch;
+      batch.hard_states = {{1, 3, 2}};
+      s->write(batch);
+    }
+    {
+      raw_db raw(dir.db());
+      const std::string key =
+          record_codec::shard_record_key(record_codec::shard_record::hard_state, 1);
+      std::string value = raw.get("meta", key);
+      value[2] = static_cast<char>(value[2] ^ 0x01);
+      raw.put("meta", key, value);
+    }
+    CHECK(recover_error(dir.db()) == "storage: meta key (hard state, shard 1): checksum mismatch");
+  }
+  SECTION("an outbox mark of a shard the store does not have") {
+    raw_db(dir.db()).put("meta",
+                         record_codec::shard_record_key(record_codec::shard_record::outbox_mark, 9),
+                         record_codec::outbox_mark_value({9, 1}));
+    CHECK(recover_error(dir.db()) ==
+          "storage: meta key (outbox mark, shard 9): shard 9 of a store with 2 shards");
+  }
+  SECTION("a meta key this build does not write") {
+    raw_db(dir.db()).put("meta", "zzz", "x");
+    CHECK(recover_error(dir.db()) == R"(storage: meta key "zzz": not a key this build writes)");
   }
   SECTION("meta from a newer format") {
     raw_db(dir.db()).put("meta", "store", record_codec::meta_value({2, 2}));
