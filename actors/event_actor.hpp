@@ -1,9 +1,9 @@
 #pragma once
 // The CAF actor that owns one event: the only code that touches the event's machine, so
-// there are no locks on the hot path. A thin shell: it stamps each command with the time,
-// picks the random parts of new ids, applies the command to the machine, appends what
-// changed the machine to the shard log, and lets the caller's answer go out only once
-// everything it depends on is durable. It also runs the expiry timer and takes snapshots.
+// there are no locks on the hot path. Plumbing only: it decodes a request, asks its
+// event_host what to do (with the time and random bits), and carries out the answer: propose
+// the entry or wait for the shard's barrier, arm the expiry timer, publish the counts. The
+// caller's answer goes out only once everything it depends on is committed.
 
 #include <atomic>
 #include <caf/actor.hpp>
@@ -12,18 +12,17 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string>
 
-#include "actors/event_machine.hpp"
+#include "actors/event_host.hpp"
 #include "actors/log_port.hpp"
 
 namespace seatd::actors {
 
 // One request for an event. `handle` runs on the actor with the machine after the command
 // (and the command's result; null for a read) and returns what to do once that state is
-// durable: typically, send the HTTP answer.
+// committed, or once the log says it may not be: typically, send the HTTP answer.
 struct event_request {
-  using finish = std::function<void()>;
+  using finish = std::function<void(log_status)>;
   std::optional<command> mutation;
   std::function<finish(const event_machine&, const result<command_reply>*)> handle;
   // The answer when the log is full and the mutation cannot be applied (429).
@@ -44,24 +43,15 @@ struct event_actor_stats {
 };
 
 struct event_actor_config {
-  std::uint32_t shard = 0;
   log_port* log = nullptr;
   std::function<std::int64_t()> clock_ms;
-  // The outbox value (Kafka record JSON) of a committed confirm or cancel.
-  std::function<std::string(const std::string& event_id, std::uint64_t seq,
-                            const reservation_view& reservation)>
-      stream_record;
+  // Random bits for new ids, one call per mutation; called only on this actor.
+  std::function<std::uint64_t()> random_bits;
   std::shared_ptr<event_actor_stats> stats;
-  std::uint64_t nonce_seed = 0;
-  bool dirty = true;  // has log entries not covered by a snapshot
 };
 
-caf::actor spawn_event_actor(caf::actor_system& system, event_actor_config config,
-                             event_machine machine);
+caf::actor spawn_event_actor(caf::actor_system& system, event_actor_config config, event_host host);
 // Asynchronous; the caller has counted the request in stats->queued.
 void send_request(const caf::actor& actor, std::shared_ptr<event_request> request);
-// Blocks until the actor has submitted its snapshot to the log (if it changed since the
-// last one). False when the actor did not answer in time.
-bool request_snapshot(caf::actor_system& system, const caf::actor& actor);
 
 }  // namespace seatd::actors

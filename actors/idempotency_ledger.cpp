@@ -4,6 +4,20 @@
 
 namespace seatd::actors {
 
+idempotency_ledger::idempotency_ledger(const idempotency_ledger& other)
+    : retention_ms_(other.retention_ms_),
+      keys_max_(other.keys_max_),
+      by_key_(other.by_key_),
+      evicted_early_(other.evicted_early_) {
+  for (const auto* node : other.order_)
+    order_.push_back(&*by_key_.find(node->first));
+}
+
+idempotency_ledger& idempotency_ledger::operator=(const idempotency_ledger& other) {
+  if (this != &other) *this = idempotency_ledger(other);
+  return *this;
+}
+
 idempotency_ledger::lookup idempotency_ledger::check(std::string_view key,
                                                      std::uint64_t fingerprint) const {
   const auto it = by_key_.find(std::string(key));

@@ -36,10 +36,10 @@ class idempotency_ledger {
 
   idempotency_ledger(std::int64_t retention_ms, std::size_t keys_max)
       : retention_ms_(retention_ms), keys_max_(keys_max) {}
-  // order_ points into by_key_'s nodes: a copy would point into the original. Moving keeps
-  // the nodes where they are.
-  idempotency_ledger(const idempotency_ledger&) = delete;
-  idempotency_ledger& operator=(const idempotency_ledger&) = delete;
+  // order_ points into by_key_'s nodes: a copy rebuilds it over its own nodes (a member-wise
+  // copy would point into the original). Moving keeps the nodes where they are.
+  idempotency_ledger(const idempotency_ledger& other);
+  idempotency_ledger& operator=(const idempotency_ledger& other);
   idempotency_ledger(idempotency_ledger&&) = default;
   idempotency_ledger& operator=(idempotency_ledger&&) = default;
 

@@ -1,33 +1,47 @@
 #pragma once
-// What an event actor needs from its shard's log (cluster/shard_log implements it): append
-// an entry, snapshot the event, and learn when what it submitted is durable. Completions
-// run once the item and everything submitted before it are on disk, in submission order.
+// What the owner of an event needs from its shard's log, in the shape of a Raft log: propose
+// an entry and learn, through a completion with a status, when it is committed (durable on
+// a single node; on a majority with replication) or that it may never be. The log chooses
+// the entry's index. Completions of one shard run in the order of their proposals, and only
+// after everything they may depend on is committed.
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include "storage/store.hpp"
 
 namespace seatd::actors {
 
+enum class log_status : std::uint8_t {
+  committed,        // the answer may go out
+  not_leader,       // this node does not lead the shard: nothing was proposed
+  leadership_lost,  // proposed, outcome unknown: it may still commit under the next leader
+  io_error,         // the write failed: the node stops, outcome unknown
+};
+std::string_view log_status_name(log_status status);
+
+// One entry for a shard's log: the command of one event, stamped with the time it was
+// applied (the only time the event machine ever sees, so that replay is exact).
+struct proposal {
+  std::uint32_t shard = 0;
+  std::string event_id;
+  std::int64_t stamp_ms = 0;
+  std::vector<std::uint8_t> payload;  // encode_command
+  bool operator==(const proposal&) const = default;
+};
+
 class log_port {
  public:
-  using completion = std::function<void()>;
+  using completion = std::function<void(log_status)>;
   virtual ~log_port() = default;
 
-  // False when the log's queue is full: the caller must not apply a command it would append.
+  // False when the log's queue is full: the caller must not apply a command it would propose.
   virtual bool has_room() const = 0;
-  // Appends to `shard`'s log and returns the entry's index.
-  virtual std::uint64_t append(std::uint32_t shard, const std::string& event_id,
-                               std::int64_t stamp_ms, std::vector<std::uint8_t> payload,
-                               std::vector<storage::outbox_record> outbox, completion done) = 0;
-  // Records the event's state as covering every entry of `shard` appended so far.
-  virtual void snapshot(std::uint32_t shard, const std::string& event_id,
-                        std::vector<std::uint8_t> bytes, completion done) = 0;
-  // Runs `done` once everything submitted before it is durable.
-  virtual void barrier(completion done) = 0;
+  virtual void propose(proposal entry, completion done) = 0;
+  // Runs `done` once every entry proposed to `shard` before it is committed (at once, on the
+  // caller's thread, when none is pending): for answers that depend on state but change none.
+  virtual void barrier(std::uint32_t shard, completion done) = 0;
 };
 
 }  // namespace seatd::actors

@@ -65,6 +65,18 @@ http_answer answer_of(const response& r) {
   return {r.status, r.body, "application/json", {}};
 }
 
+// What to do once the state an answer shows is committed: send it; when the log says it may
+// not be (leadership lost, a failed write), the outcome is unknown and the client must retry.
+finish finish_with(const response& r, const responder& respond) {
+  return [a = answer_of(r), respond](actors::log_status status) mutable {
+    if (status == actors::log_status::committed) return respond(std::move(a));
+    respond(answer_of(error_response(503, "unavailable",
+                                     "the outcome is unknown (" +
+                                         std::string(actors::log_status_name(status)) +
+                                         "); retry with the same idempotency key")));
+  };
+}
+
 // Admin-only operations: creating and changing events, and the cluster view.
 bool needs_admin(const std::string& method, const std::vector<std::string_view>& parts) {
   if (parts.size() == 2 && parts[1] == "cluster") return true;
@@ -157,7 +169,7 @@ void router::handle(http_request request, responder respond_raw) {
       if (s > 0) body += ",";
       body += "{\"id\":" + std::to_string(s) + ",\"replicas\":[\"" + config_.node_id +
               "\"],\"leader\":\"" + config_.node_id +
-              "\",\"term\":0,\"commit_index\":" + std::to_string(node_.log().last_index(s)) + "}";
+              "\",\"term\":0,\"commit_index\":" + std::to_string(node_.committed_index(s)) + "}";
     }
     body += "],\"events\":" + std::to_string(node_.event_count()) + "}";
     return reply({200, std::move(body)});
@@ -186,7 +198,7 @@ void router::handle(http_request request, responder respond_raw) {
     auto r = std::make_shared<event_request>();
     r->handle = [render = std::move(render), respond](const event_machine& m,
                                                       const auto*) -> finish {
-      return [a = answer_of(render(m)), respond]() mutable { respond(std::move(a)); };
+      return finish_with(render(m), respond);
     };
     send(std::move(r));
   };
@@ -200,7 +212,7 @@ void router::handle(http_request request, responder respond_raw) {
                     const actors::result<actors::command_reply>* result) -> finish {
       const response out =
           result->ok() ? ok(result->value()) : failure_response(result->error(), m.layout());
-      return [a = answer_of(out), respond]() mutable { respond(std::move(a)); };
+      return finish_with(out, respond);
     };
     r->overloaded = [respond] {
       respond(answer_of(error_response(429, "overloaded", "the node is busy; retry shortly")));
@@ -229,7 +241,7 @@ void router::handle(http_request request, responder respond_raw) {
                       ? response{200, render_event_created(m)}
                       : error_response(409, "event_conflict",
                                        "the event exists with another definition");
-          return [a = answer_of(out), respond]() mutable { respond(std::move(a)); };
+          return finish_with(out, respond);
         });
     if (!created) {
       // Only a definition that does not validate fails here: no seat details to name.

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,6 +114,26 @@ void apply_config_file(settings& s, const CLI::App& app) {
   }
 }
 
+void emitter_log(cluster::log_level level, std::string message) {
+  std::replace(message.begin(), message.end(), '"', '\'');  // keep the log line's quoting
+  const auto to = level == cluster::log_level::error  ? spdlog::level::err
+                  : level == cluster::log_level::warn ? spdlog::level::warn
+                                                      : spdlog::level::info;
+  spdlog::log(to, "msg=\"{}\"", message);
+}
+
+std::string render_stream_record(const actors::stream_change& change) {
+  return api::render_stream_record(change.event_id, change.seq, change.reservation);
+}
+
+// Unpredictable bits from the operating system (ids, salts, the actors' generators' seeds).
+std::uint64_t random_bits() {
+  static std::mutex mutex;
+  static std::random_device device;
+  std::lock_guard lock(mutex);
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
 std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -162,24 +184,16 @@ int run(settings s) {
   caf::actor_system actors_system{actor_config};
 
   cluster::node_config node_config;
-  node_config.checkpoint_entries = s.checkpoint_entries;
   node_config.event_queue_max = s.event_queue_max;
-  node_config.kafka.brokers = s.kafka_brokers;
-  node_config.kafka.topic = s.kafka_topic;
-  node_config.kafka.properties = s.kafka_properties;
-  node_config.kafka_log = [](cluster::log_level level, std::string message) {
-    std::replace(message.begin(), message.end(), '"', '\'');  // keep the log line's quoting
-    const auto to = level == cluster::log_level::error  ? spdlog::level::err
-                    : level == cluster::log_level::warn ? spdlog::level::warn
-                                                        : spdlog::level::info;
-    spdlog::log(to, "msg=\"{}\"", message);
-  };
   node_config.outbox_high_water = s.outbox_high_water;
-  cluster::node node(node_config, *store, actors_system, metrics, wall_clock_ms,
-                     api::render_stream_record, [](const std::string& why) {
-                       spdlog::critical("msg=\"stopping: {}\"", why);
-                       std::abort();
-                     });
+  cluster::kafka_settings kafka;
+  kafka.brokers = s.kafka_brokers;
+  kafka.topic = s.kafka_topic;
+  kafka.properties = s.kafka_properties;
+  // Declared before the node, destroyed after it: the node's stop still uses both.
+  cluster::opened_log opened;
+  std::unique_ptr<cluster::kafka_emitter> emitter;
+  cluster::node node(node_config, actors_system, metrics, {wall_clock_ms, random_bits});
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
   router_config.node_id = s.node_id;
@@ -202,9 +216,21 @@ int run(settings s) {
   for (unsigned i = 0; i < std::max(1u, s.http_threads); ++i)
     threads.emplace_back([&io] { io.run(); });
 
-  cluster::recovery_report report;
+  // Recovery, then the log, the emitter and the node, in the order they depend on each
+  // other; node.stop() stops them in the reverse order.
   try {
-    report = node.recover();
+    opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,
+                                     metrics, [](const std::string& why) {
+                                       spdlog::critical("msg=\"stopping: {}\"", why);
+                                       std::abort();
+                                     });
+    // A setting librdkafka refuses stops the start here.
+    emitter = std::make_unique<cluster::kafka_emitter>(
+        kafka,
+        [log = opened.log.get()](std::vector<storage::outbox_key> keys) {
+          log->forget_outbox(std::move(keys));
+        },
+        metrics, emitter_log);
   } catch (...) {
     // Stop serving before the error leaves: joinable threads must not be destroyed.
     io.stop();
@@ -212,6 +238,9 @@ int run(settings s) {
       t.join();
     throw;
   }
+  const cluster::recovery_report report = opened.report;
+  emitter->start(std::move(opened.outbox));
+  node.start(*opened.log, emitter.get());
   spdlog::info(
       "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
       "seconds={:.3f} shards={}",

@@ -1,47 +1,17 @@
 #include "cluster/node.hpp"
 
 #include <caf/all.hpp>
-#include <chrono>
-#include <mutex>
-#include <optional>
-#include <random>
-#include <stdexcept>
 
-#include "actors/command_codec.hpp"
-#include "actors/snapshot_codec.hpp"
+#include "common/assert.hpp"
 #include "common/checksum.hpp"
+#include "common/prng.hpp"
 
 namespace seatd::cluster {
-namespace {
 
-// What recovery knows about one event while replaying.
-struct replaying {
-  std::optional<actors::event_machine> machine;
-  std::uint32_t shard = 0;
-  std::uint64_t covered = 0;  // the snapshot covers entries up to this index
-  bool dirty = false;
-};
-
-std::runtime_error damaged(const storage::log_entry& entry, const std::string& what) {
-  return std::runtime_error("recovery: shard " + std::to_string(entry.shard) + " entry " +
-                            std::to_string(entry.index) + " (event " + entry.event_id +
-                            "): " + what);
-}
-
-}  // namespace
-
-node::node(node_config config, storage::store& store, caf::actor_system& system,
-           common::metrics_registry& metrics, std::function<std::int64_t()> clock_ms,
-           stream_record_fn stream_record, std::function<void(const std::string&)> on_fatal)
-    : config_(config),
-      store_(store),
-      system_(system),
-      metrics_(metrics),
-      clock_ms_(std::move(clock_ms)),
-      stream_record_(std::move(stream_record)),
-      on_fatal_(std::move(on_fatal)),
-      shard_count_(store.shard_count()) {
-  seeds_ = std::random_device{}() * 0x9E3779B97F4A7C15ull ^ std::random_device{}();
+node::node(node_config config, caf::actor_system& system, common::metrics_registry& metrics,
+           node_ports ports)
+    : config_(config), system_(system), metrics_(metrics), ports_(std::move(ports)) {
+  SEATD_ASSERT(ports_.clock_ms && ports_.random, "a node needs a clock and randomness");
 }
 
 node::~node() {
@@ -49,88 +19,44 @@ node::~node() {
 }
 
 std::uint32_t node::shard_of(std::string_view event_id) const {
+  SEATD_ASSERT(shard_count_ > 0, "shard_of() before start()");
   return static_cast<std::uint32_t>(common::fnv1a64(event_id) % shard_count_);
 }
 
-recovery_report node::recover() {
-  const auto start = std::chrono::steady_clock::now();
-  storage::recovered_state state = store_.recover();
-  recovery_report report;
-  std::vector<std::uint64_t> last_index(shard_count_, 0);
-  std::unordered_map<std::string, replaying> events;
-
-  for (auto& snapshot : state.snapshots) {
-    auto decoded = actors::snapshot_codec::decode(snapshot.bytes);
-    if (!decoded)
-      throw std::runtime_error("recovery: snapshot of " + snapshot.event_id + ": " +
-                               decoded.error());
-    replaying& e = events[snapshot.event_id];
-    e.machine.emplace(std::move(decoded).value());
-    e.shard = snapshot.shard;
-    e.covered = snapshot.index;
-    last_index[snapshot.shard] = std::max(last_index[snapshot.shard], snapshot.index);
-    ++report.snapshots;
-  }
-  for (const auto& entry : state.entries) {
-    if (entry.shard >= shard_count_) throw damaged(entry, "shard out of range");
-    last_index[entry.shard] = std::max(last_index[entry.shard], entry.index);
-    replaying& e = events[entry.event_id];
-    if (e.machine && entry.index <= e.covered) continue;
-    auto decoded = actors::decode_command(entry.payload);
-    if (!decoded) throw damaged(entry, decoded.error());
-    if (auto* create = std::get_if<actors::create_command>(&decoded.value())) {
-      if (e.machine) throw damaged(entry, "event created twice");
-      auto created = actors::event_machine::create(entry.event_id, std::move(create->spec),
-                                                   entry.stamp_ms, create->id_salt);
-      if (!created) throw damaged(entry, "create does not replay: " + created.error().message);
-      e.machine.emplace(std::move(created).value());
-      e.shard = entry.shard;
-    } else {
-      if (!e.machine) throw damaged(entry, "command for an event that was never created");
-      const auto command = actors::machine_command(std::move(decoded).value());
-      const auto applied = e.machine->apply(*command, entry.stamp_ms);
-      // Only successful commands are logged: a failure here means replay diverged.
-      if (!applied) throw damaged(entry, "command does not replay: " + applied.error().message);
+void node::start(shard_log& log, kafka_emitter* emitter) {
+  SEATD_ASSERT(log_ == nullptr, "a node starts once");
+  log_ = &log;
+  emitter_ = emitter;
+  shard_count_ = static_cast<std::uint32_t>(log.committed().size());
+  {
+    std::unique_lock lock(directory_mutex_);
+    // Each actor starts from a copy of its event's committed state: the committed machines
+    // stay with the log, which applies every entry to them once it is written.
+    for (const auto& shard : log.committed()) {
+      shard.for_each([&](const actors::event_machine& machine) {
+        host(machine.event_id(), actors::event_host(shard.shard(), machine));
+      });
     }
-    e.dirty = true;
-    ++report.entries_replayed;
-  }
-  report.outbox_records = state.outbox.size();
-
-  // The emitter first: a setting librdkafka refuses stops the start here.
-  emitter_ = std::make_unique<kafka_emitter>(
-      config_.kafka,
-      [this](std::vector<storage::outbox_key> keys) { log_->forget_outbox(std::move(keys)); },
-      metrics_, config_.kafka_log);
-  log_ = std::make_unique<shard_log>(store_, last_index, config_.log, metrics_, on_fatal_,
-                                     [this](std::vector<storage::outbox_record> records) {
-                                       emitter_->publish(std::move(records));
-                                     });
-  emitter_->start(std::move(state.outbox));
-  checkpointed_.assign(shard_count_, 0);
-  for (auto& [event_id, e] : events) {
-    if (!e.machine) continue;
-    host(event_id, e.shard, std::move(*e.machine), e.dirty);
-    ++report.events;
   }
   register_metrics();
-  checkpointer_ = std::thread([this] { checkpoint_loop(); });
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log.start([emitter](std::vector<storage::outbox_record> records) {
+    if (emitter) emitter->publish(std::move(records));
+  });
   ready_ = true;
-  return report;
 }
 
-void node::host(std::string event_id, std::uint32_t shard, actors::event_machine machine,
-                bool dirty) {
+// Caller holds directory_mutex_ exclusively.
+void node::host(std::string event_id, actors::event_host event) {
   actors::event_actor_config config;
-  config.shard = shard;
-  config.log = log_.get();
-  config.clock_ms = clock_ms_;
-  config.stream_record = stream_record_;
+  config.log = log_;
+  config.clock_ms = ports_.clock_ms;
+  // Each actor draws from a generator of its own (only it calls it), seeded unpredictably.
+  config.random_bits = [random = common::splitmix64(ports_.random())]() mutable {
+    return random.next();
+  };
   config.stats = std::make_shared<actors::event_actor_stats>();
-  config.nonce_seed = seeds_.fetch_add(0x9E3779B97F4A7C15ull);
-  config.dirty = dirty;
-  hosted h{actors::spawn_event_actor(system_, config, std::move(machine)), shard, config.stats};
+  const std::uint32_t shard = event.shard();
+  hosted h{actors::spawn_event_actor(system_, config, std::move(event)), shard, config.stats};
   directory_.emplace(std::move(event_id), std::move(h));
 }
 
@@ -183,6 +109,10 @@ std::size_t node::event_count() const {
   return directory_.size();
 }
 
+std::uint64_t node::committed_index(std::uint32_t shard) const {
+  return log_ ? log_->committed_index(shard) : 0;
+}
+
 dispatch_status node::dispatch(std::string_view event_id,
                                std::shared_ptr<actors::event_request> request) {
   std::shared_lock lock(directory_mutex_);
@@ -206,6 +136,7 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
   if (auto valid = actors::event_layout::build(spec); !valid)
     return common::fail(std::move(valid).error());
   std::unique_lock lock(directory_mutex_);
+  if (!ready_) return dispatch_status::not_found;  // stopping
   if (directory_.count(event_id) > 0) {
     lock.unlock();
     auto request = std::make_shared<actors::event_request>();
@@ -215,64 +146,25 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
     return dispatch(event_id, std::move(request));
   }
   if (!log_->has_room()) return dispatch_status::overloaded;
-  const std::int64_t now_ms = clock_ms_();
-  const std::uint64_t salt = seeds_.fetch_add(0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
-  actors::create_command create{spec, salt};
-  auto created = actors::event_machine::create(event_id, std::move(spec), now_ms, salt);
+  auto created = actors::event_host::create(shard_of(event_id), event_id, std::move(spec),
+                                            ports_.clock_ms(), ports_.random());
   if (!created) return common::fail(std::move(created).error());
-  const std::uint32_t shard = shard_of(event_id);
-  // Appended under the directory lock: no command of the event can precede its creation.
-  log_->append(shard, event_id, now_ms, actors::encode_command(create), {},
-               handle(created.value(), true));
-  host(event_id, shard, std::move(created).value(), true);
+  actors::created_event& event = created.value();
+  // Proposed under the directory lock: no command of the event can precede its creation.
+  log_->propose(std::move(event.entry), handle(event.machine, true));
+  host(event_id, actors::event_host(shard_of(event_id), std::move(event.machine)));
   return dispatch_status::sent;
-}
-
-void node::checkpoint(std::uint32_t shard) {
-  std::lock_guard guard(checkpoint_mutex_);
-  // Read the cut first: events created after it have no entries at or below it.
-  const std::uint64_t cut = log_->last_index(shard);
-  if (cut <= checkpointed_[shard]) return;
-  std::vector<caf::actor> actors;
-  {
-    std::shared_lock lock(directory_mutex_);
-    for (const auto& [id, h] : directory_)
-      if (h.shard == shard) actors.push_back(h.actor);
-  }
-  // Each snapshot is queued after all of its event's entries, and the truncation after all
-  // the snapshots, so the log only loses entries that durable snapshots cover.
-  for (const auto& actor : actors)
-    if (!actors::request_snapshot(system_, actor)) return;  // try again next round
-  log_->truncate(shard, cut + 1, nullptr);
-  checkpointed_[shard] = cut;
-}
-
-void node::checkpoint_loop() {
-  std::unique_lock lock(stop_mutex_);
-  while (!stop_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
-    lock.unlock();
-    for (std::uint32_t s = 0; s < shard_count_; ++s)
-      if (log_->last_index(s) >= checkpointed_[s] + config_.checkpoint_entries) checkpoint(s);
-    lock.lock();
-  }
 }
 
 void node::stop() {
   {
     std::lock_guard lock(stop_mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  stop_wake_.notify_all();
-  if (checkpointer_.joinable()) checkpointer_.join();
-  if (!log_) return;
-  if (ready_) {
-    for (std::uint32_t s = 0; s < shard_count_; ++s)
-      checkpoint(s);
+    if (stopped_) return;
+    stopped_ = true;
   }
   ready_ = false;
-  // Actors first: the requests in their mailboxes still go through the running log, and
-  // only then does the log write its last batch and stop.
+  if (!log_) return;
+  // Actors first: the requests in their mailboxes still go through the running log.
   {
     std::unique_lock lock(directory_mutex_);
     for (const auto& [id, h] : directory_)
@@ -280,8 +172,10 @@ void node::stop() {
     directory_.clear();
   }
   system_.await_all_actors_done();
-  // No new records now; the emitter's last deletes still need the running log.
-  emitter_->stop();
+  // Everything they proposed is written, applied and handed to the emitter; then the
+  // emitter's last deletes go to the log, which writes them and checkpoints every shard.
+  log_->flush();
+  if (emitter_) emitter_->stop();
   log_->stop();
 }
 

@@ -1,78 +1,97 @@
 #pragma once
-// The shard logs of a single node, with group commit: event actors append entries (and
-// snapshots, outbox records, truncations) from any thread; one writer thread takes
-// everything queued, writes it as one durable batch (one fsync for many commands of many
-// events and shards), then runs the completions in submission order. A completion runs only
-// after its own item and everything submitted before it are durable, which is what lets an
-// event actor apply commands at once and still answer only after they are on disk.
+// The shard logs of a node: the thread shell around group_commit_queue (what goes into
+// which synced batch) and the shards' committed machines (actors::shard_machine). Event
+// actors propose entries from any thread; one writer thread takes everything queued,
+// writes it as one batch (one fsync for many commands of many events and shards), applies
+// the written entries to the committed machines, hands the stream records they make to the
+// outbox and the emitter, and then runs the batch's completions in order. It also takes the
+// checkpoints: a shard whose log grew by checkpoint_entries gets snapshot parts of its
+// changed events from its committed machine (a consistent cut) and the truncation they allow.
 //
-// Indices are assigned at append time, per shard, contiguously; the shape (index, term,
-// leader stamp, command) is a Raft log's, so replication can take it over.
+// On a single node an entry is committed once written; the Raft loop will take this place
+// and feed the same machines with committed entries.
 
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "actors/log_port.hpp"
+#include "actors/shard_machine.hpp"
+#include "cluster/group_commit_queue.hpp"
+#include "cluster/recovery.hpp"
 #include "common/metrics.hpp"
 #include "storage/store.hpp"
 
 namespace seatd::cluster {
 
-struct shard_log_limits {
-  std::size_t queued_items_max = 200'000;  // appends waiting for the writer
+struct shard_log_options {
+  std::uint64_t checkpoint_entries = 10'000;  // entries of a shard between two checkpoints
 };
 
-// Receives the outbox records of each batch once the batch is durable, on the writer thread.
+// Receives the stream records of each written batch, in commit order, on the writer thread.
 using outbox_sink = std::function<void(std::vector<storage::outbox_record>)>;
 
 class shard_log final : public actors::log_port {
  public:
-  // last_index[s]: the highest index shard s has used (entries or snapshots).
-  shard_log(storage::store& store, std::vector<std::uint64_t> last_index, shard_log_limits limits,
-            common::metrics_registry& metrics, std::function<void(const std::string&)> on_fatal,
-            outbox_sink on_outbox_durable);
+  shard_log(storage::store& store, group_commit_queue queue,
+            std::vector<actors::shard_machine> committed, shard_log_options options,
+            stream_renderer render, common::metrics_registry& metrics,
+            std::function<void(const std::string&)> on_fatal);
   ~shard_log() override;
   shard_log(const shard_log&) = delete;
   shard_log& operator=(const shard_log&) = delete;
 
+  // The committed machines, for the node to copy its events from before start().
+  const std::vector<actors::shard_machine>& committed() const { return committed_; }
+  // Starts the writer; records of written batches go to `sink`.
+  void start(outbox_sink sink);
+
   bool has_room() const override;
-  std::uint64_t append(std::uint32_t shard, const std::string& event_id, std::int64_t stamp_ms,
-                       std::vector<std::uint8_t> payload,
-                       std::vector<storage::outbox_record> outbox, completion done) override;
-  void snapshot(std::uint32_t shard, const std::string& event_id, std::vector<std::uint8_t> bytes,
-                completion done) override;
-  void barrier(completion done) override;
-  // Deletes entries of `shard` below `below`, in order after everything submitted so far.
-  void truncate(std::uint32_t shard, std::uint64_t below, completion done);
+  void propose(actors::proposal entry, completion done) override;
+  void barrier(std::uint32_t shard, completion done) override;
+  // Outbox records (and marks) to write, e.g. those recovery made again.
+  void add_outbox(std::vector<storage::outbox_record> puts,
+                  std::vector<storage::outbox_mark> marks);
   // Deletes delivered outbox records, in a later batch. Not waited for: a delete lost in a
   // crash only makes the emitter publish the record again, which consumers ignore.
   void forget_outbox(std::vector<storage::outbox_key> keys);
 
   std::uint64_t last_index(std::uint32_t shard) const;
+  std::uint64_t committed_index(std::uint32_t shard) const;
   std::size_t queued() const;
-  // Writes what is queued, runs its completions and stops the writer. Idempotent.
+  // Returns once everything queued before the call is written and applied.
+  void flush();
+  // Writes what is queued, checkpoints every shard that changed, and stops the writer.
+  // Idempotent.
   void stop();
 
  private:
   void run();
-  void enqueue(completion done);  // caller holds mutex_
+  // The entries of a written batch, applied to the committed machines: the stream records
+  // they made, and the outbox marks to write with them. False when the node must stop.
+  bool apply_written(const storage::write_batch& batch,
+                     std::vector<storage::outbox_record>& records,
+                     std::vector<storage::outbox_mark>& marks);
+  // Queues a checkpoint of every shard that is due (or, when stopping, that changed).
+  void checkpoint(bool every_changed_shard);
+  void fail(const std::string& why);
 
   storage::store& store_;
-  shard_log_limits limits_;
+  std::vector<actors::shard_machine> committed_;  // the writer thread's, once started
+  std::vector<std::uint64_t> checkpointed_;       // applied index at the last checkpoint
+  shard_log_options options_;
+  stream_renderer render_;
   std::function<void(const std::string&)> on_fatal_;
-  outbox_sink on_outbox_durable_;
+  outbox_sink sink_;
+
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::uint64_t> last_index_;
-  storage::write_batch pending_;
-  std::vector<completion> pending_done_;
-  std::vector<std::chrono::steady_clock::time_point> pending_since_;
-  std::size_t queued_items_ = 0;
+  group_commit_queue queue_;
   bool stopping_ = false;
   std::thread writer_;
 
@@ -81,6 +100,29 @@ class shard_log final : public actors::log_port {
   common::histogram& batch_items_;
   common::counter& entries_total_;
   common::counter& batches_total_;
+  common::counter& checkpoints_total_;
 };
+
+struct recovery_report {
+  std::size_t events = 0;
+  std::size_t snapshots = 0;
+  std::size_t entries_replayed = 0;
+  std::size_t outbox_records = 0;
+  double seconds = 0;
+};
+
+struct opened_log {
+  std::unique_ptr<shard_log> log;
+  std::vector<storage::outbox_record> outbox;  // undelivered records, for the emitter's start
+  recovery_report report;
+};
+
+// Reads the store, rebuilds the committed state (recover_node) and builds the log over it,
+// with the outbox records recovery made again queued for writing. Throws
+// std::runtime_error when the stored state is damaged or does not replay (decision 0006).
+opened_log open_shard_log(storage::store& store, group_commit_limits limits,
+                          shard_log_options options, stream_renderer render,
+                          common::metrics_registry& metrics,
+                          std::function<void(const std::string&)> on_fatal);
 
 }  // namespace seatd::cluster

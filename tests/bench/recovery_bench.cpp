@@ -1,6 +1,7 @@
 // Recovery time of a node: 10 events of 100,000 seats (1,000,000 seats) and 100,000 log
-// entries of holds and confirms, in a real RocksDB data dir, recovered by the real
-// cluster::node::recover(). Two shapes: (A) everything in the log; (B) a snapshot of every
+// entries of holds and confirms, in a real RocksDB data dir, recovered as seatd starts:
+// cluster::open_shard_log() (the shards' committed machines) and node::start() (a copy of
+// every event in its actor). Two shapes: (A) everything in the log; (B) a snapshot of every
 // event (as a checkpoint leaves it) plus 100,000 more entries after it.
 // Run: scripts/bench.sh (or build/release/tests/bench/seatd_recovery_bench [seed])
 
@@ -87,19 +88,22 @@ double recover_seconds(const std::string& dir, std::size_t& replayed, std::size_
   caf::actor_system_config config;
   caf::actor_system system{config};
   common::metrics_registry metrics;
-  cluster::node node(
-      {}, *store, system, metrics, [] { return std::int64_t{1'790'000'000'000}; }, nullptr,
+  cluster::node node({}, system, metrics,
+                     {[] { return std::int64_t{1'790'000'000'000}; },
+                      [random = common::splitmix64(7)]() mutable { return random.next(); }});
+  const auto start = std::chrono::steady_clock::now();
+  auto opened = cluster::open_shard_log(
+      *store, {}, {}, [](const actors::stream_change&) { return std::string("{}"); }, metrics,
       [](const std::string& why) {
         std::fprintf(stderr, "fatal: %s\n", why.c_str());
         std::abort();
       });
-  const auto start = std::chrono::steady_clock::now();
-  const auto report = node.recover();
+  node.start(*opened.log, nullptr);  // every event into its actor, as seatd starts
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  replayed = report.entries_replayed;
-  snapshots = report.snapshots;
-  if (report.events != events) std::abort();
+  replayed = opened.report.entries_replayed;
+  snapshots = opened.report.snapshots;
+  if (opened.report.events != events) std::abort();
   node.stop();
   return seconds;
 }

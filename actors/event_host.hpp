@@ -1,0 +1,75 @@
+#pragma once
+// What the owner of one event decides, as a pure function of its inputs: the command, the
+// wall clock, random bits and whether the log has room go in; one "ready" value comes out
+// (the answer, the entry to log or none, when to wake up next), which the shell (the CAF
+// event_actor, or a simulated node) carries out. The host applies a command at once to its
+// machine, ahead of the log (decision 0005): an answer that changed state waits for its own
+// entry to commit, one that changed nothing waits for the shard's earlier entries.
+//
+// Guarantees: only successful commands and expiries that freed holds (by the timer, or on
+// the way to a failed command) become entries, each stamped with a time never behind the
+// machine's clock, so replaying the entries rebuilds the machine exactly, expiries
+// included; nothing is applied when the log has no room.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "actors/command_codec.hpp"
+#include "actors/event_machine.hpp"
+#include "actors/log_port.hpp"
+
+namespace seatd::actors {
+
+struct event_ready {
+  // A command's outcome; none for an overloaded log and for timers.
+  std::optional<result<command_reply>> reply;
+  // Log this. The answer waits for its commit; without an entry (and not overloaded) the
+  // answer waits for the shard's barrier instead.
+  std::optional<proposal> entry;
+  bool overloaded = false;  // the log had no room: nothing was applied (429)
+  // Arm the expiry timer to fire after this long (a timer already armed earlier stays).
+  std::optional<std::int64_t> timer_delay_ms;
+  std::uint32_t holds_expired = 0;  // by this step, for metrics
+};
+
+// A new event: its machine, and the entry that creates it on every replay.
+struct created_event {
+  event_machine machine;
+  proposal entry;
+};
+
+class event_host {
+ public:
+  event_host(std::uint32_t shard, event_machine machine);
+
+  // The machine and creation entry of a new event, stamped now_ms; id_salt is random.
+  static result<created_event> create(std::uint32_t shard, std::string event_id, event_spec spec,
+                                      std::int64_t now_ms, std::uint64_t id_salt);
+
+  // A mutation. random_bits give the random part of a new hold's or reservation's id.
+  event_ready on_command(command c, std::int64_t clock_ms, std::uint64_t random_bits,
+                         bool log_has_room);
+  // The expiry timer fired: frees the holds due and logs that, if any.
+  event_ready on_timer(std::int64_t clock_ms);
+  // When the shell starts: arms the timer for holds already due to expire.
+  event_ready on_start(std::int64_t clock_ms);
+
+  std::uint32_t shard() const { return shard_; }
+  const event_machine& machine() const { return machine_; }
+
+ private:
+  // The stamp to apply and log: the wall clock, but never behind the machine's clock. The
+  // machine never goes back in time, and replay must see the time it saw: after a clock
+  // step backwards, a raw stamp could be earlier than an expiry the machine already made
+  // (through a failed, unlogged command), and the entry would not replay.
+  std::int64_t stamp_at(std::int64_t clock_ms) const;
+  std::optional<std::int64_t> arm_timer(std::int64_t clock_ms);
+  proposal entry_of(const log_command& logged, std::int64_t stamp_ms) const;
+
+  std::uint32_t shard_;
+  event_machine machine_;
+  std::optional<std::int64_t> timer_at_ms_;  // when the armed timer fires
+};
+
+}  // namespace seatd::actors
