@@ -1,6 +1,6 @@
 #pragma once
 // Expected failures of the inventory domain, one per error code of the gateway API
-// (../shared/design/API.md, "Errors"), and the failure value that carries their details.
+// (docs/API.md, "Errors"), and the failure value that carries their details.
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// JSON <-> inventory values for the gateway API (../shared/design/API.md). Pure functions:
+// JSON <-> inventory values for the gateway API (docs/API.md). Pure functions:
 // parsers turn request bodies into commands or a ready 400 answer naming the field; the
 // renderers produce the exact bodies API.md specifies. nlohmann_json stays inside the .cpp
 // so that this header is cheap to include.

@@ -1,5 +1,5 @@
 #pragma once
-// The gateway API's routes (../shared/design/API.md): authentication and roles, request
+// The gateway API's routes (docs/API.md): authentication and roles, request
 // ids, path validation, and the hand-off of each request to its event's actor through the
 // node. Answers are rendered on the actor from the machine's state and sent once that
 // state is durable.

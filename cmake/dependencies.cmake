@@ -1,5 +1,5 @@
 # Third-party dependencies (Debian 12 packages; see scripts/install-deps.sh and
-# ../shared/setup/STACK.md for the verified recipe).
+# docs/BUILDING.md for versions and pitfalls).
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 

@@ -1,5 +1,5 @@
 #pragma once
-// splitmix64: the seeded generator of the workload (../shared/design/WORKLOAD.md), the
+// splitmix64: the seeded generator of the workload (docs/WORKLOAD.md), the
 // property tests and the simulator. Randomness is always a parameter, never a global.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The draws of benchmark workload W1 (../shared/design/WORKLOAD.md), in one place so that the
+// The draws of benchmark workload W1 (docs/WORKLOAD.md), in one place so that the
 // in-process core benchmark and the HTTP load tool replay exactly the same request sequence:
 // one splitmix64 stream per client, five draws per iteration, always all five.
 

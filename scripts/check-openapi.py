@@ -10,7 +10,7 @@ Static checks (CI, no build needed):
     x-seatd-route label and exactly the statuses listed here; no undocumented operation;
   - roles: admin operations answer 403, the others do not; /v1 operations need the bearer
     token and answer 401; the operations endpoints need none;
-  - errors: the ErrorCode enum holds every code of API.md's error table, every code the
+  - errors: the ErrorCode enum holds every code of docs/API.md's error table, every code the
     router, the HTTP server and the inventory core (inventory_errc.cpp) can answer, and
     nothing else; each (status, code) the sources can answer is documented under that
     status; every error answer is the Error schema;
@@ -19,7 +19,7 @@ Static checks (CI, no build needed):
     required fields, of an object_reader in api/json_codec.cpp, and vice versa;
   - limits: identifier patterns and numeric limits equal the constants in common/,
     api/json_codec.cpp and actors/;
-  - examples: every example validates against its schema; API.md's event definition
+  - examples: every example validates against its schema; docs/API.md's event definition
     validates against EventDefinition; bodies the codec refuses do not validate.
 
 Live check (optional, needs a running seatd):
@@ -88,8 +88,8 @@ ROUTES = {
                            "cancelReservation", "gateway", {"200", "409"} | EVENT_SCOPED),
 }
 
-# The codes of API.md's error table. When API.md is readable (../shared/design/API.md or
-# $SEATD_API_MD), its table is parsed too and must name exactly these.
+# The codes of the error table of docs/API.md (the contract). That table is parsed too and
+# must name exactly these ($SEATD_API_MD reads another copy of the contract instead).
 API_MD_CODES = {
     "invalid_request", "unknown_seat", "unauthorized", "forbidden", "event_not_found",
     "hold_not_found", "reservation_not_found", "seats_unavailable", "no_seats_match",
@@ -453,16 +453,10 @@ def check_examples(doc):
     return count
 
 
-def api_md_path():
-    candidates = [os.environ.get("SEATD_API_MD", ""),
-                  os.path.join(ROOT, "..", "shared", "design", "API.md")]
-    return next((c for c in candidates if c and os.path.isfile(c)), None)
-
-
 def check_api_md(doc):
-    path = api_md_path()
-    if path is None:
-        print("check-openapi: API.md not found; using the error codes listed in this script")
+    path = os.environ.get("SEATD_API_MD") or os.path.join(ROOT, "docs", "API.md")
+    if not os.path.isfile(path):
+        fail(f"the contract {path} is missing")
         return
     text = open(path, encoding="utf-8").read()
     section = text.split("## Errors", 1)[1].split("\n## ", 1)[0]

@@ -1,6 +1,6 @@
 // seatd-core-demo: drives the real inventory core in-process, to show what it does before
 // the server exists. Walks through every command and a few of its errors, runs the flash
-// on-sale workload of ../shared/design/WORKLOAD.md against it, and draws a section.
+// on-sale workload of docs/WORKLOAD.md against it, and draws a section.
 //
 // Usage: seatd-core-demo [seed]
 

@@ -1,5 +1,5 @@
 #pragma once
-// `seatctl bench`: workload W1 (../shared/design/WORKLOAD.md) against any seatd URL, then the
+// `seatctl bench`: workload W1 (docs/WORKLOAD.md) against any seatd URL, then the
 // consistency check through the API (no seat left held; a seat is sold iff the tool's ledger
 // confirmed it; no seat confirmed twice; GET event's sold count equals the ledger's). Also the
 // same request loop against a fixed-answer server (--target-ceiling), to measure the ceiling.

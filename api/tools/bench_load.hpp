@@ -1,5 +1,5 @@
 #pragma once
-// The request loop of workload W1 (../shared/design/WORKLOAD.md) over HTTP: C closed-loop
+// The request loop of workload W1 (docs/WORKLOAD.md) over HTTP: C closed-loop
 // clients, each an async Beast connection with one request in flight, all on one io_context
 // thread so the load tool costs one core at most. All connect first, then start together;
 // the clock runs until the last client finishes. The loop keeps the ledger of what was

@@ -1,4 +1,4 @@
-// seatctl: the command-line client of seatd's gateway API (../shared/design/API.md), for
+// seatctl: the command-line client of seatd's gateway API (docs/API.md), for
 // people (a short line, a table or a seat map) and scripts (--json prints the answer), and
 // `seatctl bench`, the W1 load tool. Exit codes: 0 done, 1 the API answered an error (its
 // code and message on stderr), 2 usage, 3 the server could not be reached.

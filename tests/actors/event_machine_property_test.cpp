@@ -1,5 +1,5 @@
 // Property test: seeded random command sequences run against event_machine and against a
-// deliberately simple reference model written from ../shared/design/API.md ("Errors",
+// deliberately simple reference model written from docs/API.md ("Errors",
 // "Events", "Holds", "Reservations", "Idempotency"), compared after every step: the verdict
 // and error details, the answer, every seat, the counters, GA, customers and invariants.
 // Also checked: failed commands change nothing (byte-identical snapshots), snapshots

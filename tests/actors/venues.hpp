@@ -8,7 +8,7 @@
 namespace seatd::test {
 
 // sections x rows x seats, one category "STD" at 100000 KRW: the benchmark venue of
-// ../shared/design/WORKLOAD.md is flash_venue(50, 20, 50).
+// docs/WORKLOAD.md is flash_venue(50, 20, 50).
 inline actors::event_spec flash_venue(int sections, int rows, int seats) {
   actors::event_spec spec;
   spec.name = "Flash";
