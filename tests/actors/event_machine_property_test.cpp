@@ -294,15 +294,15 @@ struct log_entry {
   std::optional<errc> error;
 };
 
-// ---- one seed ------------------------------------------------------------------------------
+// ---- one event -----------------------------------------------------------------------------
 
-class driver {
+// One event's machine and model, driven one random command at a time and compared after each.
+class event_run {
  public:
-  driver(std::uint64_t seed, std::size_t steps, std::map<std::string, std::size_t>& tally)
+  event_run(std::uint64_t seed, std::string event_id, std::map<std::string, std::size_t>& tally)
       : tally_(tally),
         dice_(seed * 0x9E3779B97F4A7C15ull + 0x5EA7D),
-        steps_(steps),
-        event_id_("prop-" + std::to_string(seed)),
+        event_id_(std::move(event_id)),
         spec_(random_spec(dice_)),
         created_ms_(1'800'000'000'000 + static_cast<std::int64_t>(dice_.below(1'000'000'000))),
         salt_(dice_.next()),
@@ -316,21 +316,29 @@ class driver {
     machine_.emplace(std::move(created).value());
   }
 
-  void run() {
+  // The layout and the state before any command.
+  void start() {
     REQUIRE(machine_->layout().seat_count() == model_.seat_ids.size());
     for (std::size_t s = 0; s < model_.seat_ids.size(); ++s)
       REQUIRE(machine_->layout().seat_id(static_cast<act::seat_index>(s)) == model_.seat_ids[s]);
     check_state();
-    for (step_ = 0; step_ < steps_; ++step_) {
-      const std::int64_t stamp = next_stamp();
-      const act::command command = generate();
-      INFO("step " << step_ << " stamp " << stamp << " (model clock " << model_.clock
-                   << "): " << describe(command));
-      execute(command, stamp);
-      check_state();
-      if (shadow_ && step_ == shadow_until_) finish_fork();
-      if (step_ % 200 == fork_phase_) start_fork();
-    }
+  }
+
+  // One random command, applied to both and compared; now and then a snapshot fork.
+  void step() {
+    const std::int64_t stamp = next_stamp();
+    const act::command command = generate();
+    INFO("step " << step_ << " stamp " << stamp << " (model clock " << model_.clock
+                 << "): " << describe(command));
+    execute(command, stamp);
+    check_state();
+    if (shadow_ && step_ == shadow_until_) finish_fork();
+    if (step_ % 200 == fork_phase_) start_fork();
+    ++step_;
+  }
+
+  // Every view, and the whole command log replayed onto a fresh machine.
+  void finish() {
     if (shadow_) finish_fork();
     check_all_views();
     check_log_replay();
@@ -899,7 +907,6 @@ class driver {
 
   std::map<std::string, std::size_t>& tally_;
   dice dice_;
-  std::size_t steps_;
   std::string event_id_;
   act::event_spec spec_;
   std::int64_t created_ms_;
@@ -934,8 +941,11 @@ TEST_CASE("event_machine agrees with a reference model of API.md on random comma
   std::map<std::string, std::size_t> tally;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << ")");
-    driver d(seed, static_cast<std::size_t>(steps), tally);
-    d.run();
+    event_run run(seed, "prop-" + std::to_string(seed), tally);
+    run.start();
+    for (std::uint64_t step = 0; step < steps; ++step)
+      run.step();
+    run.finish();
   }
   if (std::getenv("SEATD_PROPERTY_STATS"))
     for (const auto& [what, count] : tally)
