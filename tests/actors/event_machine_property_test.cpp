@@ -9,12 +9,17 @@
 // fresh machine rebuilds the same state. A full run also requires that every kind of answer
 // was seen, so that a drifting generator cannot make the comparisons vacuous.
 //
-// The model favours obviously-correct over fast: maps and vectors, whole scans, and
-// best-available by brute force over every candidate. By default 40 seeds of 1000 steps
-// (about 15 s in a Debug+ASan build). Replay one seed with
+// The second test case runs 2 to 4 events interleaved as one shard, keeps one log of what the
+// server logs (event_actor.cpp: successful commands, expiries that freed holds), snapshots
+// single events at random points, and now and then restarts: every machine is rebuilt from
+// its snapshot and the log, must be byte for byte the machine that crashed, and the run goes
+// on with the rebuilt machines.
+//
+// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 9 s
+// in a Debug+ASan build on two busy cores). Replay one seed with
 //   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
-// (SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change how many seeds and steps run;
-// SEATD_PROPERTY_STATS=1 prints how often each answer came).
+// ("[restart]" runs only the shard test; SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change
+// how many seeds and steps run; SEATD_PROPERTY_STATS=1 prints how often each answer came).
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -23,6 +28,7 @@
 #include <cstdlib>
 #include <iomanip>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -31,6 +37,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/command_codec.hpp"
 #include "actors/event_machine.hpp"
 #include "actors/snapshot_codec.hpp"
 #include "common/prng.hpp"
@@ -294,6 +301,67 @@ struct log_entry {
   std::optional<errc> error;
 };
 
+// ---- a shard's log and its recovery ----------------------------------------------------------
+
+// An entry of a shard's log as event_actor.cpp appends it: the event, the stamp the command
+// was applied at, and the command encoded for the log.
+struct shard_entry {
+  std::string event_id;
+  std::int64_t stamp_ms = 0;
+  std::vector<std::uint8_t> payload;
+};
+
+// A snapshot of one event, and how much of the shard's log it covers: its first `covers`
+// entries.
+struct event_snapshot {
+  std::vector<std::uint8_t> bytes;
+  std::size_t covers = 0;
+};
+
+using machines_by_event = std::map<std::string, event_machine>;
+
+// Applies one log entry: a create makes its event's machine; any other command must succeed,
+// for only successful commands are logged.
+std::optional<std::string> replay_entry(machines_by_event& machines, const shard_entry& entry) {
+  auto decoded = act::decode_command(entry.payload);
+  if (!decoded) return "does not decode: " + decoded.error();
+  if (auto* create = std::get_if<act::create_command>(&decoded.value())) {
+    auto created = event_machine::create(entry.event_id, std::move(create->spec), entry.stamp_ms,
+                                         create->id_salt);
+    if (!created) return "create does not replay: " + created.error().message;
+    if (!machines.emplace(entry.event_id, std::move(created).value()).second)
+      return "event created twice";
+    return std::nullopt;
+  }
+  const auto machine = machines.find(entry.event_id);
+  if (machine == machines.end()) return "command for an event that was never created";
+  const act::command command = *act::machine_command(std::move(decoded).value());
+  const auto applied = machine->second.apply(command, entry.stamp_ms);
+  if (!applied) return "does not replay (" + applied.error().message + "): " + describe(command);
+  return std::nullopt;
+}
+
+// What a restarted node rebuilds, as cluster/node.cpp's recover() does: every event from its
+// snapshot, then the entries of the log that its snapshot does not cover, in log order. Kept
+// to this shape so that a shard-level state machine's restore + apply can take its place.
+seatd::common::result<machines_by_event, std::string> rebuild(
+    const std::map<std::string, event_snapshot>& snapshots, const std::vector<shard_entry>& log) {
+  machines_by_event machines;
+  for (const auto& [event_id, snapshot] : snapshots) {
+    auto decoded = act::snapshot_codec::decode(snapshot.bytes);
+    if (!decoded) return seatd::common::fail("snapshot of " + event_id + ": " + decoded.error());
+    machines.emplace(event_id, std::move(decoded).value());
+  }
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    const auto snapshot = snapshots.find(log[i].event_id);
+    if (snapshot != snapshots.end() && i < snapshot->second.covers) continue;
+    if (const auto problem = replay_entry(machines, log[i]))
+      return seatd::common::fail("log entry " + std::to_string(i) + " (event " + log[i].event_id +
+                                 ", stamp " + std::to_string(log[i].stamp_ms) + "): " + *problem);
+  }
+  return machines;
+}
+
 // ---- one event -----------------------------------------------------------------------------
 
 // One event's machine and model, driven one random command at a time and compared after each.
@@ -344,6 +412,42 @@ class event_run {
     check_log_replay();
     tally_["hold expired exactly at expires_at"] += model_.expired_on_the_instant;
     tally_["key forgotten exactly 24 hours on"] += model_.forgotten_on_the_instant;
+  }
+
+  // ---- as one event of a shard
+
+  const std::string& event_id() const { return event_id_; }
+  const event_machine& machine() const { return *machine_; }
+
+  // From now on, appends to `log` what the server logs of this event, from its creation on.
+  void log_to(std::vector<shard_entry>& log) {
+    shard_log_ = &log;
+    log.push_back({event_id_, created_ms_, act::encode_command(act::create_command{spec_, salt_})});
+  }
+
+  // Goes on with the machine a restarted node rebuilt (from `source`), once it is exactly the
+  // machine that crashed. The log cannot carry what failed commands did after the event's
+  // last entry: their clock advance and the expiries it made. The restarted node's expiry
+  // timer redoes those at once (its wall clock is past the crashed clock); here it sweeps at
+  // exactly the crashed clock, and logs the sweep if it freed holds, as the server does.
+  void restart(event_machine rebuilt, const std::string& source) {
+    INFO("restart: event " << event_id_ << " rebuilt from " << source);
+    const std::vector<std::uint8_t> crashed = encode(*machine_);
+    const std::int64_t crashed_clock_ms = machine_->clock_ms();
+    if (rebuilt.clock_ms() < crashed_clock_ms) ++tally_["restart behind an unlogged clock advance"];
+    const std::int64_t effective_ms = std::max(crashed_clock_ms, rebuilt.clock_ms());
+    if (rebuilt.expire(crashed_clock_ms).holds_expired > 0) {
+      append_to_shard_log(act::expire_command{}, effective_ms);
+      ++tally_["restart sweep expired holds again"];
+    }
+    machine_.emplace(std::move(rebuilt));
+    // The model's view of what differs first (readable), then every byte.
+    REQUIRE(state_problem() == "");
+    REQUIRE(machine_->check_invariants() == "");
+    check_all_views();
+    const bool same = encode(*machine_) == crashed;
+    INFO("the rebuilt machine differs from the one that crashed");
+    REQUIRE(same);
   }
 
  private:
@@ -640,6 +744,24 @@ class event_run {
     REQUIRE(verdict(shadow_error) == verdict(error));
   }
 
+  // The stamp the server applies and logs (event_actor.cpp, effective_now): never behind the
+  // machine's clock. A raw stamp could be earlier than expiries that unlogged failures made,
+  // and the entry would replay differently.
+  std::int64_t effective_now(std::int64_t stamp) const {
+    return std::max(stamp, machine_->clock_ms());
+  }
+
+  // What the server logs: a command that succeeded, and an expiry only if it freed holds.
+  static bool server_logs(const outcome& got) {
+    return !got.error && (!got.expire || got.expire->holds_expired > 0);
+  }
+
+  void append_to_shard_log(const act::command& command, std::int64_t effective_ms) {
+    if (!shard_log_) return;
+    shard_log_->push_back(
+        {event_id_, effective_ms, act::encode_command(act::machine_command_to_log(command))});
+  }
+
   void execute(const act::command& command, std::int64_t stamp) {
     event_machine& m = *machine_;
     const bool seats_asked = std::holds_alternative<act::hold_command>(command) ||
@@ -651,15 +773,19 @@ class event_run {
     const bool isolate = want.error.has_value() && dice_.percent(12);
     std::vector<std::uint8_t> before;
     if (isolate) {
+      const std::int64_t sweep_ms = effective_now(stamp);
       const act::expire_reply swept = m.expire(stamp);
       record(act::expire_command{}, stamp, std::nullopt);
+      if (swept.holds_expired > 0) append_to_shard_log(act::expire_command{}, sweep_ms);
       REQUIRE(swept.holds_expired == want.expired_first);
       before = encode(m);
     }
+    const std::int64_t effective_ms = effective_now(stamp);
     const outcome got = run_typed(m, command, stamp);
     const std::optional<errc> got_error =
         got.error ? std::optional<errc>(got.error->code) : std::nullopt;
     record(command, stamp, got_error);
+    if (server_logs(got)) append_to_shard_log(command, effective_ms);
     INFO("machine says: " << (got.error ? got.error->message : std::string("ok")));
     INFO("rows before the command:\n" << picture);
     REQUIRE(verdict(got_error) == verdict(want.error));
@@ -922,61 +1048,187 @@ class event_run {
   std::uint64_t last_seq_ = 0;
   std::uint64_t keys_made_ = 0;
   std::vector<act::command> keyed_;
-  std::vector<log_entry> log_;
+  std::vector<log_entry> log_;                     // every command, with its verdict
+  std::vector<shard_entry>* shard_log_ = nullptr;  // what the server logs, when in a shard
 };
+
+// ---- one shard -------------------------------------------------------------------------------
+
+// Several events interleaved in one shard, as the server runs them: one log of what the server
+// logs of every event, snapshots of single events at random points, and now and then a crash.
+// Then every machine is rebuilt from the snapshots and the log, must be exactly the machine
+// that crashed, and the run goes on with the rebuilt machines.
+//
+// Each event keeps its own wall clock (event_run), so its stamps still aim at its own holds'
+// and keys' boundaries; a machine never sees another event's time, and recovery replays each
+// event's entries in log order whatever their stamps.
+class shard_run {
+ public:
+  shard_run(std::uint64_t seed, std::map<std::string, std::size_t>& tally)
+      : tally_(tally), dice_(seed * 0xD1B54A32D192ED03ull + 0x5A4D) {
+    const std::size_t count = 2 + dice_.below(3);
+    for (std::size_t e = 0; e < count; ++e) {
+      const std::string id = "prop-" + std::to_string(seed) + "-" + std::to_string(e);
+      events_.push_back(std::make_unique<event_run>(dice_.next(), id, tally));
+      events_.back()->log_to(log_);
+    }
+    next_restart_ = restart_gap();
+  }
+
+  void run(std::size_t steps) {
+    for (auto& event : events_)
+      event->start();
+    for (std::size_t step = 0; step < steps; ++step) {
+      event_run& event = *events_[dice_.below(events_.size())];
+      INFO("shard step " << step << " (log of " << log_.size() << " entries), event "
+                         << event.event_id());
+      event.step();
+      if (dice_.percent(2)) take_snapshot(*events_[dice_.below(events_.size())]);
+      if (step == next_restart_) {
+        restart();
+        next_restart_ = step + restart_gap();
+      }
+    }
+    for (auto& event : events_)
+      event->finish();
+  }
+
+ private:
+  std::size_t restart_gap() { return 100 + dice_.below(400); }
+
+  // Covers every entry appended so far, as the server's snapshots do.
+  void take_snapshot(const event_run& event) {
+    snapshots_[event.event_id()] = {encode(event.machine()), log_.size()};
+    ++tally_["snapshot taken"];
+  }
+
+  void restart() {
+    auto rebuilt = rebuild(snapshots_, log_);
+    INFO("rebuilding the shard: " << (rebuilt.ok() ? std::string("ok") : rebuilt.error()));
+    REQUIRE(rebuilt.ok());
+    REQUIRE(rebuilt.value().size() == events_.size());
+    for (auto& event : events_) {
+      const std::string& id = event->event_id();
+      const bool from_snapshot = snapshots_.count(id) > 0;
+      event->restart(std::move(rebuilt.value().at(id)), source_of(id));
+      ++tally_[from_snapshot ? "event rebuilt from a snapshot" : "event rebuilt from its create"];
+    }
+    ++tally_["restart"];
+  }
+
+  // "a snapshot covering 12 entries and 30 later entries of the event", for failure messages.
+  std::string source_of(const std::string& event_id) const {
+    const auto snapshot = snapshots_.find(event_id);
+    const std::size_t covers = snapshot == snapshots_.end() ? 0 : snapshot->second.covers;
+    std::size_t replayed = 0;
+    for (std::size_t i = covers; i < log_.size(); ++i)
+      replayed += log_[i].event_id == event_id ? 1u : 0u;
+    const std::string start = snapshot == snapshots_.end()
+                                  ? "its create entry"
+                                  : "a snapshot covering " + std::to_string(covers) + " entries";
+    return start + " and " + std::to_string(replayed) + " later entries of the event";
+  }
+
+  std::map<std::string, std::size_t>& tally_;
+  dice dice_;
+  std::vector<std::unique_ptr<event_run>> events_;  // they point into log_: not moved
+  std::vector<shard_entry> log_;
+  std::map<std::string, event_snapshot> snapshots_;
+  std::size_t next_restart_ = 0;
+};
+
+// ---- settings and coverage --------------------------------------------------------------------
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);
   return text ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
+// SEATD_PROPERTY_SEED runs one seed; else SEATD_PROPERTY_SEEDS seeds from 1. SEATD_PROPERTY_STEPS
+// sets the steps per seed.
+struct run_settings {
+  std::uint64_t first = 1;
+  std::uint64_t seeds = 0;
+  std::uint64_t steps = 0;
+  bool one_seed = false;
+};
+
+run_settings settings_from_env(std::uint64_t default_seeds, std::uint64_t default_steps) {
+  run_settings s;
+  const char* one = std::getenv("SEATD_PROPERTY_SEED");
+  s.one_seed = one != nullptr;
+  s.first = one ? std::strtoull(one, nullptr, 10) : 1;
+  s.seeds = one ? 1 : env_or("SEATD_PROPERTY_SEEDS", default_seeds);
+  s.steps = env_or("SEATD_PROPERTY_STEPS", default_steps);
+  return s;
+}
+
+// A full run must have exercised every answer the model can give (and `more`), else the
+// generator has drifted and the comparisons prove little. SEATD_PROPERTY_STATS=1 prints them.
+void check_coverage(const run_settings& settings, std::map<std::string, std::size_t>& tally,
+                    const std::vector<std::string>& more) {
+  if (std::getenv("SEATD_PROPERTY_STATS"))
+    for (const auto& [what, count] : tally)
+      std::printf("%8zu  %s\n", count, what.c_str());
+  if (settings.one_seed || settings.seeds * settings.steps < 20'000) return;
+  std::vector<std::string> expected{"ok",
+                                    "invalid_request",
+                                    "unknown_seat",
+                                    "hold_not_found",
+                                    "reservation_not_found",
+                                    "hold_expired",
+                                    "customer_limit_exceeded",
+                                    "seats_unavailable",
+                                    "no_seats_match",
+                                    "ga_sold_out",
+                                    "hold_already_confirmed",
+                                    "hold_released",
+                                    "reservation_already_cancelled",
+                                    "idempotency_key_reused",
+                                    "hold replayed",
+                                    "confirm replayed",
+                                    "confirm repeated (200)",
+                                    "best block",
+                                    "best scattered",
+                                    "best block stranding a seat",
+                                    "failure isolated and compared",
+                                    "hold expired exactly at expires_at",
+                                    "key forgotten exactly 24 hours on"};
+  expected.insert(expected.end(), more.begin(), more.end());
+  for (const auto& what : expected) {
+    INFO("never seen: " << what);
+    CHECK(tally[what] > 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("event_machine agrees with a reference model of API.md on random commands",
           "[unit][property]") {
-  const char* one = std::getenv("SEATD_PROPERTY_SEED");
-  const std::uint64_t first = one ? std::strtoull(one, nullptr, 10) : 1;
-  const std::uint64_t seeds = one ? 1 : env_or("SEATD_PROPERTY_SEEDS", 40);
-  const std::uint64_t steps = env_or("SEATD_PROPERTY_STEPS", 1000);
+  const run_settings settings = settings_from_env(40, 1000);
   std::map<std::string, std::size_t> tally;
-  for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
+  for (std::uint64_t seed = settings.first; seed < settings.first + settings.seeds; ++seed) {
     INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << ")");
     event_run run(seed, "prop-" + std::to_string(seed), tally);
     run.start();
-    for (std::uint64_t step = 0; step < steps; ++step)
+    for (std::uint64_t step = 0; step < settings.steps; ++step)
       run.step();
     run.finish();
   }
-  if (std::getenv("SEATD_PROPERTY_STATS"))
-    for (const auto& [what, count] : tally)
-      std::printf("%8zu  %s\n", count, what.c_str());
-  // A full run must have exercised every answer the model can give, else the generator
-  // has drifted and the comparisons above prove little.
-  if (one || seeds * steps < 20'000) return;
-  for (const char* what : {"ok",
-                           "invalid_request",
-                           "unknown_seat",
-                           "hold_not_found",
-                           "reservation_not_found",
-                           "hold_expired",
-                           "customer_limit_exceeded",
-                           "seats_unavailable",
-                           "no_seats_match",
-                           "ga_sold_out",
-                           "hold_already_confirmed",
-                           "hold_released",
-                           "reservation_already_cancelled",
-                           "idempotency_key_reused",
-                           "hold replayed",
-                           "confirm replayed",
-                           "confirm repeated (200)",
-                           "best block",
-                           "best scattered",
-                           "best block stranding a seat",
-                           "failure isolated and compared",
-                           "hold expired exactly at expires_at",
-                           "key forgotten exactly 24 hours on"}) {
-    INFO("never seen: " << what);
-    CHECK(tally[what] > 0);
+  check_coverage(settings, tally, {});
+}
+
+TEST_CASE("a shard of event machines agrees with the model across restarts from its log",
+          "[unit][property][restart]") {
+  const run_settings settings = settings_from_env(20, 2000);
+  std::map<std::string, std::size_t> tally;
+  for (std::uint64_t seed = settings.first; seed < settings.first + settings.seeds; ++seed) {
+    INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << " with \"[restart]\")");
+    shard_run shard(seed, tally);
+    shard.run(static_cast<std::size_t>(settings.steps));
   }
+  check_coverage(settings, tally,
+                 {"restart", "snapshot taken", "event rebuilt from a snapshot",
+                  "event rebuilt from its create", "restart behind an unlogged clock advance",
+                  "restart sweep expired holds again"});
 }
