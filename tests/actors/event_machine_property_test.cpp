@@ -1,33 +1,25 @@
 // Property test: seeded random command sequences run against event_machine and against a
-// deliberately simple reference model written from docs/API.md ("Errors",
-// "Events", "Holds", "Reservations", "Idempotency"), compared after every step: the verdict
-// and error details, the answer, every seat, the counters, GA, customers and invariants.
+// deliberately simple reference model written from docs/API.md ("Errors", "Events", "Holds",
+// "Reservations", "Idempotency"), compared after every step: the verdict and error details,
+// the answer, every seat, the counters, GA, customers and invariants. The model lives in
+// sim/reference_model.hpp (with the readings of API.md it chose), shared with the cluster
+// simulator; the driver, the comparisons and the coverage tally are here.
 // Also checked: failed commands change nothing (byte-identical snapshots), snapshots
 // round-trip and a decoded copy evolves identically, and replaying the command log onto a
 // fresh machine rebuilds the same state. A full run also requires that every kind of answer
 // was seen, so that a drifting generator cannot make the comparisons vacuous.
 //
-// The model favours obviously-correct over fast: maps and vectors, whole scans, and
-// best-available by brute force over every candidate. By default 40 seeds of 1000 steps
-// (about 15 s in a Debug+ASan build). Replay one seed with
-//   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
-// (SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change how many seeds and steps run;
-// SEATD_PROPERTY_STATS=1 prints how often each answer came).
+// The second test case runs 2 to 4 events interleaved as one shard, keeps one log of what the
+// server logs (event_actor.cpp: successful commands, expiries that freed holds), snapshots
+// single events at random points, and now and then restarts: every machine is rebuilt from
+// its snapshot and the log, must be byte for byte the machine that crashed, and the run goes
+// on with the rebuilt machines.
 //
-// Readings of API.md that the text leaves open, chosen here:
-// - A key already seen answers its replay or 409 idempotency_key_reused before anything
-//   else is checked (the Idempotency section answers unconditionally); a malformed key
-//   is 400 invalid_request first.
-// - An id that is empty or has a character outside [A-Za-z0-9._:-] is a "bad identifier"
-//   (400 invalid_request, before 404 and unknown_seat), and so is a seat id that is not
-//   three 1..16 character parts joined by '-'; a well-formed id that names nothing is
-//   unknown (404, or unknown_seat for seats).
-// - A hold is expired from the instant now >= expires_at; keys are forgotten once
-//   24 hours have fully passed.
-// - payment_ref: 1 to 128 printable ASCII characters; cancel reason: at most 256
-//   printable ASCII characters; GA count: 1 to 50, like seat counts.
-// - Block replies list each requested seat once with its state, in any order;
-//   unblocking a seat that is not blocked leaves it as it is.
+// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 9 s
+// in a Debug+ASan build on two busy cores). Replay one seed with
+//   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
+// ("[restart]" runs only the shard test; SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change
+// how many seeds and steps run; SEATD_PROPERTY_STATS=1 prints how often each answer came).
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -36,19 +28,20 @@
 #include <cstdlib>
 #include <iomanip>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "actors/command_codec.hpp"
 #include "actors/event_machine.hpp"
 #include "actors/snapshot_codec.hpp"
 #include "common/prng.hpp"
+#include "sim/reference_model.hpp"
 
 namespace {
 
@@ -59,13 +52,11 @@ using act::hold_view;
 using act::reservation_view;
 using act::seat_state;
 using act::seat_view;
+using seatd::sim::expectation;
+using seatd::sim::model_row;
+using seatd::sim::reference_model;
+using namespace seatd::sim::contract;  // API.md's limits and identifier grammar
 
-constexpr std::int64_t ms_per_s = 1000;
-constexpr std::int64_t day_ms = 24 * 3600 * ms_per_s;
-constexpr std::size_t per_hold_max = 50;  // API.md: 1 to 50 seat ids, best_available count
-constexpr std::size_t per_block_max = 10'000;
-constexpr std::size_t payment_ref_max = 128;
-constexpr std::size_t reason_max = 256;
 // Also send ids made of characters no identifier may contain (or empty). API.md makes those
 // 400 invalid_request ("bad identifiers"), ahead of 404 and of unknown_seat: hold and
 // reservation ids (path ids) and seat ids (in bodies) are probed separately.
@@ -96,40 +87,6 @@ class dice {
  private:
   seatd::common::splitmix64 gen_;
 };
-
-bool is_identifier_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == ':' || c == '-';
-}
-
-// API.md "Basics": 1 to 64 characters of [A-Za-z0-9._:-].
-bool is_identifier(const std::string& text) {
-  if (text.empty() || text.size() > 64) return false;
-  return std::all_of(text.begin(), text.end(), is_identifier_char);
-}
-
-// API.md: a seat id is {section}-{row}-{label}, each part 1 to 16 characters of the
-// identifier alphabet without '-'. Anything else is malformed (400 invalid_request); a
-// well-formed id that names no seat of the event is unknown (400 unknown_seat).
-bool is_malformed_seat_id(const std::string& id) {
-  std::vector<std::string> parts(1);
-  for (char c : id) {
-    if (c == '-')
-      parts.emplace_back();
-    else
-      parts.back() += c;
-  }
-  if (parts.size() != 3) return true;
-  for (const auto& part : parts)
-    if (part.empty() || part.size() > 16 ||
-        !std::all_of(part.begin(), part.end(), is_identifier_char))
-      return true;
-  return false;
-}
-
-bool is_printable(const std::string& text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
-}
 
 std::uint64_t fnv1a(const std::string& text) {
   std::uint64_t h = 0xcbf29ce484222325ull;
@@ -288,642 +245,6 @@ act::event_spec random_spec(dice& d) {
   return spec;
 }
 
-// ---- the reference model -----------------------------------------------------------------
-
-struct model_row {
-  std::size_t section = 0;
-  std::size_t category = 0;
-  std::vector<std::size_t> seats;  // layout indices, in physical order
-};
-
-struct model_hold {
-  std::string id;
-  std::string customer;
-  std::vector<std::size_t> seats;  // ascending layout indices
-  std::optional<std::size_t> ga_area;
-  std::uint32_t ga_count = 0;
-  std::int64_t created_ms = 0;
-  std::int64_t expires_ms = 0;
-  std::string status;  // active, expired, released, confirmed, cancelled (reads "confirmed")
-  std::string reservation_id;
-};
-
-struct model_reservation {
-  std::string id;
-  std::string hold_id;
-  std::string payment_ref;
-  std::int64_t confirmed_ms = 0;
-  std::int64_t cancelled_ms = 0;
-  bool cancelled = false;
-};
-
-struct model_key {
-  bool for_confirm = false;
-  std::uint64_t fingerprint = 0;
-  std::int64_t stamp_ms = 0;
-  hold_view hold_answer;
-  reservation_view confirm_answer;
-};
-
-// What the model says a command answers.
-struct expectation {
-  std::optional<errc> error;
-  std::vector<std::string> unknown_seats;  // sorted
-  std::vector<std::size_t> unavailable;    // sorted
-  std::uint32_t limit = 0;
-  std::uint32_t current = 0;
-  std::uint32_t expired_first = 0;  // holds the command's own clock advance expired
-
-  std::optional<hold_view> hold;  // hold, extend, release
-  bool new_hold = false;
-  std::optional<reservation_view> reservation;  // confirm, cancel
-  bool new_reservation = false;
-  bool created = false;    // confirm: 201
-  bool publishes = false;  // a new record on the reservation stream
-  bool replay = false;     // answered from an idempotency key
-  std::string note;        // what kind of success or failure this was, for the coverage tally
-  std::optional<std::vector<seat_view>> seats;  // block
-  std::optional<std::uint32_t> holds_expired;   // expire
-};
-
-struct reference_model {
-  act::event_spec spec;
-  std::int64_t clock = 0;
-
-  // The layout, in layout order: sections, rows, physical order.
-  std::vector<model_row> rows;
-  std::vector<std::string> seat_ids;
-  std::vector<std::size_t> seat_row;
-  std::map<std::string, std::size_t> seat_by_id;
-
-  // The state.
-  std::vector<seat_state> state;
-  std::map<std::string, model_hold> holds;
-  std::vector<std::string> hold_ids;  // creation order
-  std::map<std::string, model_reservation> reservations;
-  std::vector<std::string> reservation_ids;  // creation order
-  std::map<std::string, model_key> keys;
-  std::set<std::string> customers;  // everyone who ever held
-  std::uint64_t expired_total = 0;
-  std::size_t expired_on_the_instant = 0;    // holds expired with the clock exactly at expires_at
-  std::size_t forgotten_on_the_instant = 0;  // keys forgotten exactly 24 hours after their use
-
-  // A successful hold or confirm waits for the machine's id.
-  std::optional<model_hold> pending_hold;
-  std::optional<model_reservation> pending_reservation;
-  std::string pending_key;
-  std::uint64_t pending_fingerprint = 0;
-
-  reference_model(act::event_spec s, std::int64_t now_ms) : spec(std::move(s)), clock(now_ms) {
-    for (std::size_t sec = 0; sec < spec.sections.size(); ++sec) {
-      for (const auto& row : spec.sections[sec].rows) {
-        model_row built;
-        built.section = sec;
-        built.category = *category_index(row.category);
-        const std::size_t n = row.labels.empty() ? row.seat_count : row.labels.size();
-        for (std::size_t p = 0; p < n; ++p) {
-          const std::string label = row.labels.empty() ? std::to_string(p + 1) : row.labels[p];
-          const std::string id = spec.sections[sec].id + "-" + row.id + "-" + label;
-          built.seats.push_back(seat_ids.size());
-          seat_by_id[id] = seat_ids.size();
-          seat_row.push_back(rows.size());
-          seat_ids.push_back(id);
-        }
-        rows.push_back(built);
-      }
-    }
-    state.assign(seat_ids.size(), seat_state::available);
-  }
-
-  // ---- definitions
-
-  std::optional<std::size_t> category_index(const std::string& id) const {
-    for (std::size_t c = 0; c < spec.categories.size(); ++c)
-      if (spec.categories[c].id == id) return c;
-    return std::nullopt;
-  }
-  std::optional<std::size_t> section_index(const std::string& id) const {
-    for (std::size_t s = 0; s < spec.sections.size(); ++s)
-      if (spec.sections[s].id == id) return s;
-    return std::nullopt;
-  }
-  std::optional<std::size_t> area_index(const std::string& id) const {
-    for (std::size_t a = 0; a < spec.ga_areas.size(); ++a)
-      if (spec.ga_areas[a].id == id) return a;
-    return std::nullopt;
-  }
-  std::int64_t seat_price(std::size_t seat) const {
-    return spec.categories[rows[seat_row[seat]].category].price_minor;
-  }
-  std::int64_t total_of(const model_hold& h) const {
-    std::int64_t total = 0;
-    for (std::size_t s : h.seats)
-      total += seat_price(s);
-    if (h.ga_area)
-      total += spec.categories[*category_index(spec.ga_areas[*h.ga_area].category)].price_minor *
-               h.ga_count;
-    return total;
-  }
-  bool available(std::size_t seat) const { return state[seat] == seat_state::available; }
-
-  // ---- derived quantities, recomputed from the holds every time
-
-  // Held and sold (not cancelled) seats and GA places per customer who ever held.
-  static bool is_live(const model_hold& h) {
-    return h.status == "active" || h.status == "confirmed";
-  }
-  static std::uint32_t places(const model_hold& h) {
-    return static_cast<std::uint32_t>(h.seats.size()) + h.ga_count;
-  }
-  // Held and sold (not cancelled) seats and GA places of one customer.
-  std::uint32_t customer_total(const std::string& customer) const {
-    std::uint32_t total = 0;
-    for (const auto& [id, h] : holds)
-      if (h.customer == customer && is_live(h)) total += places(h);
-    return total;
-  }
-  // The same for every customer who ever held (0 for those who hold nothing now).
-  std::map<std::string, std::uint32_t> customer_totals() const {
-    std::map<std::string, std::uint32_t> totals;
-    for (const auto& customer : customers)
-      totals[customer] = 0;
-    for (const auto& [id, h] : holds)
-      if (is_live(h)) totals[h.customer] += places(h);
-    return totals;
-  }
-  std::uint32_t ga_places(std::size_t area, const std::string& status) const {
-    std::uint32_t places = 0;
-    for (const auto& [id, h] : holds)
-      if (h.ga_area == area && h.status == status) places += h.ga_count;
-    return places;
-  }
-  std::uint32_t active_holds() const {
-    std::uint32_t active = 0;
-    for (const auto& [id, h] : holds)
-      active += h.status == "active" ? 1u : 0u;
-    return active;
-  }
-
-  // ---- views
-
-  static act::hold_status status_of(const std::string& status) {
-    if (status == "active") return act::hold_status::active;
-    if (status == "expired") return act::hold_status::expired;
-    if (status == "released") return act::hold_status::released;
-    if (status == "confirmed") return act::hold_status::confirmed;
-    return act::hold_status::cancelled;
-  }
-  hold_view view(const model_hold& h) const {
-    hold_view v;
-    v.hold_id = h.id;
-    v.customer_id = h.customer;
-    for (std::size_t s : h.seats)
-      v.seats.push_back(seat_ids[s]);
-    if (h.ga_area) v.ga = act::ga_view{spec.ga_areas[*h.ga_area].id, h.ga_count};
-    v.created_at_ms = h.created_ms;
-    v.expires_at_ms = h.expires_ms;
-    v.total_minor = total_of(h);
-    v.currency = spec.categories.front().currency;
-    v.status = status_of(h.status);
-    v.reservation_id = h.reservation_id;
-    return v;
-  }
-  reservation_view view(const model_reservation& r) const {
-    const model_hold& h = holds.at(r.hold_id);
-    reservation_view v;
-    v.reservation_id = r.id;
-    v.customer_id = h.customer;
-    v.hold_id = h.id;
-    for (std::size_t s : h.seats)
-      v.seats.push_back(seat_ids[s]);
-    if (h.ga_area) v.ga = act::ga_view{spec.ga_areas[*h.ga_area].id, h.ga_count};
-    v.total_minor = total_of(h);
-    v.currency = spec.categories.front().currency;
-    v.payment_ref = r.payment_ref;
-    v.cancelled = r.cancelled;
-    v.confirmed_at_ms = r.confirmed_ms;
-    v.cancelled_at_ms = r.cancelled_ms;
-    return v;
-  }
-
-  // ---- time
-
-  // The clock never goes back; holds at or past expires_at expire; keys older than 24 hours
-  // are forgotten.
-  std::uint32_t advance(std::int64_t now_ms) {
-    clock = std::max(clock, now_ms);
-    std::uint32_t expired = 0;
-    for (auto& [id, h] : holds) {
-      if (h.status == "active" && h.expires_ms <= clock) {
-        expired_on_the_instant += h.expires_ms == clock ? 1u : 0u;
-        for (std::size_t s : h.seats)
-          state[s] = seat_state::available;
-        h.status = "expired";
-        ++expired;
-      }
-    }
-    expired_total += expired;
-    for (auto it = keys.begin(); it != keys.end();) {
-      forgotten_on_the_instant += clock - it->second.stamp_ms == day_ms ? 1u : 0u;
-      if (clock - it->second.stamp_ms >= day_ms)
-        it = keys.erase(it);
-      else
-        ++it;
-    }
-    return expired;
-  }
-
-  // ---- best available, by brute force over every candidate
-
-  // Every row as "section-row (category): states", '.' free, 'h' held, 's' sold, 'b' blocked.
-  std::string rows_picture() const {
-    std::string out;
-    for (const auto& row : rows) {
-      const std::string& id = seat_ids[row.seats.front()];
-      out += id.substr(0, id.rfind('-')) + " (" + spec.categories[row.category].id + "): ";
-      for (std::size_t s : row.seats)
-        out += ".hsb"[static_cast<std::size_t>(state[s])];
-      out += "\n";
-    }
-    return out;
-  }
-
-  bool row_matches(std::size_t r, std::optional<std::size_t> category,
-                   std::optional<std::size_t> section) const {
-    return (!category || rows[r].category == *category) &&
-           (!section || rows[r].section == *section);
-  }
-
-  // Whether a block leaves exactly one free seat between it and a taken seat or a row end.
-  bool strands(const std::vector<std::size_t>& block) const {
-    const auto& seats = rows[seat_row[block.front()]].seats;
-    const auto first = static_cast<std::size_t>(
-        std::find(seats.begin(), seats.end(), block.front()) - seats.begin());
-    std::size_t left = 0;
-    for (std::size_t i = first; i > 0 && available(seats[i - 1]); --i)
-      ++left;
-    std::size_t right = 0;
-    for (std::size_t i = first + block.size(); i < seats.size() && available(seats[i]); ++i)
-      ++right;
-    return left == 1 || right == 1;
-  }
-
-  std::vector<std::size_t> best_block(std::size_t count, std::optional<std::size_t> category,
-                                      std::optional<std::size_t> section) const {
-    // (strands a single seat, section, row, twice the centre distance, start): smallest wins.
-    using rank = std::tuple<bool, std::size_t, std::size_t, std::int64_t, std::size_t>;
-    std::optional<rank> best;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (!row_matches(r, category, section)) continue;
-      const auto& seats = rows[r].seats;
-      const std::size_t n = seats.size();
-      for (std::size_t start = 0; start + count <= n; ++start) {
-        bool all_free = true;
-        for (std::size_t i = start; i < start + count; ++i)
-          all_free = all_free && available(seats[i]);
-        if (!all_free) continue;
-        std::size_t left = 0;  // free seats between the block and a taken seat or the row's start
-        for (std::size_t i = start; i > 0 && available(seats[i - 1]); --i)
-          ++left;
-        std::size_t right = 0;
-        for (std::size_t i = start + count; i < n && available(seats[i]); ++i)
-          ++right;
-        const std::int64_t distance =
-            std::abs(2 * static_cast<std::int64_t>(start) + static_cast<std::int64_t>(count) -
-                     static_cast<std::int64_t>(n));
-        const rank candidate{left == 1 || right == 1, rows[r].section, r, distance, start};
-        if (!best || candidate < *best) best = candidate;
-      }
-    }
-    std::vector<std::size_t> chosen;
-    if (!best) return chosen;
-    const auto& seats = rows[std::get<2>(*best)].seats;
-    for (std::size_t i = 0; i < count; ++i)
-      chosen.push_back(seats[std::get<4>(*best) + i]);
-    return chosen;
-  }
-
-  std::vector<std::size_t> best_scattered(std::size_t count, std::optional<std::size_t> category,
-                                          std::optional<std::size_t> section) const {
-    std::vector<std::size_t> chosen;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (!row_matches(r, category, section)) continue;
-      const auto& seats = rows[r].seats;
-      const auto n = static_cast<std::int64_t>(seats.size());
-      std::vector<std::pair<std::int64_t, std::size_t>> order;  // (twice the distance, position)
-      for (std::size_t p = 0; p < seats.size(); ++p)
-        if (available(seats[p]))
-          order.emplace_back(std::abs(2 * static_cast<std::int64_t>(p) + 1 - n), p);
-      std::sort(order.begin(), order.end());
-      for (const auto& [distance, p] : order) {
-        chosen.push_back(seats[p]);
-        if (chosen.size() == count) {
-          std::sort(chosen.begin(), chosen.end());
-          return chosen;
-        }
-      }
-    }
-    return {};
-  }
-
-  // ---- commands
-
-  static expectation failed(expectation e, errc code) {
-    e.error = code;
-    return e;
-  }
-
-  // 400 invalid_request for a malformed list, unknown_seat for ids the event lacks.
-  std::optional<errc> resolve(const std::vector<std::string>& ids, std::size_t max, expectation& e,
-                              std::vector<std::size_t>& seats) const {
-    if (ids.empty() || ids.size() > max) return errc::invalid_request;
-    const std::set<std::string> distinct(ids.begin(), ids.end());
-    if (distinct.size() != ids.size()) return errc::invalid_request;
-    for (const auto& id : ids)
-      if (is_malformed_seat_id(id)) return errc::invalid_request;
-    for (const auto& id : ids) {
-      const auto it = seat_by_id.find(id);
-      if (it == seat_by_id.end())
-        e.unknown_seats.push_back(id);
-      else
-        seats.push_back(it->second);
-    }
-    if (!e.unknown_seats.empty()) {
-      std::sort(e.unknown_seats.begin(), e.unknown_seats.end());
-      return errc::unknown_seat;
-    }
-    std::sort(seats.begin(), seats.end());
-    return std::nullopt;
-  }
-
-  expectation hold(const act::hold_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    if (!c.idempotency_key.empty()) {
-      if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
-      const auto seen = keys.find(c.idempotency_key);
-      if (seen != keys.end()) {
-        if (seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
-          return failed(e, errc::idempotency_key_reused);
-        e.hold = seen->second.hold_answer;
-        e.replay = true;
-        e.note = "hold replayed";
-        return e;
-      }
-    }
-    if (!is_identifier(c.customer_id)) return failed(e, errc::invalid_request);
-    const std::uint32_t ttl_s = c.ttl_s.value_or(spec.default_hold_ttl_s);
-    if (ttl_s < 1 || ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
-
-    model_hold h;
-    h.customer = c.customer_id;
-    std::size_t count = 0;
-    std::optional<std::size_t> category;
-    std::optional<std::size_t> section;
-    const auto* chosen = std::get_if<act::explicit_seats>(&c.selector);
-    const auto* best = std::get_if<act::best_available>(&c.selector);
-    const auto* ga = std::get_if<act::ga_places>(&c.selector);
-    if (chosen) {
-      if (const auto code = resolve(chosen->seats, per_hold_max, e, h.seats))
-        return failed(e, *code);
-      count = h.seats.size();
-    } else if (best) {
-      if (best->count < 1 || best->count > per_hold_max) return failed(e, errc::invalid_request);
-      if (!best->category.empty()) {
-        category = category_index(best->category);
-        if (!category) return failed(e, errc::invalid_request);
-      }
-      if (!best->section.empty()) {
-        section = section_index(best->section);
-        if (!section) return failed(e, errc::invalid_request);
-      }
-      count = best->count;
-    } else {
-      if (ga->count < 1 || ga->count > per_hold_max) return failed(e, errc::invalid_request);
-      h.ga_area = area_index(ga->area);
-      if (!h.ga_area) return failed(e, errc::invalid_request);
-      h.ga_count = ga->count;
-      count = ga->count;
-    }
-
-    const std::uint32_t limit = spec.max_seats_per_customer;
-    const std::uint32_t current = customer_total(c.customer_id);
-    if (limit > 0 && current + count > limit) {
-      e.limit = limit;
-      e.current = current;
-      return failed(e, errc::customer_limit_exceeded);
-    }
-
-    if (chosen) {
-      for (std::size_t s : h.seats)
-        if (!available(s)) e.unavailable.push_back(s);
-      if (!e.unavailable.empty()) return failed(e, errc::seats_unavailable);
-    } else if (best) {
-      h.seats = best->adjacent ? best_block(count, category, section)
-                               : best_scattered(count, category, section);
-      if (h.seats.empty()) return failed(e, errc::no_seats_match);
-      e.note = best->adjacent ? "best block" : "best scattered";
-      if (best->adjacent && strands(h.seats)) e.note = "best block stranding a seat";
-    } else {
-      const std::uint32_t left = spec.ga_areas[*h.ga_area].capacity -
-                                 ga_places(*h.ga_area, "active") -
-                                 ga_places(*h.ga_area, "confirmed");
-      if (left < count) return failed(e, errc::ga_sold_out);
-    }
-
-    h.created_ms = clock;
-    h.expires_ms = clock + ttl_s * ms_per_s;
-    h.status = "active";
-    for (std::size_t s : h.seats)
-      state[s] = seat_state::held;
-    e.hold = view(h);
-    e.new_hold = true;
-    pending_hold = h;
-    pending_key = c.idempotency_key;
-    pending_fingerprint = c.request_fingerprint;
-    return e;
-  }
-
-  void adopt_hold(const std::string& id) {
-    model_hold h = *pending_hold;
-    pending_hold.reset();
-    h.id = id;
-    holds.emplace(id, h);
-    hold_ids.push_back(id);
-    customers.insert(h.customer);
-    if (!pending_key.empty()) keys[pending_key] = {false, pending_fingerprint, clock, view(h), {}};
-  }
-
-  // 400 for a malformed id, else 404 when unknown, else the hold.
-  std::optional<errc> find_hold(const std::string& id, model_hold*& found) {
-    if (!is_identifier(id)) return errc::invalid_request;
-    const auto it = holds.find(id);
-    if (it == holds.end()) return errc::hold_not_found;
-    found = &it->second;
-    return std::nullopt;
-  }
-
-  expectation extend(const act::extend_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    if (c.ttl_s < 1 || c.ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
-    model_hold* h = nullptr;
-    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
-    if (h->status == "expired") return failed(e, errc::hold_expired);
-    if (h->status == "released") return failed(e, errc::hold_released);
-    if (h->status != "active") return failed(e, errc::hold_already_confirmed);
-    h->expires_ms =
-        std::min(clock + c.ttl_s * ms_per_s, h->created_ms + spec.max_hold_ttl_s * ms_per_s);
-    e.hold = view(*h);
-    return e;
-  }
-
-  expectation release(const act::release_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    model_hold* h = nullptr;
-    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
-    if (h->status == "expired") return failed(e, errc::hold_expired);
-    if (h->status == "confirmed" || h->status == "cancelled")
-      return failed(e, errc::hold_already_confirmed);
-    if (h->status == "active") {
-      for (std::size_t s : h->seats)
-        state[s] = seat_state::available;
-      h->status = "released";
-    }
-    e.hold = view(*h);
-    return e;
-  }
-
-  expectation confirm(const act::confirm_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    if (!c.idempotency_key.empty()) {
-      if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
-      const auto seen = keys.find(c.idempotency_key);
-      if (seen != keys.end()) {
-        if (!seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
-          return failed(e, errc::idempotency_key_reused);
-        e.reservation = seen->second.confirm_answer;
-        e.created = true;
-        e.replay = true;
-        e.note = "confirm replayed";
-        return e;
-      }
-    }
-    if (c.payment_ref.empty() || c.payment_ref.size() > payment_ref_max ||
-        !is_printable(c.payment_ref))
-      return failed(e, errc::invalid_request);
-    model_hold* h = nullptr;
-    if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
-    if (h->status == "expired") return failed(e, errc::hold_expired);
-    if (h->status == "released") return failed(e, errc::hold_released);
-    if (h->status == "confirmed" || h->status == "cancelled") {
-      const model_reservation& r = reservations.at(h->reservation_id);
-      if (!c.idempotency_key.empty() || r.payment_ref != c.payment_ref)
-        return failed(e, errc::hold_already_confirmed);
-      e.reservation = view(r);
-      e.created = false;
-      e.note = "confirm repeated (200)";
-      return e;
-    }
-    for (std::size_t s : h->seats)
-      state[s] = seat_state::sold;
-    h->status = "confirmed";
-    model_reservation r;
-    r.hold_id = h->id;
-    r.payment_ref = c.payment_ref;
-    r.confirmed_ms = clock;
-    e.reservation = view(r);
-    e.created = true;
-    e.new_reservation = true;
-    e.publishes = true;
-    pending_reservation = r;
-    pending_key = c.idempotency_key;
-    pending_fingerprint = c.request_fingerprint;
-    return e;
-  }
-
-  void adopt_reservation(const std::string& id) {
-    model_reservation r = *pending_reservation;
-    pending_reservation.reset();
-    r.id = id;
-    reservations.emplace(id, r);
-    reservation_ids.push_back(id);
-    holds.at(r.hold_id).reservation_id = id;
-    if (!pending_key.empty()) keys[pending_key] = {true, pending_fingerprint, clock, {}, view(r)};
-  }
-
-  expectation cancel(const act::cancel_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    if (c.reason.size() > reason_max || !is_printable(c.reason))
-      return failed(e, errc::invalid_request);
-    if (!is_identifier(c.reservation_id)) return failed(e, errc::invalid_request);
-    const auto it = reservations.find(c.reservation_id);
-    if (it == reservations.end()) return failed(e, errc::reservation_not_found);
-    model_reservation& r = it->second;
-    if (r.cancelled) return failed(e, errc::reservation_already_cancelled);
-    model_hold& h = holds.at(r.hold_id);
-    for (std::size_t s : h.seats)
-      state[s] = seat_state::available;
-    h.status = "cancelled";
-    r.cancelled = true;
-    r.cancelled_ms = clock;
-    e.reservation = view(r);
-    e.publishes = true;
-    return e;
-  }
-
-  expectation block(const act::block_command& c, std::int64_t now_ms) {
-    expectation e;
-    e.expired_first = advance(now_ms);
-    std::vector<std::size_t> seats;
-    if (const auto code = resolve(c.seats, per_block_max, e, seats)) return failed(e, *code);
-    if (c.block) {
-      for (std::size_t s : seats)
-        if (state[s] == seat_state::held || state[s] == seat_state::sold)
-          e.unavailable.push_back(s);
-      if (!e.unavailable.empty()) return failed(e, errc::seats_unavailable);
-      for (std::size_t s : seats)
-        state[s] = seat_state::blocked;
-    } else {
-      for (std::size_t s : seats)
-        if (state[s] == seat_state::blocked) state[s] = seat_state::available;
-    }
-    e.seats.emplace();
-    for (std::size_t s : seats)
-      e.seats->push_back({seat_ids[s], state[s]});
-    return e;
-  }
-
-  expectation apply(const act::command& command, std::int64_t now_ms) {
-    return std::visit(
-        [&](const auto& c) -> expectation {
-          using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, act::hold_command>)
-            return hold(c, now_ms);
-          else if constexpr (std::is_same_v<T, act::extend_command>)
-            return extend(c, now_ms);
-          else if constexpr (std::is_same_v<T, act::release_command>)
-            return release(c, now_ms);
-          else if constexpr (std::is_same_v<T, act::confirm_command>)
-            return confirm(c, now_ms);
-          else if constexpr (std::is_same_v<T, act::cancel_command>)
-            return cancel(c, now_ms);
-          else if constexpr (std::is_same_v<T, act::block_command>)
-            return block(c, now_ms);
-          else {
-            expectation e;
-            e.expired_first = advance(now_ms);
-            e.holds_expired = e.expired_first;
-            return e;
-          }
-        },
-        command);
-  }
-};
-
 // ---- running the machine ------------------------------------------------------------------
 
 struct outcome {
@@ -980,15 +301,76 @@ struct log_entry {
   std::optional<errc> error;
 };
 
-// ---- one seed ------------------------------------------------------------------------------
+// ---- a shard's log and its recovery ----------------------------------------------------------
 
-class driver {
+// An entry of a shard's log as event_actor.cpp appends it: the event, the stamp the command
+// was applied at, and the command encoded for the log.
+struct shard_entry {
+  std::string event_id;
+  std::int64_t stamp_ms = 0;
+  std::vector<std::uint8_t> payload;
+};
+
+// A snapshot of one event, and how much of the shard's log it covers: its first `covers`
+// entries.
+struct event_snapshot {
+  std::vector<std::uint8_t> bytes;
+  std::size_t covers = 0;
+};
+
+using machines_by_event = std::map<std::string, event_machine>;
+
+// Applies one log entry: a create makes its event's machine; any other command must succeed,
+// for only successful commands are logged.
+std::optional<std::string> replay_entry(machines_by_event& machines, const shard_entry& entry) {
+  auto decoded = act::decode_command(entry.payload);
+  if (!decoded) return "does not decode: " + decoded.error();
+  if (auto* create = std::get_if<act::create_command>(&decoded.value())) {
+    auto created = event_machine::create(entry.event_id, std::move(create->spec), entry.stamp_ms,
+                                         create->id_salt);
+    if (!created) return "create does not replay: " + created.error().message;
+    if (!machines.emplace(entry.event_id, std::move(created).value()).second)
+      return "event created twice";
+    return std::nullopt;
+  }
+  const auto machine = machines.find(entry.event_id);
+  if (machine == machines.end()) return "command for an event that was never created";
+  const act::command command = *act::machine_command(std::move(decoded).value());
+  const auto applied = machine->second.apply(command, entry.stamp_ms);
+  if (!applied) return "does not replay (" + applied.error().message + "): " + describe(command);
+  return std::nullopt;
+}
+
+// What a restarted node rebuilds, as cluster/node.cpp's recover() does: every event from its
+// snapshot, then the entries of the log that its snapshot does not cover, in log order. Kept
+// to this shape so that a shard-level state machine's restore + apply can take its place.
+seatd::common::result<machines_by_event, std::string> rebuild(
+    const std::map<std::string, event_snapshot>& snapshots, const std::vector<shard_entry>& log) {
+  machines_by_event machines;
+  for (const auto& [event_id, snapshot] : snapshots) {
+    auto decoded = act::snapshot_codec::decode(snapshot.bytes);
+    if (!decoded) return seatd::common::fail("snapshot of " + event_id + ": " + decoded.error());
+    machines.emplace(event_id, std::move(decoded).value());
+  }
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    const auto snapshot = snapshots.find(log[i].event_id);
+    if (snapshot != snapshots.end() && i < snapshot->second.covers) continue;
+    if (const auto problem = replay_entry(machines, log[i]))
+      return seatd::common::fail("log entry " + std::to_string(i) + " (event " + log[i].event_id +
+                                 ", stamp " + std::to_string(log[i].stamp_ms) + "): " + *problem);
+  }
+  return machines;
+}
+
+// ---- one event -----------------------------------------------------------------------------
+
+// One event's machine and model, driven one random command at a time and compared after each.
+class event_run {
  public:
-  driver(std::uint64_t seed, std::size_t steps, std::map<std::string, std::size_t>& tally)
+  event_run(std::uint64_t seed, std::string event_id, std::map<std::string, std::size_t>& tally)
       : tally_(tally),
         dice_(seed * 0x9E3779B97F4A7C15ull + 0x5EA7D),
-        steps_(steps),
-        event_id_("prop-" + std::to_string(seed)),
+        event_id_(std::move(event_id)),
         spec_(random_spec(dice_)),
         created_ms_(1'800'000'000'000 + static_cast<std::int64_t>(dice_.below(1'000'000'000))),
         salt_(dice_.next()),
@@ -1002,26 +384,70 @@ class driver {
     machine_.emplace(std::move(created).value());
   }
 
-  void run() {
+  // The layout and the state before any command.
+  void start() {
     REQUIRE(machine_->layout().seat_count() == model_.seat_ids.size());
     for (std::size_t s = 0; s < model_.seat_ids.size(); ++s)
       REQUIRE(machine_->layout().seat_id(static_cast<act::seat_index>(s)) == model_.seat_ids[s]);
     check_state();
-    for (step_ = 0; step_ < steps_; ++step_) {
-      const std::int64_t stamp = next_stamp();
-      const act::command command = generate();
-      INFO("step " << step_ << " stamp " << stamp << " (model clock " << model_.clock
-                   << "): " << describe(command));
-      execute(command, stamp);
-      check_state();
-      if (shadow_ && step_ == shadow_until_) finish_fork();
-      if (step_ % 200 == fork_phase_) start_fork();
-    }
+  }
+
+  // One random command, applied to both and compared; now and then a snapshot fork.
+  void step() {
+    const std::int64_t stamp = next_stamp();
+    const act::command command = generate();
+    INFO("step " << step_ << " stamp " << stamp << " (model clock " << model_.clock
+                 << "): " << describe(command));
+    execute(command, stamp);
+    check_state();
+    if (shadow_ && step_ == shadow_until_) finish_fork();
+    if (step_ % 200 == fork_phase_) start_fork();
+    ++step_;
+  }
+
+  // Every view, and the whole command log replayed onto a fresh machine.
+  void finish() {
     if (shadow_) finish_fork();
     check_all_views();
     check_log_replay();
     tally_["hold expired exactly at expires_at"] += model_.expired_on_the_instant;
     tally_["key forgotten exactly 24 hours on"] += model_.forgotten_on_the_instant;
+  }
+
+  // ---- as one event of a shard
+
+  const std::string& event_id() const { return event_id_; }
+  const event_machine& machine() const { return *machine_; }
+
+  // From now on, appends to `log` what the server logs of this event, from its creation on.
+  void log_to(std::vector<shard_entry>& log) {
+    shard_log_ = &log;
+    log.push_back({event_id_, created_ms_, act::encode_command(act::create_command{spec_, salt_})});
+  }
+
+  // Goes on with the machine a restarted node rebuilt (from `source`), once it is exactly the
+  // machine that crashed. The log cannot carry what failed commands did after the event's
+  // last entry: their clock advance and the expiries it made. The restarted node's expiry
+  // timer redoes those at once (its wall clock is past the crashed clock); here it sweeps at
+  // exactly the crashed clock, and logs the sweep if it freed holds, as the server does.
+  void restart(event_machine rebuilt, const std::string& source) {
+    INFO("restart: event " << event_id_ << " rebuilt from " << source);
+    const std::vector<std::uint8_t> crashed = encode(*machine_);
+    const std::int64_t crashed_clock_ms = machine_->clock_ms();
+    if (rebuilt.clock_ms() < crashed_clock_ms) ++tally_["restart behind an unlogged clock advance"];
+    const std::int64_t effective_ms = std::max(crashed_clock_ms, rebuilt.clock_ms());
+    if (rebuilt.expire(crashed_clock_ms).holds_expired > 0) {
+      append_to_shard_log(act::expire_command{}, effective_ms);
+      ++tally_["restart sweep expired holds again"];
+    }
+    machine_.emplace(std::move(rebuilt));
+    // The model's view of what differs first (readable), then every byte.
+    REQUIRE(state_problem() == "");
+    REQUIRE(machine_->check_invariants() == "");
+    check_all_views();
+    const bool same = encode(*machine_) == crashed;
+    INFO("the rebuilt machine differs from the one that crashed");
+    REQUIRE(same);
   }
 
  private:
@@ -1318,6 +744,24 @@ class driver {
     REQUIRE(verdict(shadow_error) == verdict(error));
   }
 
+  // The stamp the server applies and logs (event_actor.cpp, effective_now): never behind the
+  // machine's clock. A raw stamp could be earlier than expiries that unlogged failures made,
+  // and the entry would replay differently.
+  std::int64_t effective_now(std::int64_t stamp) const {
+    return std::max(stamp, machine_->clock_ms());
+  }
+
+  // What the server logs: a command that succeeded, and an expiry only if it freed holds.
+  static bool server_logs(const outcome& got) {
+    return !got.error && (!got.expire || got.expire->holds_expired > 0);
+  }
+
+  void append_to_shard_log(const act::command& command, std::int64_t effective_ms) {
+    if (!shard_log_) return;
+    shard_log_->push_back(
+        {event_id_, effective_ms, act::encode_command(act::machine_command_to_log(command))});
+  }
+
   void execute(const act::command& command, std::int64_t stamp) {
     event_machine& m = *machine_;
     const bool seats_asked = std::holds_alternative<act::hold_command>(command) ||
@@ -1329,15 +773,19 @@ class driver {
     const bool isolate = want.error.has_value() && dice_.percent(12);
     std::vector<std::uint8_t> before;
     if (isolate) {
+      const std::int64_t sweep_ms = effective_now(stamp);
       const act::expire_reply swept = m.expire(stamp);
       record(act::expire_command{}, stamp, std::nullopt);
+      if (swept.holds_expired > 0) append_to_shard_log(act::expire_command{}, sweep_ms);
       REQUIRE(swept.holds_expired == want.expired_first);
       before = encode(m);
     }
+    const std::int64_t effective_ms = effective_now(stamp);
     const outcome got = run_typed(m, command, stamp);
     const std::optional<errc> got_error =
         got.error ? std::optional<errc>(got.error->code) : std::nullopt;
     record(command, stamp, got_error);
+    if (server_logs(got)) append_to_shard_log(command, effective_ms);
     INFO("machine says: " << (got.error ? got.error->message : std::string("ok")));
     INFO("rows before the command:\n" << picture);
     REQUIRE(verdict(got_error) == verdict(want.error));
@@ -1585,7 +1033,6 @@ class driver {
 
   std::map<std::string, std::size_t>& tally_;
   dice dice_;
-  std::size_t steps_;
   std::string event_id_;
   act::event_spec spec_;
   std::int64_t created_ms_;
@@ -1601,58 +1048,187 @@ class driver {
   std::uint64_t last_seq_ = 0;
   std::uint64_t keys_made_ = 0;
   std::vector<act::command> keyed_;
-  std::vector<log_entry> log_;
+  std::vector<log_entry> log_;                     // every command, with its verdict
+  std::vector<shard_entry>* shard_log_ = nullptr;  // what the server logs, when in a shard
 };
+
+// ---- one shard -------------------------------------------------------------------------------
+
+// Several events interleaved in one shard, as the server runs them: one log of what the server
+// logs of every event, snapshots of single events at random points, and now and then a crash.
+// Then every machine is rebuilt from the snapshots and the log, must be exactly the machine
+// that crashed, and the run goes on with the rebuilt machines.
+//
+// Each event keeps its own wall clock (event_run), so its stamps still aim at its own holds'
+// and keys' boundaries; a machine never sees another event's time, and recovery replays each
+// event's entries in log order whatever their stamps.
+class shard_run {
+ public:
+  shard_run(std::uint64_t seed, std::map<std::string, std::size_t>& tally)
+      : tally_(tally), dice_(seed * 0xD1B54A32D192ED03ull + 0x5A4D) {
+    const std::size_t count = 2 + dice_.below(3);
+    for (std::size_t e = 0; e < count; ++e) {
+      const std::string id = "prop-" + std::to_string(seed) + "-" + std::to_string(e);
+      events_.push_back(std::make_unique<event_run>(dice_.next(), id, tally));
+      events_.back()->log_to(log_);
+    }
+    next_restart_ = restart_gap();
+  }
+
+  void run(std::size_t steps) {
+    for (auto& event : events_)
+      event->start();
+    for (std::size_t step = 0; step < steps; ++step) {
+      event_run& event = *events_[dice_.below(events_.size())];
+      INFO("shard step " << step << " (log of " << log_.size() << " entries), event "
+                         << event.event_id());
+      event.step();
+      if (dice_.percent(2)) take_snapshot(*events_[dice_.below(events_.size())]);
+      if (step == next_restart_) {
+        restart();
+        next_restart_ = step + restart_gap();
+      }
+    }
+    for (auto& event : events_)
+      event->finish();
+  }
+
+ private:
+  std::size_t restart_gap() { return 100 + dice_.below(400); }
+
+  // Covers every entry appended so far, as the server's snapshots do.
+  void take_snapshot(const event_run& event) {
+    snapshots_[event.event_id()] = {encode(event.machine()), log_.size()};
+    ++tally_["snapshot taken"];
+  }
+
+  void restart() {
+    auto rebuilt = rebuild(snapshots_, log_);
+    INFO("rebuilding the shard: " << (rebuilt.ok() ? std::string("ok") : rebuilt.error()));
+    REQUIRE(rebuilt.ok());
+    REQUIRE(rebuilt.value().size() == events_.size());
+    for (auto& event : events_) {
+      const std::string& id = event->event_id();
+      const bool from_snapshot = snapshots_.count(id) > 0;
+      event->restart(std::move(rebuilt.value().at(id)), source_of(id));
+      ++tally_[from_snapshot ? "event rebuilt from a snapshot" : "event rebuilt from its create"];
+    }
+    ++tally_["restart"];
+  }
+
+  // "a snapshot covering 12 entries and 30 later entries of the event", for failure messages.
+  std::string source_of(const std::string& event_id) const {
+    const auto snapshot = snapshots_.find(event_id);
+    const std::size_t covers = snapshot == snapshots_.end() ? 0 : snapshot->second.covers;
+    std::size_t replayed = 0;
+    for (std::size_t i = covers; i < log_.size(); ++i)
+      replayed += log_[i].event_id == event_id ? 1u : 0u;
+    const std::string start = snapshot == snapshots_.end()
+                                  ? "its create entry"
+                                  : "a snapshot covering " + std::to_string(covers) + " entries";
+    return start + " and " + std::to_string(replayed) + " later entries of the event";
+  }
+
+  std::map<std::string, std::size_t>& tally_;
+  dice dice_;
+  std::vector<std::unique_ptr<event_run>> events_;  // they point into log_: not moved
+  std::vector<shard_entry> log_;
+  std::map<std::string, event_snapshot> snapshots_;
+  std::size_t next_restart_ = 0;
+};
+
+// ---- settings and coverage --------------------------------------------------------------------
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);
   return text ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
+// SEATD_PROPERTY_SEED runs one seed; else SEATD_PROPERTY_SEEDS seeds from 1. SEATD_PROPERTY_STEPS
+// sets the steps per seed.
+struct run_settings {
+  std::uint64_t first = 1;
+  std::uint64_t seeds = 0;
+  std::uint64_t steps = 0;
+  bool one_seed = false;
+};
+
+run_settings settings_from_env(std::uint64_t default_seeds, std::uint64_t default_steps) {
+  run_settings s;
+  const char* one = std::getenv("SEATD_PROPERTY_SEED");
+  s.one_seed = one != nullptr;
+  s.first = one ? std::strtoull(one, nullptr, 10) : 1;
+  s.seeds = one ? 1 : env_or("SEATD_PROPERTY_SEEDS", default_seeds);
+  s.steps = env_or("SEATD_PROPERTY_STEPS", default_steps);
+  return s;
+}
+
+// A full run must have exercised every answer the model can give (and `more`), else the
+// generator has drifted and the comparisons prove little. SEATD_PROPERTY_STATS=1 prints them.
+void check_coverage(const run_settings& settings, std::map<std::string, std::size_t>& tally,
+                    const std::vector<std::string>& more) {
+  if (std::getenv("SEATD_PROPERTY_STATS"))
+    for (const auto& [what, count] : tally)
+      std::printf("%8zu  %s\n", count, what.c_str());
+  if (settings.one_seed || settings.seeds * settings.steps < 20'000) return;
+  std::vector<std::string> expected{"ok",
+                                    "invalid_request",
+                                    "unknown_seat",
+                                    "hold_not_found",
+                                    "reservation_not_found",
+                                    "hold_expired",
+                                    "customer_limit_exceeded",
+                                    "seats_unavailable",
+                                    "no_seats_match",
+                                    "ga_sold_out",
+                                    "hold_already_confirmed",
+                                    "hold_released",
+                                    "reservation_already_cancelled",
+                                    "idempotency_key_reused",
+                                    "hold replayed",
+                                    "confirm replayed",
+                                    "confirm repeated (200)",
+                                    "best block",
+                                    "best scattered",
+                                    "best block stranding a seat",
+                                    "failure isolated and compared",
+                                    "hold expired exactly at expires_at",
+                                    "key forgotten exactly 24 hours on"};
+  expected.insert(expected.end(), more.begin(), more.end());
+  for (const auto& what : expected) {
+    INFO("never seen: " << what);
+    CHECK(tally[what] > 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("event_machine agrees with a reference model of API.md on random commands",
           "[unit][property]") {
-  const char* one = std::getenv("SEATD_PROPERTY_SEED");
-  const std::uint64_t first = one ? std::strtoull(one, nullptr, 10) : 1;
-  const std::uint64_t seeds = one ? 1 : env_or("SEATD_PROPERTY_SEEDS", 40);
-  const std::uint64_t steps = env_or("SEATD_PROPERTY_STEPS", 1000);
+  const run_settings settings = settings_from_env(40, 1000);
   std::map<std::string, std::size_t> tally;
-  for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
+  for (std::uint64_t seed = settings.first; seed < settings.first + settings.seeds; ++seed) {
     INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << ")");
-    driver d(seed, static_cast<std::size_t>(steps), tally);
-    d.run();
+    event_run run(seed, "prop-" + std::to_string(seed), tally);
+    run.start();
+    for (std::uint64_t step = 0; step < settings.steps; ++step)
+      run.step();
+    run.finish();
   }
-  if (std::getenv("SEATD_PROPERTY_STATS"))
-    for (const auto& [what, count] : tally)
-      std::printf("%8zu  %s\n", count, what.c_str());
-  // A full run must have exercised every answer the model can give, else the generator
-  // has drifted and the comparisons above prove little.
-  if (one || seeds * steps < 20'000) return;
-  for (const char* what : {"ok",
-                           "invalid_request",
-                           "unknown_seat",
-                           "hold_not_found",
-                           "reservation_not_found",
-                           "hold_expired",
-                           "customer_limit_exceeded",
-                           "seats_unavailable",
-                           "no_seats_match",
-                           "ga_sold_out",
-                           "hold_already_confirmed",
-                           "hold_released",
-                           "reservation_already_cancelled",
-                           "idempotency_key_reused",
-                           "hold replayed",
-                           "confirm replayed",
-                           "confirm repeated (200)",
-                           "best block",
-                           "best scattered",
-                           "best block stranding a seat",
-                           "failure isolated and compared",
-                           "hold expired exactly at expires_at",
-                           "key forgotten exactly 24 hours on"}) {
-    INFO("never seen: " << what);
-    CHECK(tally[what] > 0);
+  check_coverage(settings, tally, {});
+}
+
+TEST_CASE("a shard of event machines agrees with the model across restarts from its log",
+          "[unit][property][restart]") {
+  const run_settings settings = settings_from_env(20, 2000);
+  std::map<std::string, std::size_t> tally;
+  for (std::uint64_t seed = settings.first; seed < settings.first + settings.seeds; ++seed) {
+    INFO("seed " << seed << " (replay: SEATD_PROPERTY_SEED=" << seed << " with \"[restart]\")");
+    shard_run shard(seed, tally);
+    shard.run(static_cast<std::size_t>(settings.steps));
   }
+  check_coverage(settings, tally,
+                 {"restart", "snapshot taken", "event rebuilt from a snapshot",
+                  "event rebuilt from its create", "restart behind an unlogged clock advance",
+                  "restart sweep expired holds again"});
 }
