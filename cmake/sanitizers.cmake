@@ -24,3 +24,10 @@ if(SEATD_TSAN)
   endif()
   add_link_options(-fsanitize=thread)
 endif()
+if(SEATD_FUZZ)
+  # Every object instrumented for coverage and checked by ASan and UBSan; only the fuzzer
+  # binaries link libFuzzer's main (tests/fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config ccache clang-format clang-tidy git
+  # the fuzzers (libFuzzer comes with clang's runtime)
+  clang libclang-rt-14-dev
   # libraries
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost-dev
   librdkafka-dev libpqxx-dev libpq-dev
