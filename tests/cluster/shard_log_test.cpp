@@ -278,6 +278,37 @@ TEST_CASE("shard_log: stop() checkpoints every shard that changed", "[unit][clus
   CHECK(h.checkpoints() == 2);  // shard 2 has nothing to checkpoint
 }
 
+TEST_CASE("shard_log: after a restart, stop() leaves alone the shards that did not change",
+          "[unit][cluster]") {
+  storage::memory_store memory(2);
+  event_script script;
+  {
+    harness first(memory);
+    first.log().propose(script.create(0, "ev-a"), {});
+    first.log().propose(script.create(1, "ev-c"), {});
+    first.start();
+    first.log().stop();  // both shards checkpointed: parts, no entries left
+  }
+  recording_store store(memory);
+  harness h(store);
+  REQUIRE(h.opened.report.snapshots == 2);
+  REQUIRE(h.opened.report.entries_replayed == 0);
+  h.log().propose(script.hold("ev-a", {"1-1-2"}).entry, {});
+  h.start();
+  h.log().stop();
+
+  // Only shard 0 changed since the restart: a checkpoint of shard 1 would have no part to
+  // write, only a truncation of entries long gone, and would count as a checkpoint.
+  REQUIRE_FALSE(store.batches.empty());
+  const auto& last = store.batches.back();
+  CHECK(last.snapshots ==
+        std::vector<storage::snapshot_record>{{"ev-a", 0, 2, script.bytes("ev-a")}});
+  REQUIRE(last.truncations.size() == 1);
+  CHECK(last.truncations[0].shard == 0);
+  CHECK(last.truncations[0].below == 3);
+  CHECK(h.checkpoints() == 1);
+}
+
 TEST_CASE(
     "shard_log: a failed store write fails every completion of its batch and stops the "
     "node",
