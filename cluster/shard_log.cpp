@@ -160,6 +160,13 @@ void shard_log::checkpoint(bool every_changed_shard) {
     // Encoded outside the lock: proposals go on meanwhile. Parts and truncation go in one
     // batch, after the outbox records of every entry they cover.
     auto parts = records_of(s, committed_[s].snapshot());
+    if (parts.empty()) {
+      // No event changed since its last part (checkpointed_ starts at 0, so a shard
+      // restored from snapshots and untouched since looks due): the parts written before
+      // cover every entry up to `applied`, and there is nothing to write.
+      checkpointed_[s] = applied;
+      continue;
+    }
     std::lock_guard lock(mutex_);
     queue_.checkpoint(s, std::move(parts), applied + 1);
     checkpointed_[s] = applied;
