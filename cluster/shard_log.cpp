@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <iterator>
 #include <stdexcept>
 
 #include "common/assert.hpp"
@@ -75,17 +76,27 @@ bool shard_log::has_room() const {
 }
 
 void shard_log::propose(actors::proposal entry, completion done) {
-  std::lock_guard lock(mutex_);
-  queue_.append(std::move(entry), std::move(done), now_us());
-  wake_.notify_one();
+  {
+    std::lock_guard lock(mutex_);
+    if (!failed_) {
+      queue_.append(std::move(entry), std::move(done), now_us());
+      wake_.notify_one();
+      return;
+    }
+  }
+  if (done) done(actors::log_status::io_error);  // the writer has stopped for good
 }
 
 void shard_log::barrier(std::uint32_t shard, completion done) {
+  actors::log_status status = actors::log_status::committed;  // nothing of the shard pending
   {
     std::lock_guard lock(mutex_);
-    if (queue_.barrier(shard, done, now_us())) return;
+    if (failed_)
+      status = actors::log_status::io_error;
+    else if (queue_.barrier(shard, done, now_us()))
+      return;
   }
-  if (done) done(actors::log_status::committed);  // nothing of the shard is pending
+  if (done) done(status);
 }
 
 void shard_log::add_outbox(std::vector<storage::outbox_record> puts,
@@ -122,7 +133,7 @@ void shard_log::flush() {
   std::promise<void> written;
   {
     std::lock_guard lock(mutex_);
-    if (!writer_.joinable()) return;
+    if (!writer_.joinable() || failed_) return;
     queue_.after_queued([&written](actors::log_status) { written.set_value(); }, now_us());
     wake_.notify_one();
   }
@@ -179,7 +190,14 @@ void shard_log::fail(const std::string& why) {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    failed_ = true;
+    // Everything in flight and everything queued behind it will never be written.
     if (queue_.in_flight()) waiters = queue_.finish(false);
+    if (queue_.take()) {
+      auto queued = queue_.finish(false);
+      waiters.insert(waiters.end(), std::make_move_iterator(queued.begin()),
+                     std::make_move_iterator(queued.end()));
+    }
   }
   for (auto& w : waiters)
     if (w.done) w.done(actors::log_status::io_error);

@@ -64,7 +64,8 @@ class shard_log final : public actors::log_port {
   std::uint64_t last_index(std::uint32_t shard) const;
   std::uint64_t committed_index(std::uint32_t shard) const;
   std::size_t queued() const;
-  // Returns once everything queued before the call is written and applied.
+  // Returns once everything queued before the call is written and applied (at once after a
+  // failed write: nothing will be written any more).
   void flush();
   // Writes what is queued, checkpoints every shard that changed, and stops the writer.
   // Idempotent.
@@ -93,6 +94,7 @@ class shard_log final : public actors::log_port {
   std::condition_variable wake_;
   group_commit_queue queue_;
   bool stopping_ = false;
+  bool failed_ = false;  // a write failed: nothing is written any more, all completions fail
   std::thread writer_;
 
   common::histogram& fsync_seconds_;

@@ -334,6 +334,14 @@ TEST_CASE(
   CHECK(h.fatal ==
         std::vector<std::string>{"log write failed: memory store: injected write failure"});
   CHECK_FALSE(h.log().has_room());  // nothing more may be applied ahead of the log
+  // Nothing waits for a writer that is gone: later proposals and barriers fail at once, on
+  // the caller's thread, and flush() returns.
+  h.log().propose(script.hold("ev-a", {"1-1-2"}).entry, j.note("late hold"));
+  h.log().barrier(1, j.note("late barrier"));
+  h.log().flush();
+  CHECK(j.ran == std::vector<std::string>{"a:io_error", "c:io_error", "hold:io_error",
+                                          "barrier:io_error", "confirm:io_error",
+                                          "late hold:io_error", "late barrier:io_error"});
   h.log().stop();
   CHECK(h.log().committed_index(0) == 0);
   CHECK(h.log().committed()[0].event_count() == 0);  // nothing unwritten was applied
