@@ -9,18 +9,19 @@
 // fresh machine rebuilds the same state. A full run also requires that every kind of answer
 // was seen, so that a drifting generator cannot make the comparisons vacuous.
 //
-// The second test case runs the server's own pure code for 2 to 4 events of one shard:
-// each event is created and driven by an actors::event_host (commands through on_command,
-// expiries through on_timer, as event_actor.cpp does), and exactly the entries the hosts
-// return make up one shard log with consecutive indices, which an actors::shard_machine
-// follows as the node's committed state. Checkpoints at random points take that machine's
-// snapshot() parts (kept as the store keeps them, the latest per event). Now and then the
-// node restarts: a new shard_machine restores the parts and applies what is left of the
-// log (as recovery does), and new hosts go on over copies of its machines (as node::start
-// does). Each rebuilt machine, and the committed one, must be the machine that crashed,
-// byte for byte, but for the clock that failed commands move without an entry (see
-// difference()); nothing catches up before that check. The model still audits every
-// answer, before and after restarts.
+// The second test case runs the server's own pure code for 2 to 4 events of one shard,
+// created at different times: each event is created and driven by an actors::event_host
+// (commands through on_command, expiries through on_timer, as event_actor.cpp does), and
+// exactly the entries the hosts return make up one shard log with consecutive indices,
+// which an actors::shard_machine follows as the node's committed state. Checkpoints at
+// random points take that machine's snapshot() parts (kept as the store keeps them, the
+// latest per event) and often truncate the log below the cut. Now and then the node
+// restarts: a new shard_machine restores the parts and applies what is left of the log (as
+// recovery does), and new hosts go on over copies of its machines (as node::start does).
+// Each rebuilt machine, and the committed one, must be the machine that crashed, byte for
+// byte, but for the clock that failed commands move without an entry (see difference());
+// nothing catches up before that check. The model still audits every answer, before and
+// after restarts.
 //
 // By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 9 s
 // in a Debug+ASan build on two busy cores). Replay one seed with
@@ -1175,9 +1176,10 @@ class event_run {
 // an event_host, and the entries the hosts decide to log form one shard log with
 // consecutive indices, which a shard_machine follows (the node's committed state). At random
 // points a checkpoint: snapshot() parts of the events changed since the last one, kept as
-// the store keeps them (the latest part per event). Now and then a crash: recovery restores a new
-// shard_machine from the parts and applies what is left of the log; every rebuilt machine must be
-// the one that crashed, and new hosts go on over copies of them, as node::start does.
+// the store keeps them (the latest part per event), and half the time the log truncated
+// below the cut. Now and then a crash: recovery restores a new shard_machine from the parts
+// and applies what is left of the log; every rebuilt machine must be the one that crashed,
+// and new hosts go on over copies of them, as node::start does.
 //
 // Each event keeps its own wall clock (event_run), so its stamps still aim at its own holds'
 // and keys' boundaries; a machine never sees another event's time, and the log's stamps
@@ -1190,18 +1192,28 @@ class shard_run {
         port_{static_cast<std::uint32_t>(dice_.below(16)),
               [this](act::proposal entry) { append(std::move(entry)); }},
         committed_(port_.shard) {
+    // The first event is there from the start; the others are created later, some after a
+    // checkpoint, so that their creation entries are in the log at a restart.
     const std::size_t count = 2 + dice_.below(3);
     for (std::size_t e = 0; e < count; ++e) {
-      const std::string id = "prop-" + std::to_string(seed) + "-" + std::to_string(e);
-      events_.push_back(std::make_unique<event_run>(dice_.next(), id, tally, &port_));
+      const std::size_t join_step = e == 0 ? 0 : dice_.below(600);
+      joining_.push_back(
+          {join_step, dice_.next(), "prop-" + std::to_string(seed) + "-" + std::to_string(e)});
     }
+    std::stable_sort(joining_.begin(), joining_.end(),
+                     [](const joining& a, const joining& b) { return a.step > b.step; });
     next_restart_ = restart_gap();
   }
 
   void run(std::size_t steps) {
-    for (auto& event : events_)
-      event->start();
     for (std::size_t step = 0; step < steps; ++step) {
+      while (!joining_.empty() && joining_.back().step <= step) {
+        INFO("creating event " << joining_.back().event_id << " at shard step " << step);
+        events_.push_back(std::make_unique<event_run>(joining_.back().seed,
+                                                      joining_.back().event_id, tally_, &port_));
+        events_.back()->start();
+        joining_.pop_back();
+      }
       event_run& event = *events_[dice_.below(events_.size())];
       INFO("shard step " << step << " (log: " << log_.size() << " entries up to index "
                          << last_index_ << "), event " << event.event_id());
@@ -1221,6 +1233,12 @@ class shard_run {
     std::uint64_t index = 0;
     act::proposal entry;
   };
+  struct joining {
+    std::size_t step = 0;  // the shard step that creates the event
+    std::uint64_t seed = 0;
+    std::string event_id;
+  };
+
   static act::shard_entry view(const log_record& record) {
     return {record.index, record.entry.stamp_ms, record.entry.event_id, record.entry.payload};
   }
@@ -1238,7 +1256,8 @@ class shard_run {
   }
 
   // As a checkpoint does: parts of the events changed since the last snapshot (now and then
-  // of every event), all at the cut, applied_index().
+  // of every event), all at the cut, applied_index(); then, half the time, the truncation of
+  // the entries at or below the cut.
   void checkpoint() {
     const std::uint64_t cut = committed_.applied_index();
     REQUIRE(cut == last_index_);
@@ -1247,6 +1266,11 @@ class shard_run {
       store_[part.event_id] = std::move(part);
     }
     ++tally_["snapshot taken"];
+    if (dice_.percent(50)) {
+      std::erase_if(log_, [cut](const log_record& record) { return record.index < cut + 1; });
+      truncated_ = true;
+      ++tally_["log truncated"];
+    }
   }
 
   // Recovery as the node does it: a new shard_machine restored from the latest parts, then
@@ -1290,6 +1314,7 @@ class shard_run {
       ++tally_[store_.count(id) ? "event rebuilt from a snapshot"
                                 : "event rebuilt from its create"];
     }
+    if (truncated_) ++tally_["restart from a truncated log"];
     if (covered > 0) ++tally_["restart skipped entries a snapshot covers"];
     ++tally_["restart"];
     committed_ = std::move(recovered);
@@ -1320,6 +1345,8 @@ class shard_run {
   std::vector<log_record> log_;
   std::uint64_t last_index_ = 0;
   std::map<std::string, act::snapshot_part> store_;  // the latest part per event
+  bool truncated_ = false;
+  std::vector<joining> joining_;  // not yet created, the next last
   std::vector<std::unique_ptr<event_run>> events_;
   std::size_t next_restart_ = 0;
 };
@@ -1415,7 +1442,8 @@ TEST_CASE("a shard of event machines agrees with the model across restarts from 
     shard.run(static_cast<std::size_t>(settings.steps));
   }
   check_coverage(settings, tally,
-                 {"restart", "snapshot taken", "restart skipped entries a snapshot covers",
-                  "event rebuilt from a snapshot", "failure logged the expiries it made",
+                 {"restart", "snapshot taken", "log truncated", "restart from a truncated log",
+                  "restart skipped entries a snapshot covers", "event rebuilt from a snapshot",
+                  "event rebuilt from its create", "failure logged the expiries it made",
                   "timer freed holds", "timer found nothing due"});
 }
