@@ -23,8 +23,8 @@
 // nothing catches up before that check. The model still audits every answer, before and
 // after restarts.
 //
-// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 9 s
-// in a Debug+ASan build on two busy cores). Replay one seed with
+// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 8 to
+// 10 s in a Debug+ASan build on two busy cores). Replay one seed with
 //   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
 // ("[restart]" runs only the shard test; SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change
 // how many seeds and steps run; SEATD_PROPERTY_STATS=1 prints how often each answer came).
