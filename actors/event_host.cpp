@@ -47,15 +47,16 @@ event_ready event_host::on_command(command c, std::int64_t clock_ms, std::uint64
   if (auto* confirm = std::get_if<confirm_command>(&c)) confirm->nonce = nonce;
   const std::int64_t stamp_ms = stamp_at(clock_ms);
   const auto expired_before = machine_.holds_expired_total();
+  const auto keys_before = machine_.idempotency_keys();
   ready.reply = machine_.apply(c, stamp_ms);
   ready.holds_expired = static_cast<std::uint32_t>(machine_.holds_expired_total() - expired_before);
-  // Only what succeeded goes into the log. A failed command changed nothing but the expiry
-  // of holds; when it expired some, that is logged, so its answer (410 hold_expired, or
-  // seats freed for the next request) still holds after a restart, even one whose wall
-  // clock is behind the stamp.
+  // Only what succeeded goes into the log. A failed command changed nothing but what time
+  // does: holds expire and idempotency keys are forgotten. When it did either, that is
+  // logged, so its answer (410 hold_expired, seats freed for the next request, a key no
+  // longer replayed) still holds after a restart, even one whose wall clock is behind.
   if (ready.reply->ok())
     ready.entry = entry_of(machine_command_to_log(c), stamp_ms);
-  else if (ready.holds_expired > 0)
+  else if (ready.holds_expired > 0 || machine_.idempotency_keys() < keys_before)
     ready.entry = entry_of(expire_command{}, stamp_ms);
   ready.timer_delay_ms = arm_timer(clock_ms);
   return ready;
@@ -67,9 +68,12 @@ event_ready event_host::on_timer(std::int64_t clock_ms) {
   const std::int64_t stamp_ms = stamp_at(clock_ms);
   const auto next = machine_.next_expiry_ms();
   if (next && *next <= stamp_ms) {
+    const auto keys_before = machine_.idempotency_keys();
     ready.holds_expired = machine_.expire(stamp_ms).holds_expired;
-    // Through the log, so that every replica frees the same seats at the same position.
-    if (ready.holds_expired > 0) ready.entry = entry_of(expire_command{}, stamp_ms);
+    // Through the log, so that every replica frees the same seats (and forgets the same
+    // keys) at the same position.
+    if (ready.holds_expired > 0 || machine_.idempotency_keys() < keys_before)
+      ready.entry = entry_of(expire_command{}, stamp_ms);
   }
   ready.timer_delay_ms = arm_timer(clock_ms);
   return ready;

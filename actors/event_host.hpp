@@ -6,10 +6,11 @@
 // machine, ahead of the log (decision 0005): an answer that changed state waits for its own
 // entry to commit, one that changed nothing waits for the shard's earlier entries.
 //
-// Guarantees: only successful commands and expiries that freed holds (by the timer, or on
-// the way to a failed command) become entries, each stamped with a time never behind the
-// machine's clock, so replaying the entries rebuilds the machine exactly, expiries
-// included; nothing is applied when the log has no room.
+// Guarantees: only successful commands, and expiries that freed holds or forgot idempotency
+// keys (by the timer, or on the way to a failed command), become entries, each stamped with
+// a time never behind the machine's clock, so replaying the entries rebuilds the machine
+// exactly up to its clock (which failed commands move without an entry, and the next
+// entry's stamp moves as far); nothing is applied when the log has no room.
 
 #include <cstdint>
 #include <optional>

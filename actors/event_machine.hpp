@@ -204,6 +204,8 @@ class event_machine {
     return expiries_.top().at_ms;
   }
   std::uint64_t holds_expired_total() const { return holds_expired_total_; }
+  // Idempotency keys remembered now (they are forgotten 24 hours on, by command stamps).
+  std::size_t idempotency_keys() const { return idempotency_.size(); }
   std::uint64_t stream_seq() const { return stream_seq_; }
   std::uint32_t customer_seats(std::string_view customer_id) const;
 

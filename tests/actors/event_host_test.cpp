@@ -113,6 +113,26 @@ TEST_CASE("event_host: a failed command that expired holds logs the expiry at it
   CHECK_FALSE(host.on_command(hold_of({"1-1-99"}), test::t0 + 2000, 3, true).entry);
 }
 
+TEST_CASE("event_host: a failed command that forgot idempotency keys logs that at its stamp",
+          "[unit][host]") {
+  constexpr std::int64_t day_ms = std::int64_t{24} * 3600 * 1000;
+  event_host host = make_host();
+  hold_command keyed = hold_of({"1-1-1"}, 60);
+  keyed.idempotency_key = "k1";
+  keyed.request_fingerprint = 77;
+  REQUIRE(host.on_command(keyed, test::t0, 1, true).entry);
+  REQUIRE(host.on_timer(test::t0 + 60'000).entry);  // the hold expires: logged
+  CHECK(host.machine().idempotency_keys() == 1);
+  const auto refused = host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 1, 2, true);
+  CHECK(refused.reply->error().code == errc::unknown_seat);
+  CHECK(refused.holds_expired == 0);
+  CHECK(host.machine().idempotency_keys() == 0);  // k1 is forgotten...
+  REQUIRE(refused.entry);                         // ...and that is logged
+  CHECK(std::holds_alternative<expire_command>(decoded(*refused.entry)));
+  CHECK(refused.entry->stamp_ms == test::t0 + day_ms + 1);
+  CHECK_FALSE(host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 2, 3, true).entry);
+}
+
 TEST_CASE("event_host: the expiry timer is armed for the earliest expiry, once", "[unit][host]") {
   event_host host = make_host();
   CHECK_FALSE(host.on_start(test::t0).timer_delay_ms);  // nothing to expire

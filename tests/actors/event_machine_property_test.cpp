@@ -74,12 +74,11 @@ using namespace seatd::sim::contract;  // API.md's limits and identifier grammar
 constexpr bool probe_malformed_path_ids = true;
 constexpr bool probe_malformed_seat_ids = true;
 
-// A failed command (or a timer sweep that frees no hold) whose clock move forgets idempotency
-// keys logs nothing, so a restart can bring forgotten keys back: after a restart whose clock
-// is behind the crash's, a retried request would be answered from a key it was told had
-// been forgotten. event_host logs a failure's expiries for this reason, but not its
-// forgetting. Until it does, the shard test counts these restarts instead of failing them.
-constexpr bool unlogged_key_forgetting_is_known = true;
+// A failed command (or a timer sweep) whose clock move forgets idempotency keys logs an
+// expire entry, as it does for the holds it expires: otherwise a restart whose clock is
+// behind the crash's would answer a retried request from a key it was told had been
+// forgotten. Set to true only to count such restarts instead of failing on them.
+constexpr bool unlogged_key_forgetting_is_known = false;
 
 // ---- small helpers ---------------------------------------------------------------------
 
