@@ -15,6 +15,9 @@ namespace {
 
 using actors::event_machine;
 using actors::event_request;
+using common::http_answer;
+using common::http_request;
+using common::responder;
 using finish = event_request::finish;
 using clock_type = std::chrono::steady_clock;
 

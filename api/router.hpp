@@ -7,8 +7,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "api/http_server.hpp"
 #include "cluster/node.hpp"
+#include "common/http_server.hpp"
 #include "common/metrics.hpp"
 
 namespace seatd::api {
@@ -28,7 +28,7 @@ struct router_config {
 class router {
  public:
   router(router_config config, cluster::node& node, common::metrics_registry& metrics);
-  void handle(http_request request, responder respond);
+  void handle(common::http_request request, common::responder respond);
 
  private:
   struct route;

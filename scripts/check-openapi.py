@@ -559,7 +559,7 @@ def check_errors(doc):
     for code in sorted(API_MD_CODES - enum):
         fail(f"ErrorCode: API.md's code {code} is missing")
     emitted = set()
-    for source in ("api/router.cpp", "api/http_server.cpp", "api/json_codec.cpp"):
+    for source in ("api/router.cpp", "common/http_server.cpp", "api/json_codec.cpp"):
         for status, code in re.findall(
                 r'(?:\berror|plain_error|error_response)\(\s*(\d{3})u?\s*,\s*"([a-z_]+)"',
                 read(source), re.S):
