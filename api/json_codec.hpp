@@ -66,9 +66,5 @@ std::string render_reservation(std::string_view event_id, const actors::reservat
 // block / unblock: {"event_id", "seats": [{"id", "state"}]}
 std::string render_seat_states(std::string_view event_id,
                                const std::vector<actors::seat_view>& seats);
-// The Kafka record of API.md ("The reservation stream") for a confirm or a cancel; extensions:
-// "status", "confirmed_at" and, when cancelled, "cancelled_at".
-std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
-                                 const actors::reservation_view& r);
 
 }  // namespace seatd::api

@@ -18,15 +18,16 @@
 #include <thread>
 #include <vector>
 
-#include "api/json_codec.hpp"
 #include "api/router.hpp"
 #include "cluster/node.hpp"
+#include "cluster/stream_records.hpp"
 #include "common/host_port.hpp"
 #include "common/http_server.hpp"
 #include "common/identifier.hpp"
 #include "common/log_setup.hpp"
 #include "common/toml_text.hpp"
 #include "storage/rocksdb_store.hpp"
+#include "storage/stream_record.hpp"
 
 namespace {
 
@@ -175,8 +176,13 @@ int run(settings s) {
     spdlog::log(to, "msg=\"{}\"", message);
   };
   node_config.outbox_high_water = s.outbox_high_water;
-  cluster::node node(node_config, *store, actors_system, metrics, wall_clock_ms,
-                     api::render_stream_record, [](const std::string& why) {
+  // Each committed confirm and cancel becomes the stream record seat-persister parses.
+  const auto stream_record = [](const std::string& event_id, std::uint64_t seq,
+                                const actors::reservation_view& v) {
+    return storage::render_stream_record(cluster::stream_record_of(event_id, seq, v));
+  };
+  cluster::node node(node_config, *store, actors_system, metrics, wall_clock_ms, stream_record,
+                     [](const std::string& why) {
                        spdlog::critical("msg=\"stopping: {}\"", why);
                        std::abort();
                      });

@@ -801,37 +801,3 @@ TEST_CASE("json_codec: block answers list each seat's new state", "[unit][api]")
   CHECK(api::render_seat_states("ev1", freed.value()) ==
         R"({"event_id":"ev1","seats":[{"id":"A-1-50","state":"available"}]})");
 }
-
-TEST_CASE("json_codec: stream records carry the whole reservation and the change's time",
-          "[unit][api]") {
-  sold_concert s;
-  CHECK(s.sold.stream_seq == 1);
-  const std::string sale =
-      R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
-      R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
-      R"("currency":"KRW","payment_ref":"pay_123",)";
-  CHECK(api::render_stream_record("ev1", s.sold.stream_seq, s.sold.reservation) ==
-        R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)" + sale +
-            R"("at":"2026-09-21T14:13:21.000Z","status":"confirmed",)"
-            R"("confirmed_at":"2026-09-21T14:13:21.000Z","prev_seq":0})");
-  const cancel_reply cancelled =
-      s.machine.cancel(cancel_command{s.sold.reservation.reservation_id, ""}, t0 + 2000).value();
-  CHECK(cancelled.stream_seq == 2);
-  CHECK(
-      api::render_stream_record("ev1", cancelled.stream_seq, cancelled.reservation) ==
-      R"({"schema":1,"type":"reservation.cancelled","event_id":"ev1","seq":2,)" + sale +
-          R"("at":"2026-09-21T14:13:22.000Z","status":"cancelled",)"
-          R"("confirmed_at":"2026-09-21T14:13:21.000Z","cancelled_at":"2026-09-21T14:13:22.000Z",)"
-          R"("prev_seq":1})");
-  // A GA sale: "ga" is an object and "seats" empty.
-  hold_view ga = s.ga;
-  const auto ga_sale = s.machine.confirm(confirm_command{ga.hold_id, "pay_9", "", 0, 1}, t0 + 3000);
-  REQUIRE(ga_sale.ok());
-  const json record =
-      json::parse(api::render_stream_record("ev1", ga_sale->stream_seq, ga_sale->reservation));
-  CHECK(record.at("seq") == 3);
-  CHECK(record.at("prev_seq") == 2);
-  CHECK(record.at("seats") == json::array());
-  CHECK(record.at("ga") == json({{"area", "FLOOR"}, {"count", 2}}));
-  CHECK(record.at("total_minor") == 198000);
-}
