@@ -28,10 +28,16 @@ struct router_config {
 class router {
  public:
   router(router_config config, cluster::node& node, common::metrics_registry& metrics);
+  ~router();
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
   void handle(common::http_request request, common::responder respond);
 
+  // Defined in router.cpp: one request on its way through the route table.
+  struct call;
+
  private:
-  struct route;
   router_config config_;
   cluster::node& node_;
   common::metrics_registry& metrics_;

@@ -220,6 +220,80 @@ TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
   expect("PATCH", "/v1/events/ev1", "", 405, "method_not_allowed");
 }
 
+TEST_CASE("api: every path answers its checks in API.md's order, byte for byte", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  struct exchange {
+    std::string method, target, body, token, content_type;
+    unsigned status;
+    std::string code, message;
+  };
+  const std::string id_rule = ": must be 1 to 64 of [A-Za-z0-9._:-]";
+  const std::vector<exchange> exchanges{
+      // Outside /v1 only the operations endpoints exist, with GET, and need no token.
+      {"POST", "/healthz", "{}", "", "", 404, "not_found", "no such route"},
+      {"GET", "/nothing", "", "", "", 404, "not_found", "no such route"},
+      // Under /v1 the token comes first, found or not.
+      {"GET", "/v1/nothing", "", "", "", 401, "unauthorized", "missing or unknown bearer token"},
+      {"GET", "/v1/events", "", gateway, "", 404, "not_found", "no such route"},
+      // The role before the rest: any method of an admin-only path, and PUT before its id.
+      {"PATCH", "/v1/cluster", "", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      {"GET", "/v1/events/ev1/seats/block", "", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      {"PUT", "/v1/events/bad!id", "{}", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      // A malformed id is a 400 on any method and any path below it.
+      {"PATCH", "/v1/events/bad!id", "", gateway, "", 400, "invalid_request", "event_id" + id_rule},
+      {"GET", "/v1/events/bad!id/nonsense", "", gateway, "", 400, "invalid_request",
+       "event_id" + id_rule},
+      {"GET", "/v1/events/ev1/holds/bad!/x/y", "", gateway, "", 400, "invalid_request",
+       "hold_id" + id_rule},
+      {"PUT", "/v1/events/ev1/reservations/bad!", "", gateway, "", 400, "invalid_request",
+       "reservation_id" + id_rule},
+      // Then the body's media type, before the route is looked up.
+      {"POST", "/v1/events/ev1/nonsense", "x", gateway, "text/plain", 415, "unsupported_media_type",
+       "request bodies are application/json"},
+      {"POST", "/v1/events/ev1/holds/bad!", "x", gateway, "text/plain", 415,
+       "unsupported_media_type", "request bodies are application/json"},
+      {"GET", "/v1/events/ev1/nonsense", "", gateway, "", 404, "not_found", "no such route"},
+      {"GET", "/v1/events/ev1/reservations", "", gateway, "", 404, "not_found", "no such route"},
+      {"GET", "/v1/events/ev1/seats/other", "", gateway, "", 404, "not_found", "no such route"},
+      // A known path with another method: 405 naming the path's methods.
+      {"PATCH", "/v1/cluster", "", admin, "", 405, "method_not_allowed", "use GET"},
+      {"PATCH", "/v1/events/ev1", "", gateway, "", 405, "method_not_allowed", "use GET or PUT"},
+      {"POST", "/v1/events/ev1/seats", "", gateway, "", 405, "method_not_allowed", "use GET"},
+      {"GET", "/v1/events/ev1/seats/unblock", "", admin, "", 405, "method_not_allowed", "use POST"},
+      {"GET", "/v1/events/ev1/holds", "", gateway, "", 405, "method_not_allowed", "use POST"},
+      {"PUT", "/v1/events/ev1/holds/h1", "", gateway, "", 405, "method_not_allowed",
+       "use GET or DELETE"},
+      {"GET", "/v1/events/ev1/holds/h1/extend", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      {"GET", "/v1/events/ev1/holds/h1/confirm", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      {"POST", "/v1/events/ev1/reservations/r1", "", gateway, "", 405, "method_not_allowed",
+       "use GET"},
+      {"GET", "/v1/events/ev1/reservations/r1/cancel", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      // Then the route: a malformed body before an unknown event.
+      {"POST", "/v1/events/nope/holds", "{not json", gateway, "", 400, "invalid_request",
+       "body: malformed JSON at byte 3: invalid literal"},
+      {"GET", "/v1/events/nope/seats", "", gateway, "", 404, "event_not_found",
+       "no event \"nope\""},
+  };
+  for (const exchange& e : exchanges) {
+    std::map<std::string, std::string> headers;
+    if (!e.content_type.empty()) headers["Content-Type"] = e.content_type;
+    auto r = c.request(e.method, e.target, e.body, e.token, headers);
+    INFO(e.method << " " << e.target << " -> " << r.status << " " << r.body);
+    CHECK(r.status == e.status);
+    CHECK(r.body == json({{"error", e.code}, {"message", e.message}}).dump());
+    CHECK(r.headers["x-request-id"].size() == 16);
+  }
+}
+
 TEST_CASE("api: holds expire by themselves", "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
