@@ -1,6 +1,8 @@
 #include "api/router.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -71,30 +73,95 @@ http_answer answer_of(const response& r) {
   return {r.status, r.body, "application/json", {}};
 }
 
+}  // namespace
+
+// ---- metrics ------------------------------------------------------------------------------
+
+// The counter and histogram of each (route, status), looked up without a lock: answers are
+// counted on the group-commit writer's thread, which must not queue on the registry's mutex.
+// A series is registered on its first answer, not at construction, so that /metrics lists
+// only the (route, status) pairs that have happened (as it always has) instead of some 250
+// zero series; each pair takes the registry's lock once.
+class router::series_table {
+ public:
+  // route_names[i]: the route label of route index i.
+  series_table(common::metrics_registry& registry, std::vector<std::string_view> route_names)
+      : registry_(registry),
+        routes_(std::move(route_names)),
+        slots_(std::make_unique<slot[]>(routes_.size() * statuses.size())) {}
+
+  void record(std::size_t route, unsigned status, double seconds) {
+    const auto known = std::find(statuses.begin(), statuses.end(), status);
+    if (known == statuses.end()) {  // a status the router does not answer today
+      const std::string labels = labels_of(route, status);
+      requests(labels).add();
+      latency(labels).observe(seconds);
+      return;
+    }
+    slot& s = slots_[route * statuses.size() + static_cast<std::size_t>(known - statuses.begin())];
+    common::counter* answers = s.requests.load(std::memory_order_acquire);
+    common::histogram* timings = s.latency.load(std::memory_order_acquire);
+    if (answers == nullptr || timings == nullptr) {
+      // Threads that race here get the same series from the registry and store the same.
+      const std::string labels = labels_of(route, status);
+      answers = &requests(labels);
+      timings = &latency(labels);
+      s.requests.store(answers, std::memory_order_release);
+      s.latency.store(timings, std::memory_order_release);
+    }
+    answers->add();
+    timings->observe(seconds);
+  }
+
+ private:
+  // Every status the router answers (API.md's table, 405, 415 and 500).
+  static constexpr std::array<unsigned, 15> statuses{200, 201, 400, 401, 403, 404, 405, 409,
+                                                     410, 413, 415, 422, 429, 500, 503};
+  struct slot {
+    std::atomic<common::counter*> requests{nullptr};
+    std::atomic<common::histogram*> latency{nullptr};
+  };
+
+  std::string labels_of(std::size_t route, unsigned status) const {
+    return "route=\"" + std::string(routes_[route]) + "\",status=\"" + std::to_string(status) +
+           "\"";
+  }
+  common::counter& requests(const std::string& labels) {
+    return registry_.counter_for("seatd_http_requests_total", "HTTP requests by route and status",
+                                 labels);
+  }
+  common::histogram& latency(const std::string& labels) {
+    return registry_.histogram_for("seatd_http_request_seconds",
+                                   "HTTP request latency by route and status", labels);
+  }
+
+  common::metrics_registry& registry_;
+  std::vector<std::string_view> routes_;
+  std::unique_ptr<slot[]> slots_;  // [route][status]
+};
+
+namespace {
+
 // Where a request's answer goes, from any thread: it adds the request id and Retry-After,
 // counts the answer under its route and status, and sends it. Copied into the closures that
 // answer from an actor.
 class reply_to {
  public:
-  reply_to(common::metrics_registry& metrics, std::string request_id, responder respond)
-      : metrics_(&metrics),
+  reply_to(router::series_table& series, std::size_t route, std::string request_id,
+           responder respond)
+      : series_(&series),
+        route_(route),
         started_(clock_type::now()),
         request_id_(std::move(request_id)),
         respond_(std::move(respond)) {}
 
-  void set_route(std::string_view name) { route_ = name; }
+  void set_route(std::size_t route) { route_ = route; }
 
   void operator()(http_answer a) const {
     a.headers.emplace_back("X-Request-Id", request_id_);
     if (a.status == 429 || a.status == 503) a.headers.emplace_back("Retry-After", "1");
-    const std::string labels =
-        "route=\"" + std::string(route_) + "\",status=\"" + std::to_string(a.status) + "\"";
-    metrics_->counter_for("seatd_http_requests_total", "HTTP requests by route and status", labels)
-        .add();
-    metrics_
-        ->histogram_for("seatd_http_request_seconds", "HTTP request latency by route and status",
-                        labels)
-        .observe(std::chrono::duration<double>(clock_type::now() - started_).count());
+    series_->record(route_, a.status,
+                    std::chrono::duration<double>(clock_type::now() - started_).count());
     respond_(std::move(a));
   }
   void operator()(const response& r) const { (*this)(answer_of(r)); }
@@ -103,8 +170,8 @@ class reply_to {
   }
 
  private:
-  common::metrics_registry* metrics_;
-  std::string_view route_ = "unknown";  // a route table's name: static storage
+  router::series_table* series_;
+  std::size_t route_;
   clock_type::time_point started_;
   std::string request_id_;
   responder respond_;
@@ -397,6 +464,9 @@ constexpr std::array routes{
     route{"*", "/v1/events/*/reservations/*/cancel", "reservation_cancel", access::gateway,
           wrong_method},
 };
+// Answers given before a route is chosen (401, 404, ...) count under this index.
+constexpr std::size_t unknown_route = routes.size();
+
 bool matches(std::string_view pattern, const std::vector<std::string_view>& parts) {
   std::size_t i = 0;
   while (!pattern.empty()) {
@@ -413,6 +483,14 @@ const route* find_route(std::string_view method, const std::vector<std::string_v
   for (const route& r : routes)
     if ((r.method == method || r.method == "*") && matches(r.pattern, parts)) return &r;
   return nullptr;
+}
+
+std::vector<std::string_view> route_names() {
+  std::vector<std::string_view> names;
+  for (const route& r : routes)
+    names.push_back(r.name);
+  names.push_back("unknown");
+  return names;
 }
 
 // 405 names the methods the path has: "use GET or PUT".
@@ -471,7 +549,10 @@ std::optional<response> malformed(const call& c) {
 }  // namespace
 
 router::router(router_config config, cluster::node& node, common::metrics_registry& metrics)
-    : config_(std::move(config)), node_(node), metrics_(metrics) {}
+    : config_(std::move(config)),
+      node_(node),
+      metrics_(metrics),
+      series_(std::make_unique<series_table>(metrics, route_names())) {}
 
 router::~router() = default;
 
@@ -486,7 +567,7 @@ void router::handle(http_request request, responder respond) {
          node_,
          config_,
          metrics_,
-         reply_to(metrics_,
+         reply_to(*series_, unknown_route,
                   usable_request_id(request.request_id) ? request.request_id : new_request_id(),
                   std::move(respond))};
   const route* found = find_route(request.method, c.parts);
@@ -499,7 +580,7 @@ void router::handle(http_request request, responder respond) {
     if (auto refused = malformed(c)) return c.reply(*refused);
   }
   if (!found) return c.reply.error(404, "not_found", "no such route");
-  c.reply.set_route(found->name);
+  c.reply.set_route(static_cast<std::size_t>(found - routes.data()));
   found->run(c);
 }
 

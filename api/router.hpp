@@ -4,6 +4,7 @@
 // node. Answers are rendered on the actor from the machine's state and sent once that
 // state is durable.
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -34,13 +35,16 @@ class router {
 
   void handle(common::http_request request, common::responder respond);
 
-  // Defined in router.cpp: one request on its way through the route table.
+  // Defined in router.cpp: one request on its way through the route table, and the metric
+  // series of each (route, status), resolved once.
   struct call;
+  class series_table;
 
  private:
   router_config config_;
   cluster::node& node_;
   common::metrics_registry& metrics_;
+  std::unique_ptr<series_table> series_;
 };
 
 }  // namespace seatd::api

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -292,6 +293,32 @@ TEST_CASE("api: every path answers its checks in API.md's order, byte for byte",
     CHECK(r.body == json({{"error", e.code}, {"message", e.message}}).dump());
     CHECK(r.headers["x-request-id"].size() == 16);
   }
+}
+
+TEST_CASE("api: /metrics lists a route's series once an answer has used it", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  CHECK(c.request("PATCH", "/v1/events/ev1", "", gateway).status == 405);
+  CHECK(c.request("PUT", "/v1/events/ev1/holds/h1", "", gateway).status == 405);
+  CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 200);
+  CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 200);
+  const std::string metrics = c.request("GET", "/metrics").body;
+  auto has = [&](const std::string& line) { return metrics.find(line) != std::string::npos; };
+  CHECK(has("seatd_http_requests_total{route=\"event_put\",status=\"201\"} 1\n"));
+  CHECK(has("seatd_http_requests_total{route=\"event\",status=\"200\"} 2\n"));
+  CHECK(has("seatd_http_requests_total{route=\"event\",status=\"405\"} 1\n"));
+  // A wrong method on a hold counts under no route (as it always has).
+  CHECK(has("seatd_http_requests_total{route=\"unknown\",status=\"405\"} 1\n"));
+  CHECK(has("seatd_http_request_seconds_count{route=\"event\",status=\"200\"} 2\n"));
+  // No series of an answer that never happened.
+  CHECK_FALSE(has("seatd_http_requests_total{route=\"hold\","));
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("seatd_http_requests_total{", 0) == 0)
+      CHECK(line.substr(line.size() - 2) != " 0");
+  CHECK(metrics.find("seatd_http_request_seconds_count{route=\"hold_get\"") == std::string::npos);
 }
 
 TEST_CASE("api: holds expire by themselves", "[integration]") {
