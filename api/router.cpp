@@ -205,7 +205,9 @@ using reply_fn = std::function<response(const actors::command_reply&)>;
 
 // ---- handing a request to its event ---------------------------------------------------------
 
-// 429, one message per cause.
+// 429 (API.md: overloaded, with Retry-After), one message per cause: the event's mailbox is
+// full (dispatch_status::overloaded), or the log's queue is (dispatch_status::log_full, or the
+// actor finding no room for a mutation, event_request::overloaded).
 void event_busy(const reply_to& reply) {
   reply.error(429, "overloaded", "the event is busy; retry shortly");
 }
@@ -221,6 +223,8 @@ void dispatch(call& c, std::shared_ptr<event_request> request) {
       return c.reply.error(404, "event_not_found", "no event \"" + c.event_id() + "\"");
     case cluster::dispatch_status::overloaded:
       return event_busy(c.reply);
+    case cluster::dispatch_status::log_full:
+      return node_busy(c.reply);
   }
 }
 
@@ -278,7 +282,9 @@ void create(call& c, actors::event_spec spec) {
   switch (created.value()) {
     case cluster::dispatch_status::sent:
       return;
-    case cluster::dispatch_status::overloaded:
+    case cluster::dispatch_status::overloaded:  // it exists, and its mailbox is full
+      return event_busy(c.reply);
+    case cluster::dispatch_status::log_full:
       return node_busy(c.reply);
     case cluster::dispatch_status::not_found:  // the node is stopping
       return c.reply.error(503, "unavailable", "the node is stopping");

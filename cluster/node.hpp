@@ -33,7 +33,9 @@ struct node_config {
   std::size_t outbox_high_water = 0;
 };
 
-enum class dispatch_status { sent, not_found, overloaded };
+// 429 either way, told apart for the message: overloaded, the event's mailbox is full;
+// log_full, the shard logs' queue is (a mutation or a creation cannot be written).
+enum class dispatch_status { sent, not_found, overloaded, log_full };
 
 struct recovery_report {
   std::size_t events = 0;

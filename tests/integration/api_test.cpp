@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -319,6 +320,26 @@ TEST_CASE("api: /metrics lists a route's series once an answer has used it", "[i
     if (line.rfind("seatd_http_requests_total{", 0) == 0)
       CHECK(line.substr(line.size() - 2) != " 0");
   CHECK(metrics.find("seatd_http_request_seconds_count{route=\"hold_get\"") == std::string::npos);
+}
+
+TEST_CASE("api: a full event mailbox is 429 \"the event is busy\", whatever the request",
+          "[integration]") {
+  seatd_process node({"--event-queue-max", "0"});  // every event's mailbox is always full
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);  // a new event is written to the log directly, not through a mailbox
+  const std::string busy = R"({"error":"overloaded","message":"the event is busy; retry shortly"})";
+  for (const auto& [method, target, body, token] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"GET", "/v1/events/ev1", "", gateway},
+           {"POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1"}), gateway},
+           {"PUT", "/v1/events/ev1", concert_json(), admin}}) {
+    auto r = c.request(method, target, body, token);
+    INFO(method << " " << target);
+    CHECK(r.status == 429);
+    CHECK(r.body == busy);
+    CHECK(r.headers["retry-after"] == "1");
+  }
 }
 
 TEST_CASE("api: holds expire by themselves", "[integration]") {
