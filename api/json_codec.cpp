@@ -646,4 +646,34 @@ std::string render_seat_states(std::string_view event_id,
   return dump(out);
 }
 
+std::string render_cluster(const cluster_view& view) {
+  ordered out;
+  out["node_id"] = view.node_id;
+  ordered& nodes = out["nodes"] = ordered::array();
+  for (const cluster_view::node_state& n : view.nodes) {
+    ordered entry;
+    entry["id"] = n.id;
+    entry["state"] = n.state;
+    nodes.push_back(std::move(entry));
+  }
+  ordered& shards = out["shards"] = ordered::array();
+  for (const cluster_view::shard_state& s : view.shards) {
+    ordered entry;
+    entry["id"] = s.id;
+    entry["replicas"] = s.replicas;
+    entry["leader"] = s.leader;
+    entry["term"] = s.term;
+    entry["commit_index"] = s.commit_index;
+    shards.push_back(std::move(entry));
+  }
+  out["events"] = view.events;
+  if (view.event) {
+    ordered& event = out["event"];
+    event["id"] = view.event->id;
+    event["shard"] = view.event->shard;
+    event["leader"] = view.event->leader;
+  }
+  return dump(out);
+}
+
 }  // namespace seatd::api

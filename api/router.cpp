@@ -306,17 +306,20 @@ void metrics(call& c) {
   c.reply(http_answer{200, c.metrics.render(), "text/plain; version=0.0.4", {}});
 }
 
+// This build runs one node: every shard's only replica and leader, at term 0.
 void cluster_get(call& c) {
-  const std::string& id = c.config.node_id;
-  std::string body = "{\"node_id\":\"" + id + "\",\"nodes\":[{\"id\":\"" + id + "\",\"state\":\"" +
-                     (c.node.ready() ? "up" : "recovering") + "\"}],\"shards\":[";
-  for (std::uint32_t s = 0; s < c.node.shard_count(); ++s) {
-    if (s > 0) body += ",";
-    body += "{\"id\":" + std::to_string(s) + ",\"replicas\":[\"" + id + "\"],\"leader\":\"" + id +
-            "\",\"term\":0,\"commit_index\":" + std::to_string(c.node.log().last_index(s)) + "}";
-  }
-  body += "],\"events\":" + std::to_string(c.node.event_count()) + "}";
-  c.reply(response{200, std::move(body)});
+  const auto event = query_param(c.query, "event");
+  if (event && !common::is_identifier(*event))
+    return c.reply.error(400, "invalid_request", "event: must be 1 to 64 of [A-Za-z0-9._:-]");
+  const std::string& self = c.config.node_id;
+  cluster_view view;
+  view.node_id = self;
+  view.nodes.push_back({self, c.node.ready() ? "up" : "recovering"});
+  for (std::uint32_t s = 0; s < c.node.shard_count(); ++s)
+    view.shards.push_back({s, {self}, self, 0, c.node.log().last_index(s)});
+  view.events = c.node.event_count();
+  if (event) view.event = cluster_view::event_placement{*event, c.node.shard_of(*event), self};
+  c.reply(response{200, render_cluster(view)});
 }
 
 void event_get(call& c) {

@@ -61,7 +61,7 @@ ROUTES = {
     "readyz": ("get", "/readyz", "getReadyz", "none", {"200"} | SERVER_LEVEL),
     "metrics": ("get", "/metrics", "getMetrics", "none", {"200"} | SERVER_LEVEL),
     "cluster": ("get", "/v1/cluster", "getCluster", "admin",
-                {"200", "401", "403"} | SERVER_LEVEL),
+                {"200", "400", "401", "403"} | SERVER_LEVEL),
     "event": ("get", "/v1/events/{event_id}", "getEvent", "gateway", {"200"} | EVENT_SCOPED),
     "event_put": ("put", "/v1/events/{event_id}", "putEvent", "admin",
                   ({"201", "200", "403", "409"} | EVENT_SCOPED) - {"404"}),
@@ -858,6 +858,8 @@ def run_live(doc, base, admin, gateway):
     c("GET", "/v1/cluster", who="not-a-token", want=401)
     c("GET", "/v1/cluster", who="gateway", want=403)
     c("GET", "/v1/cluster", who="admin", want=200)
+    c("GET", "/v1/cluster?event=any-event", who="admin", want=200)
+    c("GET", "/v1/cluster?event=bad%20id", who="admin", want=400)
     c("POST", "/v1/cluster", who="admin", body={}, want=405)
     c("GET", "/v1/nothing", want=404)
     c("POST", "/healthz", {}, who=None, want=404)

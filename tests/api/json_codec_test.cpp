@@ -801,3 +801,24 @@ TEST_CASE("json_codec: block answers list each seat's new state", "[unit][api]")
   CHECK(api::render_seat_states("ev1", freed.value()) ==
         R"({"event_id":"ev1","seats":[{"id":"A-1-50","state":"available"}]})");
 }
+
+TEST_CASE("json_codec: the cluster view lists nodes and shards, and an event's placement if asked",
+          "[unit][api]") {
+  api::cluster_view view;
+  view.node_id = "n1";
+  view.nodes = {{"n1", "up"}};
+  view.shards = {{0, {"n1"}, "n1", 0, 12}, {1, {"n1"}, "n1", 0, 0}};
+  view.events = 3;
+  const std::string listed =
+      R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)"
+      R"({"id":0,"replicas":["n1"],"leader":"n1","term":0,"commit_index":12},)"
+      R"({"id":1,"replicas":["n1"],"leader":"n1","term":0,"commit_index":0}],"events":3)";
+  CHECK(api::render_cluster(view) == listed + "}");
+  view.event = api::cluster_view::event_placement{"ev1", 1, "n1"};
+  CHECK(api::render_cluster(view) == listed + R"(,"event":{"id":"ev1","shard":1,"leader":"n1"}})");
+  // No shards (a node that hosts none yet) is an empty list, not a missing field.
+  view.shards.clear();
+  view.event.reset();
+  CHECK(api::render_cluster(view) ==
+        R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[],"events":3})");
+}

@@ -296,6 +296,53 @@ TEST_CASE("api: every path answers its checks in API.md's order, byte for byte",
   }
 }
 
+TEST_CASE("api: /v1/cluster shows the node's shards, and with ?event= where an event lives",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const auto view = c.request("GET", "/v1/cluster", "", admin);
+  REQUIRE(view.status == 200);
+  const std::string shard = R"({"replicas":["n1"],"leader":"n1","term":0,"commit_index":)";
+  const json shards = body_of(view)["shards"];
+  REQUIRE(shards.size() == 4);
+  std::string expected = R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)";
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    expected += std::string(s > 0 ? "," : "") + "{\"id\":" + std::to_string(s) + "," +
+                shard.substr(1) + shards[s]["commit_index"].dump() + "}";
+  CHECK(view.body == expected + R"(],"events":1})");
+
+  // The shard of an id is FNV-1a 64 of it, modulo the shard count (any id, hosted or not).
+  auto shard_of = [](const std::string& id) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (const char ch : id) {
+      h ^= static_cast<unsigned char>(ch);
+      h *= 0x100000001b3ull;
+    }
+    return h % 4;
+  };
+  for (const std::string id : {"ev1", "not-yet-created", "a.b:c_d-9"}) {
+    const auto placed = c.request("GET", "/v1/cluster?event=" + id, "", admin);
+    INFO(id << " -> " << placed.body);
+    REQUIRE(placed.status == 200);
+    const std::string tail = R"(,"events":1,"event":{"id":")" + id + R"(","shard":)" +
+                             std::to_string(shard_of(id)) + R"(,"leader":"n1"}})";
+    REQUIRE(placed.body.size() > tail.size());
+    CHECK(placed.body.substr(placed.body.size() - tail.size()) == tail);
+  }
+  for (const std::string& target :
+       std::vector<std::string>{"/v1/cluster?event=", "/v1/cluster?event=bad!id",
+                                "/v1/cluster?x=1&event=" + std::string(65, 'e')}) {
+    const auto bad = c.request("GET", target, "", admin);
+    INFO(target);
+    CHECK(bad.status == 400);
+    CHECK(bad.body ==
+          R"({"error":"invalid_request","message":"event: must be 1 to 64 of [A-Za-z0-9._:-]"})");
+  }
+  CHECK(c.request("GET", "/v1/cluster?event=ev1", "", gateway).status == 403);
+}
+
 TEST_CASE("api: /metrics lists a route's series once an answer has used it", "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
