@@ -793,6 +793,7 @@ class Live:
         connection = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=10)
         connection.putrequest("POST", target)
         connection.putheader("Content-Type", "application/json")
+        connection.putheader("Authorization", "Bearer " + self.tokens["gateway"])
         connection.putheader("Content-Length", str(length))
         connection.endheaders()
         r = connection.getresponse()
