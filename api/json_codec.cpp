@@ -394,7 +394,7 @@ ordered ga_json(const std::optional<actors::ga_view>& ga) {
   return out;
 }
 
-// The fields a reservation and its stream record share, in API.md's order.
+// A reservation's sale, in API.md's order.
 void add_sale(ordered& out, const actors::reservation_view& r) {
   out["customer_id"] = r.customer_id;
   out["hold_id"] = r.hold_id;
@@ -646,22 +646,33 @@ std::string render_seat_states(std::string_view event_id,
   return dump(out);
 }
 
-std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
-                                 const actors::reservation_view& r) {
+std::string render_cluster(const cluster_view& view) {
   ordered out;
-  out["schema"] = 1;
-  out["type"] = r.cancelled ? "reservation.cancelled" : "reservation.confirmed";
-  out["event_id"] = event_id;
-  out["seq"] = seq;
-  out["reservation_id"] = r.reservation_id;
-  add_sale(out, r);
-  out["at"] = common::format_rfc3339_ms(r.cancelled ? r.cancelled_at_ms : r.confirmed_at_ms);
-  // Extensions: a cancel record still says when the sale was made (the persister's
-  // confirmed_at column), so a consumer that missed the confirm loses nothing; prev_seq is
-  // the event's previous record (the machine numbers them without gaps), so a consumer can
-  // hold back a record that arrives before the one it follows (docs/STREAM.md).
-  add_status(out, r);
-  out["prev_seq"] = seq - 1;
+  out["node_id"] = view.node_id;
+  ordered& nodes = out["nodes"] = ordered::array();
+  for (const cluster_view::node_state& n : view.nodes) {
+    ordered entry;
+    entry["id"] = n.id;
+    entry["state"] = n.state;
+    nodes.push_back(std::move(entry));
+  }
+  ordered& shards = out["shards"] = ordered::array();
+  for (const cluster_view::shard_state& s : view.shards) {
+    ordered entry;
+    entry["id"] = s.id;
+    entry["replicas"] = s.replicas;
+    entry["leader"] = s.leader;
+    entry["term"] = s.term;
+    entry["commit_index"] = s.commit_index;
+    shards.push_back(std::move(entry));
+  }
+  out["events"] = view.events;
+  if (view.event) {
+    ordered& event = out["event"];
+    event["id"] = view.event->id;
+    event["shard"] = view.event->shard;
+    event["leader"] = view.event->leader;
+  }
   return dump(out);
 }
 

@@ -66,9 +66,34 @@ std::string render_reservation(std::string_view event_id, const actors::reservat
 // block / unblock: {"event_id", "seats": [{"id", "state"}]}
 std::string render_seat_states(std::string_view event_id,
                                const std::vector<actors::seat_view>& seats);
-// The Kafka record of API.md ("The reservation stream") for a confirm or a cancel; extensions:
-// "status", "confirmed_at" and, when cancelled, "cancelled_at".
-std::string render_stream_record(std::string_view event_id, std::uint64_t seq,
-                                 const actors::reservation_view& r);
+
+// GET /v1/cluster: the cluster as the answering node knows it (API.md, "Operations").
+struct cluster_view {
+  struct node_state {
+    std::string id;
+    std::string state;  // "up" or "recovering"
+  };
+  struct shard_state {
+    std::uint32_t id = 0;
+    std::vector<std::string> replicas;
+    std::string leader;
+    std::uint64_t term = 0;
+    std::uint64_t commit_index = 0;
+  };
+  // Where one event lives (?event=ID).
+  struct event_placement {
+    std::string id;
+    std::uint32_t shard = 0;
+    std::string leader;
+  };
+  std::string node_id;  // extension: the answering node
+  std::vector<node_state> nodes;
+  std::vector<shard_state> shards;
+  std::uint64_t events = 0;  // extension: events hosted by the answering node
+  std::optional<event_placement> event;
+};
+// {"node_id", "nodes": [{"id", "state"}], "shards": [{"id", "replicas", "leader", "term",
+// "commit_index"}], "events"} and, when asked for, "event": {"id", "shard", "leader"}.
+std::string render_cluster(const cluster_view& view);
 
 }  // namespace seatd::api

@@ -1,7 +1,12 @@
 #include "api/router.hpp"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
-#include <memory>
+#include <cstdio>
+#include <functional>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -15,6 +20,9 @@ namespace {
 
 using actors::event_machine;
 using actors::event_request;
+using common::http_answer;
+using common::http_request;
+using common::responder;
 using finish = event_request::finish;
 using clock_type = std::chrono::steady_clock;
 
@@ -65,313 +73,536 @@ http_answer answer_of(const response& r) {
   return {r.status, r.body, "application/json", {}};
 }
 
-// What to do once the state an answer shows is committed: send it; when the log says it may
-// not be (leadership lost, a failed write), the outcome is unknown and the client must retry.
-finish finish_with(const response& r, const responder& respond) {
-  return [a = answer_of(r), respond](actors::log_status status) mutable {
-    if (status == actors::log_status::committed) return respond(std::move(a));
-    respond(answer_of(error_response(503, "unavailable",
-                                     "the outcome is unknown (" +
-                                         std::string(actors::log_status_name(status)) +
-                                         "); retry with the same idempotency key")));
+}  // namespace
+
+// ---- metrics ------------------------------------------------------------------------------
+
+// The counter and histogram of each (route, status), looked up without a lock: answers are
+// counted on the group-commit writer's thread, which must not queue on the registry's mutex.
+// A series is registered on its first answer, not at construction, so that /metrics lists
+// only the (route, status) pairs that have happened (as it always has) instead of some 250
+// zero series; each pair takes the registry's lock once.
+class router::series_table {
+ public:
+  // route_names[i]: the route label of route index i.
+  series_table(common::metrics_registry& registry, std::vector<std::string_view> route_names)
+      : registry_(registry),
+        routes_(std::move(route_names)),
+        slots_(std::make_unique<slot[]>(routes_.size() * statuses.size())) {}
+
+  void record(std::size_t route, unsigned status, double seconds) {
+    const auto known = std::find(statuses.begin(), statuses.end(), status);
+    if (known == statuses.end()) {  // a status the router does not answer today
+      const std::string labels = labels_of(route, status);
+      requests(labels).add();
+      latency(labels).observe(seconds);
+      return;
+    }
+    slot& s = slots_[route * statuses.size() + static_cast<std::size_t>(known - statuses.begin())];
+    common::counter* answers = s.requests.load(std::memory_order_acquire);
+    common::histogram* timings = s.latency.load(std::memory_order_acquire);
+    if (answers == nullptr || timings == nullptr) {
+      // Threads that race here get the same series from the registry and store the same.
+      const std::string labels = labels_of(route, status);
+      answers = &requests(labels);
+      timings = &latency(labels);
+      s.requests.store(answers, std::memory_order_release);
+      s.latency.store(timings, std::memory_order_release);
+    }
+    answers->add();
+    timings->observe(seconds);
+  }
+
+ private:
+  // Every status the router answers (API.md's table, 405, 415 and 500).
+  static constexpr std::array<unsigned, 15> statuses{200, 201, 400, 401, 403, 404, 405, 409,
+                                                     410, 413, 415, 422, 429, 500, 503};
+  struct slot {
+    std::atomic<common::counter*> requests{nullptr};
+    std::atomic<common::histogram*> latency{nullptr};
+  };
+
+  std::string labels_of(std::size_t route, unsigned status) const {
+    return "route=\"" + std::string(routes_[route]) + "\",status=\"" + std::to_string(status) +
+           "\"";
+  }
+  common::counter& requests(const std::string& labels) {
+    return registry_.counter_for("seatd_http_requests_total", "HTTP requests by route and status",
+                                 labels);
+  }
+  common::histogram& latency(const std::string& labels) {
+    return registry_.histogram_for("seatd_http_request_seconds",
+                                   "HTTP request latency by route and status", labels);
+  }
+
+  common::metrics_registry& registry_;
+  std::vector<std::string_view> routes_;
+  std::unique_ptr<slot[]> slots_;  // [route][status]
+};
+
+namespace {
+
+// Where a request's answer goes, from any thread: it adds the request id and Retry-After,
+// counts the answer under its route and status, and sends it. Copied into the closures that
+// answer from an actor.
+class reply_to {
+ public:
+  reply_to(router::series_table& series, std::size_t route, std::string request_id,
+           responder respond)
+      : series_(&series),
+        route_(route),
+        started_(clock_type::now()),
+        request_id_(std::move(request_id)),
+        respond_(std::move(respond)) {}
+
+  void set_route(std::size_t route) { route_ = route; }
+
+  void operator()(http_answer a) const {
+    a.headers.emplace_back("X-Request-Id", request_id_);
+    if (a.status == 429 || a.status == 503) a.headers.emplace_back("Retry-After", "1");
+    series_->record(route_, a.status,
+                    std::chrono::duration<double>(clock_type::now() - started_).count());
+    respond_(std::move(a));
+  }
+  void operator()(const response& r) const { (*this)(answer_of(r)); }
+  void error(unsigned status, std::string_view code, std::string_view message) const {
+    (*this)(error_response(status, code, message));
+  }
+
+ private:
+  router::series_table* series_;
+  std::size_t route_;
+  clock_type::time_point started_;
+  std::string request_id_;
+  responder respond_;
+};
+
+// What to do once the state an answer shows is committed: send it. When the log says it may
+// not be (leadership lost, a failed write), the outcome is unknown: 503, retry with the
+// same idempotency key.
+finish finish_with(const response& r, const reply_to& reply) {
+  return [a = answer_of(r), reply](actors::log_status status) {
+    if (status == actors::log_status::committed) return reply(a);
+    reply.error(503, "unavailable",
+                "the outcome is unknown (" + std::string(actors::log_status_name(status)) +
+                    "); retry with the same idempotency key");
   };
 }
 
-// Admin-only operations: creating and changing events, and the cluster view.
-bool needs_admin(const std::string& method, const std::vector<std::string_view>& parts) {
-  if (parts.size() == 2 && parts[1] == "cluster") return true;
-  if (parts.size() == 3 && parts[1] == "events" && method == "PUT") return true;
-  return parts.size() == 5 && parts[1] == "events" && parts[3] == "seats" &&
-         (parts[4] == "block" || parts[4] == "unblock");
+}  // namespace
+
+// One request on its way through the route table: what the handlers read, and its answer.
+struct router::call {
+  const http_request& request;
+  std::vector<std::string_view> parts;  // the path's segments, into request.target
+  std::string_view path;
+  std::string_view query;
+  cluster::node& node;
+  const router_config& config;
+  common::metrics_registry& metrics;
+  reply_to reply;
+
+  std::string event_id() const { return std::string(parts[2]); }
+  std::string item_id() const { return std::string(parts[4]); }  // a hold's or reservation's
+  // Idempotency keys are bound to the whole request (API.md, "Idempotency").
+  std::uint64_t fingerprint() const {
+    return common::fnv1a64(request.method + " " + std::string(path) + "\n" + request.body);
+  }
+};
+
+namespace {
+
+using call = router::call;
+using reply_fn = std::function<response(const actors::command_reply&)>;
+
+// ---- handing a request to its event ---------------------------------------------------------
+
+// 429 (API.md: overloaded, with Retry-After), one message per cause: the event's mailbox is
+// full (dispatch_status::overloaded), or the log's queue is (dispatch_status::log_full, or the
+// actor finding no room for a mutation, event_request::overloaded).
+void event_busy(const reply_to& reply) {
+  reply.error(429, "overloaded", "the event is busy; retry shortly");
+}
+void node_busy(const reply_to& reply) {
+  reply.error(429, "overloaded", "the node is busy; retry shortly");
+}
+
+void dispatch(call& c, std::shared_ptr<event_request> request) {
+  switch (c.node.dispatch(c.parts[2], std::move(request))) {
+    case cluster::dispatch_status::sent:
+      return;
+    case cluster::dispatch_status::not_found:
+      return c.reply.error(404, "event_not_found", "no event \"" + c.event_id() + "\"");
+    case cluster::dispatch_status::overloaded:
+      return event_busy(c.reply);
+    case cluster::dispatch_status::log_full:
+      return node_busy(c.reply);
+  }
+}
+
+// A read: rendered from the machine on its actor.
+void read(call& c, std::function<response(const event_machine&)> render) {
+  auto r = std::make_shared<event_request>();
+  r->handle = [render = std::move(render), reply = c.reply](const event_machine& m,
+                                                            const auto*) -> finish {
+    return finish_with(render(m), reply);
+  };
+  dispatch(c, std::move(r));
+}
+
+// A mutation: the answer is rendered on the actor and sent once the change is durable.
+void mutate(call& c, actors::command command, reply_fn ok) {
+  auto r = std::make_shared<event_request>();
+  r->mutation = std::move(command);
+  r->handle = [ok = std::move(ok), reply = c.reply](
+                  const event_machine& m,
+                  const actors::result<actors::command_reply>* result) -> finish {
+    const response out =
+        result->ok() ? ok(result->value()) : failure_response(result->error(), m.layout());
+    return finish_with(out, reply);
+  };
+  r->overloaded = [reply = c.reply] { node_busy(reply); };
+  dispatch(c, std::move(r));
+}
+
+// A body that parses is mutated; one that does not is answered with the parser's 400.
+template <class Command>
+void mutate_parsed(call& c, parsed<Command> command, reply_fn ok) {
+  if (!command) return c.reply(command.error());
+  mutate(c, std::move(command).value(), std::move(ok));
+}
+
+// An event's creation: answered once durable, or the existing event compared (200 or 409).
+void create(call& c, actors::event_spec spec) {
+  const actors::event_spec wanted = spec;
+  auto created = c.node.create_event(
+      c.event_id(), std::move(spec),
+      [reply = c.reply, wanted](const event_machine& m, bool is_new) -> finish {
+        response out{201, render_event_created(m)};
+        if (!is_new)
+          out = m.same_definition(wanted)
+                    ? response{200, render_event_created(m)}
+                    : error_response(409, "event_conflict",
+                                     "the event exists with another definition");
+        return finish_with(out, reply);
+      });
+  if (!created) {
+    // Only a definition that does not validate fails here: no seat details to name.
+    const actors::failure& f = created.error();
+    return c.reply.error(http_status(f.code), actors::errc_name(f.code), f.message);
+  }
+  switch (created.value()) {
+    case cluster::dispatch_status::sent:
+      return;
+    case cluster::dispatch_status::overloaded:  // it exists, and its mailbox is full
+      return event_busy(c.reply);
+    case cluster::dispatch_status::log_full:
+      return node_busy(c.reply);
+    case cluster::dispatch_status::not_found:  // the node is stopping
+      return c.reply.error(503, "unavailable", "the node is stopping");
+  }
+}
+
+// ---- the handlers -------------------------------------------------------------------------
+
+void healthz(call& c) {
+  c.reply(response{200, "{\"status\":\"ok\"}"});
+}
+
+void readyz(call& c) {
+  if (c.node.ready()) return c.reply(response{200, "{\"status\":\"ready\"}"});
+  c.reply.error(503, "unavailable", "recovering");
+}
+
+void metrics(call& c) {
+  c.reply(http_answer{200, c.metrics.render(), "text/plain; version=0.0.4", {}});
+}
+
+// This build runs one node: every shard's only replica and leader, at term 0.
+void cluster_get(call& c) {
+  const auto event = query_param(c.query, "event");
+  if (event && !common::is_identifier(*event))
+    return c.reply.error(400, "invalid_request", "event: must be 1 to 64 of [A-Za-z0-9._:-]");
+  const std::string& self = c.config.node_id;
+  cluster_view view;
+  view.node_id = self;
+  view.nodes.push_back({self, c.node.ready() ? "up" : "recovering"});
+  for (std::uint32_t s = 0; s < c.node.shard_count(); ++s)
+    view.shards.push_back({s, {self}, self, 0, c.node.committed_index(s)});
+  view.events = c.node.event_count();
+  if (event) view.event = cluster_view::event_placement{*event, c.node.shard_of(*event), self};
+  c.reply(response{200, render_cluster(view)});
+}
+
+void event_get(call& c) {
+  read(c, [](const event_machine& m) { return response{200, render_event(m)}; });
+}
+
+void event_put(call& c) {
+  auto spec = parse_event_spec(c.request.body);
+  if (!spec) return c.reply(spec.error());
+  create(c, std::move(spec).value());
+}
+
+void seats(call& c) {
+  read(c, [section = query_param(c.query, "section")](const event_machine& m) {
+    std::optional<std::uint32_t> index;
+    if (section) {
+      index = m.layout().find_section(*section);
+      if (!index)
+        return error_response(400, "invalid_request",
+                              "section: the event has no section \"" + *section + "\"");
+    }
+    return response{200, render_seats(m, index)};
+  });
+}
+
+void block_or_unblock(call& c, bool block) {
+  mutate_parsed(c, parse_block(c.request.body, block),
+                [event_id = c.event_id()](const actors::command_reply& r) {
+                  return response{200, render_seat_states(
+                                           event_id, std::get<std::vector<actors::seat_view>>(r))};
+                });
+}
+void seats_block(call& c) {
+  block_or_unblock(c, true);
+}
+void seats_unblock(call& c) {
+  block_or_unblock(c, false);
+}
+
+void hold(call& c) {
+  auto command = parse_hold(c.request.body);
+  if (command) command.value().request_fingerprint = c.fingerprint();
+  mutate_parsed(c, std::move(command), [event_id = c.event_id()](const actors::command_reply& r) {
+    return response{201, render_hold(event_id, std::get<actors::hold_view>(r), false)};
+  });
+}
+
+// Release and extend answer the hold as it is after the change.
+reply_fn hold_after(std::string event_id) {
+  return [event_id = std::move(event_id)](const actors::command_reply& r) {
+    return response{200, render_hold(event_id, std::get<actors::hold_view>(r), true)};
+  };
+}
+
+void hold_get(call& c) {
+  read(c, [event_id = c.event_id(), hold_id = c.item_id()](const event_machine& m) {
+    auto found = m.find_hold(hold_id);
+    if (!found) return failure_response(found.error(), m.layout());
+    return response{200, render_hold(event_id, found.value(), true)};
+  });
+}
+
+void hold_release(call& c) {
+  mutate_parsed(c, parse_release(c.request.body, c.item_id()), hold_after(c.event_id()));
+}
+
+void hold_extend(call& c) {
+  mutate_parsed(c, parse_extend(c.request.body, c.item_id()), hold_after(c.event_id()));
+}
+
+void hold_confirm(call& c) {
+  auto command = parse_confirm(c.request.body, c.item_id());
+  if (!command) return c.reply(command.error());
+  // Back-pressure from the reservation stream (off unless --outbox-high-water is set).
+  if (c.node.outbox_over_high_water())
+    return c.reply.error(503, "unavailable",
+                         "the reservation stream is behind (" +
+                             std::to_string(c.node.outbox_depth()) +
+                             " records wait for Kafka); retry shortly");
+  command.value().request_fingerprint = c.fingerprint();
+  mutate(c, std::move(command).value(), [event_id = c.event_id()](const actors::command_reply& r) {
+    const auto& confirmed = std::get<actors::confirm_reply>(r);
+    return response{confirmed.created ? 201u : 200u,
+                    render_reservation(event_id, confirmed.reservation)};
+  });
+}
+
+void reservation_get(call& c) {
+  read(c, [event_id = c.event_id(), reservation_id = c.item_id()](const event_machine& m) {
+    auto r = m.find_reservation(reservation_id);
+    if (!r) return failure_response(r.error(), m.layout());
+    return response{200, render_reservation(event_id, r.value())};
+  });
+}
+
+void reservation_cancel(call& c) {
+  mutate_parsed(c, parse_cancel(c.request.body, c.item_id()),
+                [event_id = c.event_id()](const actors::command_reply& r) {
+                  return response{
+                      200,
+                      render_reservation(event_id, std::get<actors::cancel_reply>(r).reservation)};
+                });
+}
+
+void wrong_method(call& c);
+
+// ---- the route table ------------------------------------------------------------------------
+
+// open: no token (the operations endpoints); gateway: any token; admin: an admin token.
+enum class access { open, gateway, admin };
+
+struct route {
+  std::string_view method;   // "*": every method the path's rows above do not name (405)
+  std::string_view pattern;  // "*" stands for one path segment (an id)
+  std::string_view name;     // the route label of its metrics
+  access needs;
+  void (*run)(call&);
+};
+
+// The first row whose method and pattern match serves the request. A path outside /v1 has no
+// "*" row: another method is no route (404), as for any unknown path.
+constexpr std::array routes{
+    route{"GET", "/healthz", "healthz", access::open, healthz},
+    route{"GET", "/readyz", "readyz", access::open, readyz},
+    route{"GET", "/metrics", "metrics", access::open, metrics},
+    route{"GET", "/v1/cluster", "cluster", access::admin, cluster_get},
+    route{"*", "/v1/cluster", "cluster", access::admin, wrong_method},
+    route{"GET", "/v1/events/*", "event", access::gateway, event_get},
+    route{"PUT", "/v1/events/*", "event_put", access::admin, event_put},
+    route{"*", "/v1/events/*", "event", access::gateway, wrong_method},
+    route{"GET", "/v1/events/*/seats", "seats", access::gateway, seats},
+    route{"*", "/v1/events/*/seats", "seats", access::gateway, wrong_method},
+    route{"POST", "/v1/events/*/seats/block", "seats_block", access::admin, seats_block},
+    route{"*", "/v1/events/*/seats/block", "seats_block", access::admin, wrong_method},
+    route{"POST", "/v1/events/*/seats/unblock", "seats_unblock", access::admin, seats_unblock},
+    route{"*", "/v1/events/*/seats/unblock", "seats_unblock", access::admin, wrong_method},
+    route{"POST", "/v1/events/*/holds", "hold", access::gateway, hold},
+    route{"*", "/v1/events/*/holds", "hold", access::gateway, wrong_method},
+    route{"GET", "/v1/events/*/holds/*", "hold_get", access::gateway, hold_get},
+    route{"DELETE", "/v1/events/*/holds/*", "hold_release", access::gateway, hold_release},
+    route{"*", "/v1/events/*/holds/*", "unknown", access::gateway, wrong_method},
+    route{"POST", "/v1/events/*/holds/*/extend", "hold_extend", access::gateway, hold_extend},
+    route{"*", "/v1/events/*/holds/*/extend", "hold_extend", access::gateway, wrong_method},
+    route{"POST", "/v1/events/*/holds/*/confirm", "hold_confirm", access::gateway, hold_confirm},
+    route{"*", "/v1/events/*/holds/*/confirm", "hold_confirm", access::gateway, wrong_method},
+    route{"GET", "/v1/events/*/reservations/*", "reservation_get", access::gateway,
+          reservation_get},
+    route{"*", "/v1/events/*/reservations/*", "reservation_get", access::gateway, wrong_method},
+    route{"POST", "/v1/events/*/reservations/*/cancel", "reservation_cancel", access::gateway,
+          reservation_cancel},
+    route{"*", "/v1/events/*/reservations/*/cancel", "reservation_cancel", access::gateway,
+          wrong_method},
+};
+// Answers given before a route is chosen (401, 404, ...) count under this index.
+constexpr std::size_t unknown_route = routes.size();
+
+bool matches(std::string_view pattern, const std::vector<std::string_view>& parts) {
+  std::size_t i = 0;
+  while (!pattern.empty()) {
+    pattern.remove_prefix(1);  // '/'
+    const std::string_view segment = pattern.substr(0, pattern.find('/'));
+    if (i == parts.size() || (segment != "*" && segment != parts[i])) return false;
+    pattern.remove_prefix(segment.size());
+    ++i;
+  }
+  return i == parts.size();
+}
+
+const route* find_route(std::string_view method, const std::vector<std::string_view>& parts) {
+  for (const route& r : routes)
+    if ((r.method == method || r.method == "*") && matches(r.pattern, parts)) return &r;
+  return nullptr;
+}
+
+std::vector<std::string_view> route_names() {
+  std::vector<std::string_view> names;
+  for (const route& r : routes)
+    names.push_back(r.name);
+  names.push_back("unknown");
+  return names;
+}
+
+// 405 names the methods the path has: "use GET or PUT".
+void wrong_method(call& c) {
+  std::string allowed;
+  for (const route& r : routes)
+    if (r.method != "*" && matches(r.pattern, c.parts))
+      allowed += (allowed.empty() ? "" : " or ") + std::string(r.method);
+  c.reply.error(405, "method_not_allowed", "use " + allowed);
+}
+
+// ---- the checks before a route ------------------------------------------------------------
+
+std::optional<role> caller_role(const auth_config& auth, std::string_view header) {
+  if (auth.insecure_no_auth) return role::admin;
+  const bool bearer =
+      header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ");
+  const auto token = bearer ? header.substr(7) : std::string_view{};
+  const auto found = auth.tokens.find(std::string(token));
+  if (token.empty() || found == auth.tokens.end()) return std::nullopt;
+  return found->second;
+}
+
+// API.md's order ("Errors"): the token and its role, then the body's size; then readiness.
+std::optional<response> admission(const call& c, access needs) {
+  const auto caller = caller_role(c.config.auth, c.request.authorization);
+  if (!caller) return error_response(401, "unauthorized", "missing or unknown bearer token");
+  if (needs == access::admin && *caller != role::admin)
+    return error_response(403, "forbidden", "this operation needs an admin token");
+  if (c.request.body_too_large)
+    return error_response(413, "body_too_large", "the request body is over the limit");
+  if (!c.node.ready()) return error_response(503, "unavailable", "the node is recovering");
+  return std::nullopt;
+}
+
+// Under /v1/events/{id}: the ids the path names (400) and the body's media type (415),
+// checked before the route is looked up, so that a malformed request is a 400 or 415 on any
+// path or method (API.md ranks 400 invalid_request before 404).
+std::optional<response> malformed(const call& c) {
+  const auto& p = c.parts;
+  if (p.size() < 3 || p[1] != "events") return std::nullopt;
+  if (!common::is_identifier(p[2]))
+    return error_response(400, "invalid_request", "event_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  const http_request& r = c.request;
+  if (!r.content_type.empty() && !r.body.empty() &&
+      r.content_type.find("application/json") == std::string::npos)
+    return error_response(415, "unsupported_media_type", "request bodies are application/json");
+  if (p.size() >= 5 && p[3] == "holds" && !common::is_identifier(p[4]))
+    return error_response(400, "invalid_request", "hold_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  if (p.size() >= 5 && p[3] == "reservations" && !common::is_identifier(p[4]))
+    return error_response(400, "invalid_request",
+                          "reservation_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  return std::nullopt;
 }
 
 }  // namespace
 
 router::router(router_config config, cluster::node& node, common::metrics_registry& metrics)
-    : config_(std::move(config)), node_(node), metrics_(metrics) {}
+    : config_(std::move(config)),
+      node_(node),
+      metrics_(metrics),
+      series_(std::make_unique<series_table>(metrics, route_names())) {}
 
-void router::handle(http_request request, responder respond_raw) {
-  const auto started = clock_type::now();
-  std::string request_id =
-      usable_request_id(request.request_id) ? request.request_id : new_request_id();
-  // Every answer goes through here: request id, Retry-After, metrics.
-  auto route_name = std::make_shared<std::string>("unknown");
-  auto respond = [this, respond_raw, request_id, route_name, started](http_answer a) {
-    a.headers.emplace_back("X-Request-Id", request_id);
-    if (a.status == 429 || a.status == 503) a.headers.emplace_back("Retry-After", "1");
-    const std::string labels =
-        "route=\"" + *route_name + "\",status=\"" + std::to_string(a.status) + "\"";
-    metrics_.counter_for("seatd_http_requests_total", "HTTP requests by route and status", labels)
-        .add();
-    metrics_
-        .histogram_for("seatd_http_request_seconds", "HTTP request latency by route and status",
-                       labels)
-        .observe(std::chrono::duration<double>(clock_type::now() - started).count());
-    respond_raw(std::move(a));
-  };
-  auto reply = [&](const response& r) { respond(answer_of(r)); };
-  auto error = [&](unsigned status, std::string_view code, std::string_view message) {
-    reply(error_response(status, code, message));
-  };
+router::~router() = default;
 
+void router::handle(http_request request, responder respond) {
   const std::string_view target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
-  const std::string_view query =
-      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-  const auto parts = split_path(path);
-  const std::string& method = request.method;
-
-  // Operations endpoints need no token.
-  if (parts.size() == 1 && method == "GET") {
-    if (parts[0] == "healthz") {
-      *route_name = "healthz";
-      return reply({200, "{\"status\":\"ok\"}"});
-    }
-    if (parts[0] == "readyz") {
-      *route_name = "readyz";
-      if (node_.ready()) return reply({200, "{\"status\":\"ready\"}"});
-      return error(503, "unavailable", "recovering");
-    }
-    if (parts[0] == "metrics") {
-      *route_name = "metrics";
-      return respond({200, metrics_.render(), "text/plain; version=0.0.4", {}});
-    }
+  call c{request,
+         split_path(path),
+         path,
+         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
+         node_,
+         config_,
+         metrics_,
+         reply_to(*series_, unknown_route,
+                  usable_request_id(request.request_id) ? request.request_id : new_request_id(),
+                  std::move(respond))};
+  const route* found = find_route(request.method, c.parts);
+  // Every request under /v1 needs a token, found or not; outside it only the operations
+  // endpoints exist, and they need none.
+  const bool api = !c.parts.empty() && c.parts[0] == "v1";
+  if (api) {
+    if (auto refused = admission(c, found ? found->needs : access::gateway))
+      return c.reply(*refused);
+    if (auto refused = malformed(c)) return c.reply(*refused);
   }
-
-  if (parts.empty() || parts[0] != "v1") return error(404, "not_found", "no such route");
-
-  // API.md's order: 401 and 403, then 413, then malformed requests, then the rest.
-  role caller = role::admin;
-  if (!config_.auth.insecure_no_auth) {
-    const std::string_view header = request.authorization;
-    const bool bearer =
-        header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ");
-    const auto token = bearer ? header.substr(7) : std::string_view{};
-    const auto found = config_.auth.tokens.find(std::string(token));
-    if (token.empty() || found == config_.auth.tokens.end())
-      return error(401, "unauthorized", "missing or unknown bearer token");
-    caller = found->second;
-  }
-  if (needs_admin(method, parts) && caller != role::admin)
-    return error(403, "forbidden", "this operation needs an admin token");
-  if (request.body_too_large)
-    return error(413, "body_too_large", "the request body is over the limit");
-  if (!node_.ready()) return error(503, "unavailable", "the node is recovering");
-
-  if (parts.size() == 2 && parts[1] == "cluster") {
-    *route_name = "cluster";
-    if (method != "GET") return error(405, "method_not_allowed", "use GET");
-    std::string body = "{\"node_id\":\"" + config_.node_id + "\",\"nodes\":[{\"id\":\"" +
-                       config_.node_id + "\",\"state\":\"" + (node_.ready() ? "up" : "recovering") +
-                       "\"}],\"shards\":[";
-    for (std::uint32_t s = 0; s < node_.shard_count(); ++s) {
-      if (s > 0) body += ",";
-      body += "{\"id\":" + std::to_string(s) + ",\"replicas\":[\"" + config_.node_id +
-              "\"],\"leader\":\"" + config_.node_id +
-              "\",\"term\":0,\"commit_index\":" + std::to_string(node_.committed_index(s)) + "}";
-    }
-    body += "],\"events\":" + std::to_string(node_.event_count()) + "}";
-    return reply({200, std::move(body)});
-  }
-
-  if (parts.size() < 3 || parts[1] != "events") return error(404, "not_found", "no such route");
-  const std::string event_id(parts[2]);
-  if (!common::is_identifier(event_id))
-    return error(400, "invalid_request", "event_id: must be 1 to 64 of [A-Za-z0-9._:-]");
-  if (!request.content_type.empty() && !request.body.empty() &&
-      request.content_type.find("application/json") == std::string::npos)
-    return error(415, "unsupported_media_type", "request bodies are application/json");
-
-  auto send = [&](std::shared_ptr<event_request> r) {
-    switch (node_.dispatch(event_id, std::move(r))) {
-      case cluster::dispatch_status::sent:
-        return;
-      case cluster::dispatch_status::not_found:
-        return error(404, "event_not_found", "no event \"" + event_id + "\"");
-      case cluster::dispatch_status::overloaded:
-        return error(429, "overloaded", "the event is busy; retry shortly");
-    }
-  };
-  // A read: render from the machine on its actor.
-  auto read = [&](std::function<response(const event_machine&)> render) {
-    auto r = std::make_shared<event_request>();
-    r->handle = [render = std::move(render), respond](const event_machine& m,
-                                                      const auto*) -> finish {
-      return finish_with(render(m), respond);
-    };
-    send(std::move(r));
-  };
-  // A mutation: the answer is rendered on the actor and sent once the change is durable.
-  auto mutate = [&](actors::command command,
-                    std::function<response(const actors::command_reply&)> ok) {
-    auto r = std::make_shared<event_request>();
-    r->mutation = std::move(command);
-    r->handle = [ok = std::move(ok), respond](
-                    const event_machine& m,
-                    const actors::result<actors::command_reply>* result) -> finish {
-      const response out =
-          result->ok() ? ok(result->value()) : failure_response(result->error(), m.layout());
-      return finish_with(out, respond);
-    };
-    r->overloaded = [respond] {
-      respond(answer_of(error_response(429, "overloaded", "the node is busy; retry shortly")));
-    };
-    send(std::move(r));
-  };
-  const std::uint64_t fingerprint =
-      common::fnv1a64(method + " " + std::string(path) + "\n" + request.body);
-
-  // /v1/events/{id}
-  if (parts.size() == 3) {
-    *route_name = "event";
-    if (method == "GET")
-      return read([](const event_machine& m) { return response{200, render_event(m)}; });
-    if (method != "PUT") return error(405, "method_not_allowed", "use GET or PUT");
-    *route_name = "event_put";
-    auto spec = parse_event_spec(request.body);
-    if (!spec) return reply(spec.error());
-    const actors::event_spec wanted = spec.value();
-    auto created = node_.create_event(
-        event_id, std::move(spec).value(),
-        [respond, wanted](const event_machine& m, bool is_new) -> finish {
-          response out{201, render_event_created(m)};
-          if (!is_new)
-            out = m.same_definition(wanted)
-                      ? response{200, render_event_created(m)}
-                      : error_response(409, "event_conflict",
-                                       "the event exists with another definition");
-          return finish_with(out, respond);
-        });
-    if (!created) {
-      // Only a definition that does not validate fails here: no seat details to name.
-      const actors::failure& f = created.error();
-      return error(http_status(f.code), actors::errc_name(f.code), f.message);
-    }
-    if (created.value() == cluster::dispatch_status::overloaded)
-      return error(429, "overloaded", "the node is busy; retry shortly");
-    if (created.value() == cluster::dispatch_status::not_found)  // the node is stopping
-      return error(503, "unavailable", "the node is stopping");
-    return;
-  }
-
-  const std::string_view collection = parts[3];
-  // /v1/events/{id}/seats, /seats/block, /seats/unblock
-  if (collection == "seats") {
-    if (parts.size() == 4) {
-      *route_name = "seats";
-      if (method != "GET") return error(405, "method_not_allowed", "use GET");
-      const auto section = query_param(query, "section");
-      return read([section](const event_machine& m) {
-        std::optional<std::uint32_t> index;
-        if (section) {
-          index = m.layout().find_section(*section);
-          if (!index)
-            return error_response(400, "invalid_request",
-                                  "section: the event has no section \"" + *section + "\"");
-        }
-        return response{200, render_seats(m, index)};
-      });
-    }
-    if (parts.size() == 5 && (parts[4] == "block" || parts[4] == "unblock")) {
-      const bool block = parts[4] == "block";
-      *route_name = block ? "seats_block" : "seats_unblock";
-      if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      auto command = parse_block(request.body, block);
-      if (!command) return reply(command.error());
-      return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {
-        return response{200,
-                        render_seat_states(event_id, std::get<std::vector<actors::seat_view>>(r))};
-      });
-    }
-    return error(404, "not_found", "no such route");
-  }
-
-  if (collection == "holds") {
-    if (parts.size() == 4) {
-      *route_name = "hold";
-      if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      auto command = parse_hold(request.body);
-      if (!command) return reply(command.error());
-      command.value().request_fingerprint = fingerprint;
-      return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {
-        return response{201, render_hold(event_id, std::get<actors::hold_view>(r), false)};
-      });
-    }
-    std::string hold_id(parts[4]);
-    if (!common::is_identifier(hold_id))
-      return error(400, "invalid_request", "hold_id: must be 1 to 64 of [A-Za-z0-9._:-]");
-    auto hold_answer = [event_id](const actors::command_reply& r) {
-      return response{200, render_hold(event_id, std::get<actors::hold_view>(r), true)};
-    };
-    if (parts.size() == 5) {
-      if (method == "GET") {
-        *route_name = "hold_get";
-        return read([event_id, hold_id](const event_machine& m) {
-          auto hold = m.find_hold(hold_id);
-          if (!hold) return failure_response(hold.error(), m.layout());
-          return response{200, render_hold(event_id, hold.value(), true)};
-        });
-      }
-      if (method == "DELETE") {
-        *route_name = "hold_release";
-        auto command = parse_release(request.body, hold_id);
-        if (!command) return reply(command.error());
-        return mutate(std::move(command).value(), hold_answer);
-      }
-      return error(405, "method_not_allowed", "use GET or DELETE");
-    }
-    if (parts.size() == 6 && parts[5] == "extend") {
-      *route_name = "hold_extend";
-      if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      auto command = parse_extend(request.body, hold_id);
-      if (!command) return reply(command.error());
-      return mutate(std::move(command).value(), hold_answer);
-    }
-    if (parts.size() == 6 && parts[5] == "confirm") {
-      *route_name = "hold_confirm";
-      if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      auto command = parse_confirm(request.body, hold_id);
-      if (!command) return reply(command.error());
-      // Back-pressure from the reservation stream (off unless --outbox-high-water is set).
-      if (node_.outbox_over_high_water())
-        return error(503, "unavailable",
-                     "the reservation stream is behind (" + std::to_string(node_.outbox_depth()) +
-                         " records wait for Kafka); retry shortly");
-      command.value().request_fingerprint = fingerprint;
-      return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {
-        const auto& c = std::get<actors::confirm_reply>(r);
-        return response{c.created ? 201u : 200u, render_reservation(event_id, c.reservation)};
-      });
-    }
-    return error(404, "not_found", "no such route");
-  }
-
-  if (collection == "reservations" && parts.size() >= 5) {
-    std::string reservation_id(parts[4]);
-    if (!common::is_identifier(reservation_id))
-      return error(400, "invalid_request", "reservation_id: must be 1 to 64 of [A-Za-z0-9._:-]");
-    if (parts.size() == 5) {
-      *route_name = "reservation_get";
-      if (method != "GET") return error(405, "method_not_allowed", "use GET");
-      return read([event_id, reservation_id](const event_machine& m) {
-        auto r = m.find_reservation(reservation_id);
-        if (!r) return failure_response(r.error(), m.layout());
-        return response{200, render_reservation(event_id, r.value())};
-      });
-    }
-    if (parts.size() == 6 && parts[5] == "cancel") {
-      *route_name = "reservation_cancel";
-      if (method != "POST") return error(405, "method_not_allowed", "use POST");
-      auto command = parse_cancel(request.body, reservation_id);
-      if (!command) return reply(command.error());
-      return mutate(std::move(command).value(), [event_id](const actors::command_reply& r) {
-        return response{
-            200, render_reservation(event_id, std::get<actors::cancel_reply>(r).reservation)};
-      });
-    }
-  }
-  return error(404, "not_found", "no such route");
+  if (!found) return c.reply.error(404, "not_found", "no such route");
+  c.reply.set_route(static_cast<std::size_t>(found - routes.data()));
+  found->run(c);
 }
 
 }  // namespace seatd::api

@@ -4,11 +4,12 @@
 // node. Answers are rendered on the actor from the machine's state and sent once that
 // state is durable.
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 
-#include "api/http_server.hpp"
 #include "cluster/node.hpp"
+#include "common/http_server.hpp"
 #include "common/metrics.hpp"
 
 namespace seatd::api {
@@ -28,13 +29,22 @@ struct router_config {
 class router {
  public:
   router(router_config config, cluster::node& node, common::metrics_registry& metrics);
-  void handle(http_request request, responder respond);
+  ~router();
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  void handle(common::http_request request, common::responder respond);
+
+  // Defined in router.cpp: one request on its way through the route table, and the metric
+  // series of each (route, status), resolved once.
+  struct call;
+  class series_table;
 
  private:
-  struct route;
   router_config config_;
   cluster::node& node_;
   common::metrics_registry& metrics_;
+  std::unique_ptr<series_table> series_;
 };
 
 }  // namespace seatd::api

@@ -20,15 +20,16 @@
 #include <thread>
 #include <vector>
 
-#include "api/http_server.hpp"
-#include "api/json_codec.hpp"
 #include "api/router.hpp"
 #include "cluster/node.hpp"
+#include "cluster/stream_records.hpp"
 #include "common/host_port.hpp"
+#include "common/http_server.hpp"
 #include "common/identifier.hpp"
 #include "common/log_setup.hpp"
 #include "common/toml_text.hpp"
 #include "storage/rocksdb_store.hpp"
+#include "storage/stream_record.hpp"
 
 namespace {
 
@@ -122,8 +123,10 @@ void emitter_log(cluster::log_level level, std::string message) {
   spdlog::log(to, "msg=\"{}\"", message);
 }
 
+// Each committed confirm and cancel becomes the stream record seat-persister parses.
 std::string render_stream_record(const actors::stream_change& change) {
-  return api::render_stream_record(change.event_id, change.seq, change.reservation);
+  return storage::render_stream_record(
+      cluster::stream_record_of(change.event_id, change.seq, change.reservation));
 }
 
 // Unpredictable bits from the operating system (ids, salts, the actors' generators' seeds).
@@ -199,13 +202,13 @@ int run(settings s) {
   router_config.node_id = s.node_id;
   api::router router(router_config, node, metrics);
 
-  api::http_limits limits;
+  common::http_limits limits;
   limits.body_bytes_max = s.body_bytes_max;
   limits.connections_max = s.connections_max;
   limits.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
-  api::http_server server(
+  common::http_server server(
       io, host, port, limits,
-      [&router](api::http_request request, api::responder respond) {
+      [&router](common::http_request request, common::responder respond) {
         router.handle(std::move(request), std::move(respond));
       },
       metrics);

@@ -120,9 +120,9 @@ dispatch_status node::dispatch(std::string_view event_id,
   if (it == directory_.end()) return dispatch_status::not_found;
   const hosted& h = it->second;
   // A full mailbox or a full log queue answers 429 instead of queueing without limit.
-  if (h.stats->queued.load(std::memory_order_relaxed) >= config_.event_queue_max ||
-      (request->mutation && !log_->has_room()))
+  if (h.stats->queued.load(std::memory_order_relaxed) >= config_.event_queue_max)
     return dispatch_status::overloaded;
+  if (request->mutation && !log_->has_room()) return dispatch_status::log_full;
   h.stats->queued.fetch_add(1, std::memory_order_relaxed);
   actors::send_request(h.actor, std::move(request));
   return dispatch_status::sent;
@@ -145,7 +145,7 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
     };
     return dispatch(event_id, std::move(request));
   }
-  if (!log_->has_room()) return dispatch_status::overloaded;
+  if (!log_->has_room()) return dispatch_status::log_full;
   auto created = actors::event_host::create(shard_of(event_id), event_id, std::move(spec),
                                             ports_.clock_ms(), ports_.random());
   if (!created) return common::fail(std::move(created).error());

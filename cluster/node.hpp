@@ -37,7 +37,9 @@ struct node_ports {
   std::function<std::uint64_t()> random;   // unpredictable bits (ids, salts, seeds)
 };
 
-enum class dispatch_status { sent, not_found, overloaded };
+// 429 either way, told apart for the message: overloaded, the event's mailbox is full;
+// log_full, the shard logs' queue is (a mutation or a creation cannot be written).
+enum class dispatch_status { sent, not_found, overloaded, log_full };
 
 class node {
  public:

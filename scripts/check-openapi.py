@@ -5,7 +5,7 @@ Static checks (CI, no build needed):
   - the document: OpenAPI 3.0.3, each object uses only the fields OpenAPI 3.0's schema
     allows (so a misspelt keyword fails), every $ref resolves, unique operationIds, every
     path template's parameters declared, every operation has responses with descriptions;
-  - routes: the ROUTES table below names every route api/router.cpp assigns to route_name
+  - routes: the ROUTES table below names every route of api/router.cpp's route table
     (and no other); each is the documented method + path with its operationId, its
     x-seatd-route label and exactly the statuses listed here; no undocumented operation;
   - roles: admin operations answer 403, the others do not; /v1 operations need the bearer
@@ -50,7 +50,7 @@ except ImportError:
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
-# route_name in api/router.cpp -> the documented operation. `statuses` is every status the
+# A route's name in api/router.cpp's route table -> the documented operation. `statuses` is every status the
 # route can answer (the router's own, the codec's and the core's, plus 413/431/503 from the
 # HTTP layer). 405 is not listed per operation: it is the answer to the methods a path does
 # not have (x-seatd-other-methods).
@@ -61,7 +61,7 @@ ROUTES = {
     "readyz": ("get", "/readyz", "getReadyz", "none", {"200"} | SERVER_LEVEL),
     "metrics": ("get", "/metrics", "getMetrics", "none", {"200"} | SERVER_LEVEL),
     "cluster": ("get", "/v1/cluster", "getCluster", "admin",
-                {"200", "401", "403"} | SERVER_LEVEL),
+                {"200", "400", "401", "403"} | SERVER_LEVEL),
     "event": ("get", "/v1/events/{event_id}", "getEvent", "gateway", {"200"} | EVENT_SCOPED),
     "event_put": ("put", "/v1/events/{event_id}", "putEvent", "admin",
                   ({"201", "200", "403", "409"} | EVENT_SCOPED) - {"404"}),
@@ -486,15 +486,34 @@ def check_api_md(doc):
 
 # ---- the code ----------------------------------------------------------------------------
 
+def router_table():
+    """(method, pattern, name) of each row of the route table in api/router.cpp."""
+    rows = re.findall(r'route\{"([A-Z]+|\*)",\s*"([^"]+)",\s*"([a-z_]+)"', read("api/router.cpp"))
+    if len(rows) < len(ROUTES):
+        fail(f"found only {len(rows)} rows in router.cpp's route table; has it moved?")
+    return rows
+
+
 def check_routes(doc):
-    router = read("api/router.cpp")
-    served = set()
-    for rhs in re.findall(r"\*route_name\s*=\s*([^;]+);", router):
-        served |= set(re.findall(r'"([^"]+)"', rhs))
+    rows = router_table()
+    served = {name for method, _, name in rows if method != "*"}
     for name in sorted(served - ROUTES.keys()):
         fail(f"router.cpp serves route {name!r}: add it to ROUTES and to api/openapi.yaml")
     for name in sorted(ROUTES.keys() - served):
         fail(f"ROUTES names {name!r}, which router.cpp no longer serves")
+    # Each row is the documented method and path; each /v1 path answers 405 to other methods
+    # (its "*" row), and a path outside /v1 has no such row (other methods are no route).
+    for method, pattern, name in rows:
+        if method == "*" or name not in ROUTES:
+            continue
+        want_method, want_path = ROUTES[name][0], ROUTES[name][1]
+        if method.lower() != want_method or pattern != re.sub(r"\{[^}]+\}", "*", want_path):
+            fail(f"router.cpp serves {name!r} as {method} {pattern}, ROUTES says "
+                 f"{want_method.upper()} {want_path}")
+    other = {pattern for method, pattern, _ in rows if method == "*"}
+    for pattern in sorted({pattern for method, pattern, _ in rows if method != "*"}):
+        if pattern.startswith("/v1/") != (pattern in other):
+            fail(f"router.cpp: {pattern} must have a \"*\" row (405) exactly when under /v1")
     documented = {}
     for path, method, item, op in operations(doc):
         documented[(method, path)] = op
@@ -553,7 +572,7 @@ def check_errors(doc):
     for code in sorted(API_MD_CODES - enum):
         fail(f"ErrorCode: API.md's code {code} is missing")
     emitted = set()
-    for source in ("api/router.cpp", "api/http_server.cpp", "api/json_codec.cpp"):
+    for source in ("api/router.cpp", "common/http_server.cpp", "api/json_codec.cpp"):
         for status, code in re.findall(
                 r'(?:\berror|plain_error|error_response)\(\s*(\d{3})u?\s*,\s*"([a-z_]+)"',
                 read(source), re.S):
@@ -768,6 +787,7 @@ class Live:
         connection = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=10)
         connection.putrequest("POST", target)
         connection.putheader("Content-Type", "application/json")
+        connection.putheader("Authorization", "Bearer " + self.tokens["gateway"])
         connection.putheader("Content-Length", str(length))
         connection.endheaders()
         r = connection.getresponse()
@@ -833,6 +853,8 @@ def run_live(doc, base, admin, gateway):
     c("GET", "/v1/cluster", who="not-a-token", want=401)
     c("GET", "/v1/cluster", who="gateway", want=403)
     c("GET", "/v1/cluster", who="admin", want=200)
+    c("GET", "/v1/cluster?event=any-event", who="admin", want=200)
+    c("GET", "/v1/cluster?event=bad%20id", who="admin", want=400)
     c("POST", "/v1/cluster", who="admin", body={}, want=405)
     c("GET", "/v1/nothing", want=404)
     c("POST", "/healthz", {}, who=None, want=404)

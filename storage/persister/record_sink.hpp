@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "storage/persister/stream_record.hpp"
+#include "storage/stream_record.hpp"
 
 namespace seatd::storage::persister {
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <thread>
 
-#include "api/http_server.hpp"
 #include "common/host_port.hpp"
+#include "common/http_server.hpp"
 #include "common/log_setup.hpp"
 #include "common/toml_text.hpp"
 #include "storage/persister/kafka_source.hpp"
@@ -146,13 +146,13 @@ class stop_flag {
   bool stopping_ = false;
 };
 
-api::http_answer json_answer(unsigned status, std::string body) {
+common::http_answer json_answer(unsigned status, std::string body) {
   return {status, std::move(body), "application/json", {}};
 }
 
 // /healthz, /readyz and /metrics; nothing else.
-api::http_answer answer(const api::http_request& request, const persister_loop& loop,
-                        const kafka_source& source, const common::metrics_registry& metrics) {
+common::http_answer answer(const common::http_request& request, const persister_loop& loop,
+                           const kafka_source& source, const common::metrics_registry& metrics) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   if (request.method != "GET")
     return json_answer(404, R"({"error":"not_found","message":"only GET is served"})");
@@ -160,7 +160,7 @@ api::http_answer answer(const api::http_request& request, const persister_loop& 
   if (path == "/metrics") return {200, metrics.render(), "text/plain; version=0.0.4", {}};
   if (path == "/readyz") {
     if (loop.ready()) return json_answer(200, R"({"status":"ready"})");
-    api::http_answer busy = json_answer(
+    common::http_answer busy = json_answer(
         503, std::string(R"({"error":"unavailable","message":"not ready","postgres":)") +
                  (loop.sink_connected() ? "true" : "false") + R"(,"partitions_assigned":)" +
                  (source.assigned() ? "true" : "false") + "}");
@@ -205,12 +205,12 @@ int run(const settings& s) {
        [&stop] { return stop.requested(); }});
 
   boost::asio::io_context io;
-  api::http_limits limits;
+  common::http_limits limits;
   limits.body_bytes_max = 4096;
   limits.connections_max = 64;
-  api::http_server server(
+  common::http_server server(
       io, host, port, limits,
-      [&](api::http_request request, api::responder respond) {
+      [&](common::http_request request, common::responder respond) {
         respond(answer(request, loop, source, metrics));
       },
       metrics);

@@ -802,36 +802,23 @@ TEST_CASE("json_codec: block answers list each seat's new state", "[unit][api]")
         R"({"event_id":"ev1","seats":[{"id":"A-1-50","state":"available"}]})");
 }
 
-TEST_CASE("json_codec: stream records carry the whole reservation and the change's time",
+TEST_CASE("json_codec: the cluster view lists nodes and shards, and an event's placement if asked",
           "[unit][api]") {
-  sold_concert s;
-  CHECK(s.sold.stream_seq == 1);
-  const std::string sale =
-      R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
-      R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
-      R"("currency":"KRW","payment_ref":"pay_123",)";
-  CHECK(api::render_stream_record("ev1", s.sold.stream_seq, s.sold.reservation) ==
-        R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)" + sale +
-            R"("at":"2026-09-21T14:13:21.000Z","status":"confirmed",)"
-            R"("confirmed_at":"2026-09-21T14:13:21.000Z","prev_seq":0})");
-  const cancel_reply cancelled =
-      s.machine.cancel(cancel_command{s.sold.reservation.reservation_id, ""}, t0 + 2000).value();
-  CHECK(cancelled.stream_seq == 2);
-  CHECK(
-      api::render_stream_record("ev1", cancelled.stream_seq, cancelled.reservation) ==
-      R"({"schema":1,"type":"reservation.cancelled","event_id":"ev1","seq":2,)" + sale +
-          R"("at":"2026-09-21T14:13:22.000Z","status":"cancelled",)"
-          R"("confirmed_at":"2026-09-21T14:13:21.000Z","cancelled_at":"2026-09-21T14:13:22.000Z",)"
-          R"("prev_seq":1})");
-  // A GA sale: "ga" is an object and "seats" empty.
-  hold_view ga = s.ga;
-  const auto ga_sale = s.machine.confirm(confirm_command{ga.hold_id, "pay_9", "", 0, 1}, t0 + 3000);
-  REQUIRE(ga_sale.ok());
-  const json record =
-      json::parse(api::render_stream_record("ev1", ga_sale->stream_seq, ga_sale->reservation));
-  CHECK(record.at("seq") == 3);
-  CHECK(record.at("prev_seq") == 2);
-  CHECK(record.at("seats") == json::array());
-  CHECK(record.at("ga") == json({{"area", "FLOOR"}, {"count", 2}}));
-  CHECK(record.at("total_minor") == 198000);
+  api::cluster_view view;
+  view.node_id = "n1";
+  view.nodes = {{"n1", "up"}};
+  view.shards = {{0, {"n1"}, "n1", 0, 12}, {1, {"n1"}, "n1", 0, 0}};
+  view.events = 3;
+  const std::string listed =
+      R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)"
+      R"({"id":0,"replicas":["n1"],"leader":"n1","term":0,"commit_index":12},)"
+      R"({"id":1,"replicas":["n1"],"leader":"n1","term":0,"commit_index":0}],"events":3)";
+  CHECK(api::render_cluster(view) == listed + "}");
+  view.event = api::cluster_view::event_placement{"ev1", 1, "n1"};
+  CHECK(api::render_cluster(view) == listed + R"(,"event":{"id":"ev1","shard":1,"leader":"n1"}})");
+  // No shards (a node that hosts none yet) is an empty list, not a missing field.
+  view.shards.clear();
+  view.event.reset();
+  CHECK(api::render_cluster(view) ==
+        R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[],"events":3})");
 }

@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -218,6 +220,173 @@ TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
          "no_seats_match");
   expect("GET", "/v1/nothing", "", 404, "not_found");
   expect("PATCH", "/v1/events/ev1", "", 405, "method_not_allowed");
+}
+
+TEST_CASE("api: every path answers its checks in API.md's order, byte for byte", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  struct exchange {
+    std::string method, target, body, token, content_type;
+    unsigned status;
+    std::string code, message;
+  };
+  const std::string id_rule = ": must be 1 to 64 of [A-Za-z0-9._:-]";
+  const std::vector<exchange> exchanges{
+      // Outside /v1 only the operations endpoints exist, with GET, and need no token.
+      {"POST", "/healthz", "{}", "", "", 404, "not_found", "no such route"},
+      {"GET", "/nothing", "", "", "", 404, "not_found", "no such route"},
+      // Under /v1 the token comes first, found or not.
+      {"GET", "/v1/nothing", "", "", "", 401, "unauthorized", "missing or unknown bearer token"},
+      {"GET", "/v1/events", "", gateway, "", 404, "not_found", "no such route"},
+      // The role before the rest: any method of an admin-only path, and PUT before its id.
+      {"PATCH", "/v1/cluster", "", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      {"GET", "/v1/events/ev1/seats/block", "", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      {"PUT", "/v1/events/bad!id", "{}", gateway, "", 403, "forbidden",
+       "this operation needs an admin token"},
+      // A malformed id is a 400 on any method and any path below it.
+      {"PATCH", "/v1/events/bad!id", "", gateway, "", 400, "invalid_request", "event_id" + id_rule},
+      {"GET", "/v1/events/bad!id/nonsense", "", gateway, "", 400, "invalid_request",
+       "event_id" + id_rule},
+      {"GET", "/v1/events/ev1/holds/bad!/x/y", "", gateway, "", 400, "invalid_request",
+       "hold_id" + id_rule},
+      {"PUT", "/v1/events/ev1/reservations/bad!", "", gateway, "", 400, "invalid_request",
+       "reservation_id" + id_rule},
+      // Then the body's media type, before the route is looked up.
+      {"POST", "/v1/events/ev1/nonsense", "x", gateway, "text/plain", 415, "unsupported_media_type",
+       "request bodies are application/json"},
+      {"POST", "/v1/events/ev1/holds/bad!", "x", gateway, "text/plain", 415,
+       "unsupported_media_type", "request bodies are application/json"},
+      {"GET", "/v1/events/ev1/nonsense", "", gateway, "", 404, "not_found", "no such route"},
+      {"GET", "/v1/events/ev1/reservations", "", gateway, "", 404, "not_found", "no such route"},
+      {"GET", "/v1/events/ev1/seats/other", "", gateway, "", 404, "not_found", "no such route"},
+      // A known path with another method: 405 naming the path's methods.
+      {"PATCH", "/v1/cluster", "", admin, "", 405, "method_not_allowed", "use GET"},
+      {"PATCH", "/v1/events/ev1", "", gateway, "", 405, "method_not_allowed", "use GET or PUT"},
+      {"POST", "/v1/events/ev1/seats", "", gateway, "", 405, "method_not_allowed", "use GET"},
+      {"GET", "/v1/events/ev1/seats/unblock", "", admin, "", 405, "method_not_allowed", "use POST"},
+      {"GET", "/v1/events/ev1/holds", "", gateway, "", 405, "method_not_allowed", "use POST"},
+      {"PUT", "/v1/events/ev1/holds/h1", "", gateway, "", 405, "method_not_allowed",
+       "use GET or DELETE"},
+      {"GET", "/v1/events/ev1/holds/h1/extend", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      {"GET", "/v1/events/ev1/holds/h1/confirm", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      {"POST", "/v1/events/ev1/reservations/r1", "", gateway, "", 405, "method_not_allowed",
+       "use GET"},
+      {"GET", "/v1/events/ev1/reservations/r1/cancel", "", gateway, "", 405, "method_not_allowed",
+       "use POST"},
+      // Then the route: a malformed body before an unknown event.
+      {"POST", "/v1/events/nope/holds", "{not json", gateway, "", 400, "invalid_request",
+       "body: malformed JSON at byte 3: invalid literal"},
+      {"GET", "/v1/events/nope/seats", "", gateway, "", 404, "event_not_found",
+       "no event \"nope\""},
+  };
+  for (const exchange& e : exchanges) {
+    std::map<std::string, std::string> headers;
+    if (!e.content_type.empty()) headers["Content-Type"] = e.content_type;
+    auto r = c.request(e.method, e.target, e.body, e.token, headers);
+    INFO(e.method << " " << e.target << " -> " << r.status << " " << r.body);
+    CHECK(r.status == e.status);
+    CHECK(r.body == json({{"error", e.code}, {"message", e.message}}).dump());
+    CHECK(r.headers["x-request-id"].size() == 16);
+  }
+}
+
+TEST_CASE("api: /v1/cluster shows the node's shards, and with ?event= where an event lives",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const auto view = c.request("GET", "/v1/cluster", "", admin);
+  REQUIRE(view.status == 200);
+  const std::string shard = R"({"replicas":["n1"],"leader":"n1","term":0,"commit_index":)";
+  const json shards = body_of(view)["shards"];
+  REQUIRE(shards.size() == 4);
+  std::string expected = R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)";
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    expected += std::string(s > 0 ? "," : "") + "{\"id\":" + std::to_string(s) + "," +
+                shard.substr(1) + shards[s]["commit_index"].dump() + "}";
+  CHECK(view.body == expected + R"(],"events":1})");
+
+  // The shard of an id is FNV-1a 64 of it, modulo the shard count (any id, hosted or not).
+  auto shard_of = [](const std::string& id) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (const char ch : id) {
+      h ^= static_cast<unsigned char>(ch);
+      h *= 0x100000001b3ull;
+    }
+    return h % 4;
+  };
+  for (const std::string id : {"ev1", "not-yet-created", "a.b:c_d-9"}) {
+    const auto placed = c.request("GET", "/v1/cluster?event=" + id, "", admin);
+    INFO(id << " -> " << placed.body);
+    REQUIRE(placed.status == 200);
+    const std::string tail = R"(,"events":1,"event":{"id":")" + id + R"(","shard":)" +
+                             std::to_string(shard_of(id)) + R"(,"leader":"n1"}})";
+    REQUIRE(placed.body.size() > tail.size());
+    CHECK(placed.body.substr(placed.body.size() - tail.size()) == tail);
+  }
+  for (const std::string& target :
+       std::vector<std::string>{"/v1/cluster?event=", "/v1/cluster?event=bad!id",
+                                "/v1/cluster?x=1&event=" + std::string(65, 'e')}) {
+    const auto bad = c.request("GET", target, "", admin);
+    INFO(target);
+    CHECK(bad.status == 400);
+    CHECK(bad.body ==
+          R"({"error":"invalid_request","message":"event: must be 1 to 64 of [A-Za-z0-9._:-]"})");
+  }
+  CHECK(c.request("GET", "/v1/cluster?event=ev1", "", gateway).status == 403);
+}
+
+TEST_CASE("api: /metrics lists a route's series once an answer has used it", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  CHECK(c.request("PATCH", "/v1/events/ev1", "", gateway).status == 405);
+  CHECK(c.request("PUT", "/v1/events/ev1/holds/h1", "", gateway).status == 405);
+  CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 200);
+  CHECK(c.request("GET", "/v1/events/ev1", "", gateway).status == 200);
+  const std::string metrics = c.request("GET", "/metrics").body;
+  auto has = [&](const std::string& line) { return metrics.find(line) != std::string::npos; };
+  CHECK(has("seatd_http_requests_total{route=\"event_put\",status=\"201\"} 1\n"));
+  CHECK(has("seatd_http_requests_total{route=\"event\",status=\"200\"} 2\n"));
+  CHECK(has("seatd_http_requests_total{route=\"event\",status=\"405\"} 1\n"));
+  // A wrong method on a hold counts under no route (as it always has).
+  CHECK(has("seatd_http_requests_total{route=\"unknown\",status=\"405\"} 1\n"));
+  CHECK(has("seatd_http_request_seconds_count{route=\"event\",status=\"200\"} 2\n"));
+  // No series of an answer that never happened.
+  CHECK_FALSE(has("seatd_http_requests_total{route=\"hold\","));
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("seatd_http_requests_total{", 0) == 0)
+      CHECK(line.substr(line.size() - 2) != " 0");
+  CHECK(metrics.find("seatd_http_request_seconds_count{route=\"hold_get\"") == std::string::npos);
+}
+
+TEST_CASE("api: a full event mailbox is 429 \"the event is busy\", whatever the request",
+          "[integration]") {
+  seatd_process node({"--event-queue-max", "0"});  // every event's mailbox is always full
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);  // a new event is written to the log directly, not through a mailbox
+  const std::string busy = R"({"error":"overloaded","message":"the event is busy; retry shortly"})";
+  for (const auto& [method, target, body, token] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"GET", "/v1/events/ev1", "", gateway},
+           {"POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1"}), gateway},
+           {"PUT", "/v1/events/ev1", concert_json(), admin}}) {
+    auto r = c.request(method, target, body, token);
+    INFO(method << " " << target);
+    CHECK(r.status == 429);
+    CHECK(r.body == busy);
+    CHECK(r.headers["retry-after"] == "1");
+  }
 }
 
 TEST_CASE("api: holds expire by themselves", "[integration]") {

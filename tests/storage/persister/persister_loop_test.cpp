@@ -4,6 +4,7 @@
 #include <deque>
 
 using namespace seatd;
+using namespace seatd::storage;
 using namespace seatd::storage::persister;
 
 namespace {

@@ -8,6 +8,7 @@
 #include "integration/postgres_fixture.hpp"
 
 using namespace seatd;
+using namespace seatd::storage;
 using namespace seatd::storage::persister;
 using seatd::test::test_database;
 

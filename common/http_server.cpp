@@ -1,4 +1,4 @@
-#include "api/http_server.hpp"
+#include "common/http_server.hpp"
 
 // Boost 1.74's Asio needs <utility> before it under C++20 (see docs/decisions/0001).
 #include <utility>
@@ -13,7 +13,7 @@
 #include <optional>
 #include <random>
 
-namespace seatd::api {
+namespace seatd::common {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -21,7 +21,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
-  impl(asio::io_context& io_context, http_limits l, request_handler h, common::metrics_registry& m)
+  impl(asio::io_context& io_context, http_limits l, request_handler h, metrics_registry& m)
       : io(io_context),
         acceptor(asio::make_strand(io_context)),
         limits(l),
@@ -43,8 +43,8 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   request_handler handler;
   std::atomic<std::size_t> open{0};
   std::atomic<std::size_t> in_flight{0};
-  common::counter& connections_rejected;
-  common::counter& bad_requests;
+  counter& connections_rejected;
+  counter& bad_requests;
 };
 
 namespace {
@@ -207,8 +207,7 @@ void http_server::impl::accept() {
 }
 
 http_server::http_server(asio::io_context& io, const std::string& host, std::uint16_t port,
-                         http_limits limits, request_handler handler,
-                         common::metrics_registry& metrics)
+                         http_limits limits, request_handler handler, metrics_registry& metrics)
     : impl_(std::make_shared<impl>(io, limits, std::move(handler), metrics)) {
   const tcp::endpoint endpoint(asio::ip::make_address(host), port);
   impl_->acceptor.open(endpoint.protocol());
@@ -241,4 +240,4 @@ std::size_t http_server::requests_in_flight() const {
   return impl_->in_flight.load();
 }
 
-}  // namespace seatd::api
+}  // namespace seatd::common

@@ -1,8 +1,9 @@
 #pragma once
-// One record of the reservation stream (API.md, "The reservation stream"), parsed and checked
-// before the persister writes it. Pure: a record that does not parse is a value naming the
-// field, and a record that parses is one PostgreSQL accepts (no NUL or control characters,
-// numbers within bigint, exactly one of seats and GA), so it can never fail a batch for good.
+// One record of the reservation stream (API.md, "The reservation stream"): seatd renders it and
+// seat-persister parses and checks it, here in one unit so that the two cannot drift apart.
+// Pure: a record that does not parse is a value naming the field, and a record that parses is
+// one PostgreSQL accepts (no NUL or control characters, numbers within bigint, exactly one of
+// seats and GA), so it can never fail a batch for good.
 
 #include <cstdint>
 #include <optional>
@@ -12,7 +13,7 @@
 
 #include "common/result.hpp"
 
-namespace seatd::storage::persister {
+namespace seatd::storage {
 
 // The only schema this persister knows; records of another version are refused, never guessed.
 inline constexpr std::int64_t stream_schema_version = 1;
@@ -27,6 +28,7 @@ std::string_view record_type_name(record_type type);  // "reservation.confirmed"
 struct ga_places {
   std::string area;
   std::int64_t count = 0;  // >= 1
+  bool operator==(const ga_places&) const = default;
 };
 
 struct stream_record {
@@ -50,6 +52,7 @@ struct stream_record {
   std::optional<std::int64_t> confirmed_at_ms;
   // Set exactly on cancels: the "cancelled_at" extension, else "at".
   std::optional<std::int64_t> cancelled_at_ms;
+  bool operator==(const stream_record&) const = default;
 };
 
 struct record_error {
@@ -60,4 +63,10 @@ struct record_error {
 // repeated keys, a missing or mistyped field, or another schema version are errors.
 common::result<stream_record, record_error> parse_stream_record(std::string_view text);
 
-}  // namespace seatd::storage::persister
+// The record's JSON, in API.md's key order, then the extensions: "status", "confirmed_at" and
+// "cancelled_at" when set, and "prev_seq" when set. What seatd publishes (cluster/
+// stream_records.hpp builds the record from a reservation); parse_stream_record reads back
+// every record it renders from valid fields.
+std::string render_stream_record(const stream_record& record);
+
+}  // namespace seatd::storage

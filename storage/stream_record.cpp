@@ -1,4 +1,4 @@
-#include "storage/persister/stream_record.hpp"
+#include "storage/stream_record.hpp"
 
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -7,10 +7,12 @@
 
 #include "common/time_format.hpp"
 
-namespace seatd::storage::persister {
+namespace seatd::storage {
 namespace {
 
 using json = nlohmann::json;
+// Rendering keeps API.md's key order; parsing uses json's sorted maps (faster look-ups).
+using ordered = nlohmann::ordered_json;
 
 // A stream record nests two levels (the record, then "ga" or "seats"); anything deeper is
 // refused while parsing, so a hostile value of a million '[' costs nothing.
@@ -189,6 +191,14 @@ stream_record read_record(const json& object) {
   return r;
 }
 
+ordered ga_json(const std::optional<ga_places>& ga) {
+  if (!ga) return nullptr;
+  ordered out;
+  out["area"] = ga->area;
+  out["count"] = ga->count;
+  return out;
+}
+
 }  // namespace
 
 std::string_view record_type_name(record_type type) {
@@ -203,4 +213,32 @@ common::result<stream_record, record_error> parse_stream_record(std::string_view
   }
 }
 
-}  // namespace seatd::storage::persister
+std::string render_stream_record(const stream_record& r) {
+  ordered out;
+  out["schema"] = stream_schema_version;
+  out["type"] = record_type_name(r.type);
+  out["event_id"] = r.event_id;
+  out["seq"] = r.seq;
+  out["reservation_id"] = r.reservation_id;
+  out["customer_id"] = r.customer_id;
+  out["hold_id"] = r.hold_id;
+  out["seats"] = r.seats;
+  out["ga"] = ga_json(r.ga);
+  out["total_minor"] = r.total_minor;
+  out["currency"] = r.currency;
+  out["payment_ref"] = r.payment_ref;
+  out["at"] = common::format_rfc3339_ms(r.at_ms);
+  // Extensions: a cancel record still says when the sale was made (the persister's
+  // confirmed_at column), so a consumer that missed the confirm loses nothing; prev_seq is
+  // the event's previous record, so a consumer can hold back a record that arrives before
+  // the one it follows (docs/STREAM.md).
+  out["status"] = r.type == record_type::confirmed ? "confirmed" : "cancelled";
+  if (r.confirmed_at_ms) out["confirmed_at"] = common::format_rfc3339_ms(*r.confirmed_at_ms);
+  if (r.cancelled_at_ms) out["cancelled_at"] = common::format_rfc3339_ms(*r.cancelled_at_ms);
+  if (r.prev_seq) out["prev_seq"] = *r.prev_seq;
+  // Text that is not UTF-8 is replaced rather than thrown on: a record is rendered once its
+  // change is committed, where nothing may fail.
+  return out.dump(-1, ' ', false, ordered::error_handler_t::replace);
+}
+
+}  // namespace seatd::storage

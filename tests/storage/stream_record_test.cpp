@@ -1,16 +1,17 @@
-#include "storage/persister/stream_record.hpp"
+#include "storage/stream_record.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/time_format.hpp"
 
-using namespace seatd::storage::persister;
+using namespace seatd::storage;
 using json = nlohmann::json;
 
 namespace {
 
-// What api::render_stream_record writes (the exact strings tests/api/json_codec_test.cpp pins).
+// What seatd publishes for a confirm and its cancel: the exact bytes render_stream_record must
+// produce (tests/cluster/stream_records_test.cpp gets them from a real event machine).
 const std::string sale =
     R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
     R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
@@ -41,6 +42,58 @@ std::string refusal_of(const json& record) {
 
 json confirm_json() {
   return json::parse(seatd_confirm);
+}
+
+// seatd_confirm and seatd_cancel as values.
+stream_record seatd_sale() {
+  stream_record r;
+  r.type = record_type::confirmed;
+  r.event_id = "ev1";
+  r.seq = 1;
+  r.prev_seq = 0;
+  r.reservation_id = "r0000000000c0ffee-0-0000abcd";
+  r.customer_id = "c3";
+  r.hold_id = "h2-0000000c";
+  r.seats = {"A-2-5"};
+  r.total_minor = 165000;
+  r.currency = "KRW";
+  r.payment_ref = "pay_123";
+  r.at_ms = ms("2026-09-21T14:13:21.000Z");
+  r.confirmed_at_ms = r.at_ms;
+  return r;
+}
+stream_record seatd_sale_cancelled() {
+  stream_record r = seatd_sale();
+  r.type = record_type::cancelled;
+  r.seq = 2;
+  r.prev_seq = 1;
+  r.at_ms = ms("2026-09-21T14:13:22.000Z");
+  r.cancelled_at_ms = r.at_ms;
+  return r;
+}
+
+// Field by field, so that a failure names the field; then as a whole (nothing forgotten).
+void check_same(const stream_record& got, const stream_record& want) {
+  CHECK(got.type == want.type);
+  CHECK(got.event_id == want.event_id);
+  CHECK(got.seq == want.seq);
+  CHECK(got.prev_seq == want.prev_seq);
+  CHECK(got.reservation_id == want.reservation_id);
+  CHECK(got.customer_id == want.customer_id);
+  CHECK(got.hold_id == want.hold_id);
+  CHECK(got.seats == want.seats);
+  REQUIRE(got.ga.has_value() == want.ga.has_value());
+  if (want.ga) {
+    CHECK(got.ga->area == want.ga->area);
+    CHECK(got.ga->count == want.ga->count);
+  }
+  CHECK(got.total_minor == want.total_minor);
+  CHECK(got.currency == want.currency);
+  CHECK(got.payment_ref == want.payment_ref);
+  CHECK(got.at_ms == want.at_ms);
+  CHECK(got.confirmed_at_ms == want.confirmed_at_ms);
+  CHECK(got.cancelled_at_ms == want.cancelled_at_ms);
+  CHECK(got == want);
 }
 
 }  // namespace
@@ -286,4 +339,101 @@ TEST_CASE("stream_record: a key given twice is refused rather than read one way"
   std::string twice = seatd_confirm;
   twice.insert(1, R"("seq":7,)");
   CHECK(refusal(twice) == "seq: appears twice");
+}
+
+TEST_CASE("stream_record: seatd's confirm and cancel render to exactly the published bytes",
+          "[unit][persister]") {
+  CHECK(render_stream_record(seatd_sale()) == seatd_confirm);
+  CHECK(render_stream_record(seatd_sale_cancelled()) == seatd_cancel);
+}
+
+TEST_CASE("stream_record: a GA sale renders ga as an object and seats as an empty list",
+          "[unit][persister]") {
+  stream_record r = seatd_sale();
+  r.seats.clear();
+  r.ga = ga_places{"FLOOR", 2};
+  r.total_minor = 198000;
+  CHECK(render_stream_record(r) ==
+        R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)"
+        R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
+        R"("hold_id":"h2-0000000c","seats":[],"ga":{"area":"FLOOR","count":2},)"
+        R"("total_minor":198000,"currency":"KRW","payment_ref":"pay_123",)"
+        R"("at":"2026-09-21T14:13:21.000Z","status":"confirmed",)"
+        R"("confirmed_at":"2026-09-21T14:13:21.000Z","prev_seq":0})");
+}
+
+TEST_CASE("stream_record: extensions that are not set are not rendered", "[unit][persister]") {
+  stream_record r = seatd_sale_cancelled();
+  r.prev_seq.reset();
+  r.confirmed_at_ms.reset();  // API.md's minimal cancel: the sale's time is unknown
+  const json rendered = json::parse(render_stream_record(r));
+  CHECK_FALSE(rendered.contains("prev_seq"));
+  CHECK_FALSE(rendered.contains("confirmed_at"));
+  CHECK(rendered.at("cancelled_at") == "2026-09-21T14:13:22.000Z");
+  CHECK(rendered.at("status") == "cancelled");
+}
+
+TEST_CASE("stream_record: every valid record parses back from its rendering, field by field",
+          "[unit][persister]") {
+  std::vector<stream_record> records{seatd_sale(), seatd_sale_cancelled()};
+  // GA, confirmed then cancelled.
+  stream_record ga = seatd_sale();
+  ga.seats.clear();
+  ga.ga = ga_places{"FLOOR", 3};
+  records.push_back(ga);
+  ga.type = record_type::cancelled;
+  ga.cancelled_at_ms = ga.at_ms = ms("2026-09-22T00:00:00.001Z");
+  records.push_back(ga);
+  // Extremes: the largest seq, counts and money PostgreSQL's bigint holds, the first and last
+  // representable milliseconds, texts of the maximum length and of every escape JSON needs.
+  stream_record extreme = seatd_sale();
+  extreme.seq = 9223372036854775807u;
+  extreme.prev_seq = extreme.seq - 1;
+  extreme.total_minor = 9223372036854775807;
+  extreme.at_ms = seatd::common::time_ms_max;
+  extreme.confirmed_at_ms = seatd::common::time_ms_min;
+  extreme.event_id = std::string(record_text_length_max, 'e');
+  extreme.reservation_id = std::string(record_text_length_max, 'r');
+  extreme.customer_id = "quote \" backslash \\ slash / ünïcode 席 🎫";
+  extreme.payment_ref = "{\"not\": [\"json\"]}";
+  extreme.currency = "ZZZ";
+  records.push_back(extreme);
+  extreme.ga = ga_places{std::string(record_text_length_max, 'g'), 9223372036854775807};
+  extreme.seats.clear();
+  extreme.type = record_type::cancelled;
+  extreme.cancelled_at_ms = seatd::common::time_ms_min;
+  records.push_back(extreme);
+  // The most seats a record may carry, a first record (prev_seq 0) and no prev_seq at all.
+  stream_record many = seatd_sale();
+  many.seats.clear();
+  for (std::size_t i = 0; i < record_seats_max; ++i)
+    many.seats.push_back("S-" + std::to_string(i / 100) + "-" + std::to_string(i % 100));
+  many.total_minor = 0;
+  records.push_back(many);
+  many.prev_seq.reset();
+  records.push_back(many);
+  // A cancel without the sale's time (API.md's minimal record).
+  stream_record minimal = seatd_sale_cancelled();
+  minimal.confirmed_at_ms.reset();
+  records.push_back(minimal);
+
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    INFO("record " << i);
+    const std::string text = render_stream_record(records[i]);
+    const auto parsed = parse_stream_record(text);
+    REQUIRE(parsed.ok());
+    check_same(parsed.value(), records[i]);
+  }
+}
+
+TEST_CASE("stream_record: seatd's own records render back to the same bytes once parsed",
+          "[unit][persister]") {
+  stream_record ga = seatd_sale_cancelled();
+  ga.seats.clear();
+  ga.ga = ga_places{"FLOOR", 2};
+  for (const std::string& text : {seatd_confirm, seatd_cancel, render_stream_record(ga)}) {
+    const auto parsed = parse_stream_record(text);
+    REQUIRE(parsed.ok());
+    CHECK(render_stream_record(parsed.value()) == text);
+  }
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP/1.1 server of the gateway API (Boost.Beast on Asio), kept free of routing: it
+// The HTTP/1.1 server of seatd's gateway API and of seat-persister's operations endpoints
+// (Boost.Beast on Asio), kept free of routing so that any layer's binary can serve: it
 // reads requests within limits, hands each to the handler with a responder that may be
 // called from any thread, and writes answers back in order on keep-alive connections.
 // Limits (all tested): body size (413), header size (431), a deadline for reading a whole
@@ -19,7 +20,7 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace seatd::api {
+namespace seatd::common {
 
 struct http_request {
   std::string method;
@@ -54,7 +55,7 @@ struct http_limits {
 class http_server {
  public:
   http_server(boost::asio::io_context& io, const std::string& host, std::uint16_t port,
-              http_limits limits, request_handler handler, common::metrics_registry& metrics);
+              http_limits limits, request_handler handler, metrics_registry& metrics);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
@@ -71,4 +72,4 @@ class http_server {
   std::shared_ptr<impl> impl_;
 };
 
-}  // namespace seatd::api
+}  // namespace seatd::common
