@@ -95,7 +95,20 @@ enum class kind : std::uint8_t {
   block = 7,
   expire = 8,
 };
-constexpr std::uint8_t format_version = 1;
+// 2: 96-bit id secrets, the acting customer, the event's hold retention.
+constexpr std::uint8_t format_version = 2;
+
+void encode_secret(common::byte_writer& w, const id_secret& secret) {
+  for (std::uint32_t word : secret)
+    w.u32(word);
+}
+
+id_secret decode_secret(common::byte_reader& r) {
+  id_secret secret{};
+  for (std::uint32_t& word : secret)
+    word = r.u32();
+  return secret;
+}
 
 void encode_strings(common::byte_writer& w, const std::vector<std::string>& strings) {
   w.varint(strings.size());
@@ -122,6 +135,7 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
         if constexpr (std::is_same_v<T, create_command>) {
           codec::encode_spec(w, c.spec);
           w.u64(c.id_salt);
+          w.i64(c.hold_retention_ms);
         } else if constexpr (std::is_same_v<T, hold_command>) {
           w.string(c.customer_id);
           w.varint(c.ttl_s ? *c.ttl_s + 1ull : 0);  // 0: default
@@ -140,21 +154,25 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
           }
           w.string(c.idempotency_key);
           w.u64(c.request_fingerprint);
-          w.u32(c.nonce);
+          encode_secret(w, c.secret);
         } else if constexpr (std::is_same_v<T, extend_command>) {
           w.string(c.hold_id);
           w.varint(c.ttl_s);
+          w.string(c.acting_customer);
         } else if constexpr (std::is_same_v<T, release_command>) {
           w.string(c.hold_id);
+          w.string(c.acting_customer);
         } else if constexpr (std::is_same_v<T, confirm_command>) {
           w.string(c.hold_id);
           w.string(c.payment_ref);
           w.string(c.idempotency_key);
           w.u64(c.request_fingerprint);
-          w.u32(c.nonce);
+          encode_secret(w, c.secret);
+          w.string(c.acting_customer);
         } else if constexpr (std::is_same_v<T, cancel_command>) {
           w.string(c.reservation_id);
           w.string(c.reason);
+          w.string(c.acting_customer);
         } else if constexpr (std::is_same_v<T, block_command>) {
           encode_strings(w, c.seats);
           w.u8(c.block ? 1 : 0);
@@ -166,7 +184,9 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
 
 common::result<log_command, std::string> decode_command(std::span<const std::uint8_t> bytes) {
   common::byte_reader r(bytes);
-  if (r.u8() != format_version) return common::fail(std::string("command: unknown format version"));
+  if (const std::uint8_t found = r.u8(); found != format_version)
+    return common::fail("command: format version " + std::to_string(found) + " (this build reads " +
+                        std::to_string(format_version) + ")");
   const auto tag = static_cast<kind>(r.u8());
   log_command decoded = expire_command{};
   switch (tag) {
@@ -174,6 +194,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       create_command c;
       c.spec = codec::decode_spec(r);
       c.id_salt = r.u64();
+      c.hold_retention_ms = r.i64();
       decoded = std::move(c);
       break;
     }
@@ -204,7 +225,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       }
       c.idempotency_key = r.string(text_max);
       c.request_fingerprint = r.u64();
-      c.nonce = r.u32();
+      c.secret = decode_secret(r);
       decoded = std::move(c);
       break;
     }
@@ -212,19 +233,25 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       extend_command c;
       c.hold_id = r.string(text_max);
       c.ttl_s = u32_of(r);
+      c.acting_customer = r.string(text_max);
       decoded = std::move(c);
       break;
     }
-    case kind::release:
-      decoded = release_command{r.string(text_max)};
+    case kind::release: {
+      release_command c;
+      c.hold_id = r.string(text_max);
+      c.acting_customer = r.string(text_max);
+      decoded = std::move(c);
       break;
+    }
     case kind::confirm: {
       confirm_command c;
       c.hold_id = r.string(text_max);
       c.payment_ref = r.string(text_max);
       c.idempotency_key = r.string(text_max);
       c.request_fingerprint = r.u64();
-      c.nonce = r.u32();
+      c.secret = decode_secret(r);
+      c.acting_customer = r.string(text_max);
       decoded = std::move(c);
       break;
     }
@@ -232,6 +259,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       cancel_command c;
       c.reservation_id = r.string(text_max);
       c.reason = r.string(text_max);
+      c.acting_customer = r.string(text_max);
       decoded = std::move(c);
       break;
     }

@@ -17,6 +17,7 @@ namespace seatd::actors {
 struct create_command {
   event_spec spec;
   std::uint64_t id_salt = 0;
+  std::int64_t hold_retention_ms = event_machine::default_hold_retention_ms;
   bool operator==(const create_command&) const = default;
 };
 

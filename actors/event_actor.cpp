@@ -57,7 +57,7 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
     return;
   }
   event_ready ready = st.host->on_command(std::move(*request->mutation), st.config.clock_ms(),
-                                          st.config.random_bits(), st.config.log->has_room());
+                                          st.config.random_secret(), st.config.log->has_room());
   if (ready.overloaded) {
     if (request->overloaded) request->overloaded();
     return;

@@ -45,8 +45,8 @@ struct event_actor_stats {
 struct event_actor_config {
   log_port* log = nullptr;
   std::function<std::int64_t()> clock_ms;
-  // Random bits for new ids, one call per mutation; called only on this actor.
-  std::function<std::uint64_t()> random_bits;
+  // The secret part of new ids, one call per mutation (a cryptographically secure source).
+  std::function<id_secret()> random_secret;
   std::shared_ptr<event_actor_stats> stats;
 };
 

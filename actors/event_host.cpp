@@ -10,9 +10,11 @@ event_host::event_host(std::uint32_t shard, event_machine machine)
     : shard_(shard), machine_(std::move(machine)) {}
 
 result<created_event> event_host::create(std::uint32_t shard, std::string event_id, event_spec spec,
-                                         std::int64_t now_ms, std::uint64_t id_salt) {
-  const create_command create{spec, id_salt};
-  auto machine = event_machine::create(event_id, std::move(spec), now_ms, id_salt);
+                                         std::int64_t now_ms, std::uint64_t id_salt,
+                                         std::int64_t hold_retention_ms) {
+  const create_command create{spec, id_salt, hold_retention_ms};
+  auto machine =
+      event_machine::create(event_id, std::move(spec), now_ms, id_salt, hold_retention_ms);
   if (!machine) return common::fail(std::move(machine).error());
   proposal entry{shard, std::move(event_id), now_ms, encode_command(create)};
   return created_event{std::move(machine).value(), std::move(entry)};
@@ -34,7 +36,7 @@ std::optional<std::int64_t> event_host::arm_timer(std::int64_t clock_ms) {
   return std::max<std::int64_t>(*next - clock_ms, 0) + 1;
 }
 
-event_ready event_host::on_command(command c, std::int64_t clock_ms, std::uint64_t random_bits,
+event_ready event_host::on_command(command c, std::int64_t clock_ms, const id_secret& secret,
                                    bool log_has_room) {
   event_ready ready;
   if (!log_has_room) {
@@ -42,9 +44,8 @@ event_ready event_host::on_command(command c, std::int64_t clock_ms, std::uint64
     ready.overloaded = true;
     return ready;
   }
-  const auto nonce = static_cast<std::uint32_t>(random_bits);
-  if (auto* hold = std::get_if<hold_command>(&c)) hold->nonce = nonce;
-  if (auto* confirm = std::get_if<confirm_command>(&c)) confirm->nonce = nonce;
+  if (auto* hold = std::get_if<hold_command>(&c)) hold->secret = secret;
+  if (auto* confirm = std::get_if<confirm_command>(&c)) confirm->secret = secret;
   const std::int64_t stamp_ms = stamp_at(clock_ms);
   const auto expired_before = machine_.holds_expired_total();
   const auto keys_before = machine_.idempotency_keys();

@@ -45,11 +45,14 @@ class event_host {
   event_host(std::uint32_t shard, event_machine machine);
 
   // The machine and creation entry of a new event, stamped now_ms; id_salt is random.
-  static result<created_event> create(std::uint32_t shard, std::string event_id, event_spec spec,
-                                      std::int64_t now_ms, std::uint64_t id_salt);
+  static result<created_event> create(
+      std::uint32_t shard, std::string event_id, event_spec spec, std::int64_t now_ms,
+      std::uint64_t id_salt,
+      std::int64_t hold_retention_ms = event_machine::default_hold_retention_ms);
 
-  // A mutation. random_bits give the random part of a new hold's or reservation's id.
-  event_ready on_command(command c, std::int64_t clock_ms, std::uint64_t random_bits,
+  // A mutation. `secret` is the secret part of a new hold's or reservation's id: 96 bits from
+  // a cryptographically secure source, drawn by the shell for every mutation.
+  event_ready on_command(command c, std::int64_t clock_ms, const id_secret& secret,
                          bool log_has_room);
   // The expiry timer fired: frees the holds due and logs that, if any.
   event_ready on_timer(std::int64_t clock_ms);

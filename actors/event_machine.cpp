@@ -72,27 +72,33 @@ std::string_view hold_status_name(hold_status status) {
 
 std::size_t event_machine::memory_report::total() const {
   return layout_index + seat_map + holds + reservations + seat_lists + texts + customers +
-         expiry_queue + idempotency;
+         expiry_queue + idempotency + retention;
 }
 
 result<event_machine> event_machine::create(std::string event_id, event_spec spec,
                                             std::int64_t now_ms, std::uint64_t id_salt,
+                                            std::int64_t hold_retention_ms,
                                             const machine_limits& limits) {
   if (!common::is_identifier(event_id))
     return fail(errc::invalid_request, "event_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  if (hold_retention_ms < 1 || hold_retention_ms > limits.hold_retention_ms_max)
+    return fail(errc::invalid_request, "hold_retention: must be 1 ms to " +
+                                           std::to_string(limits.hold_retention_ms_max) + " ms");
   auto layout = event_layout::build(std::move(spec), limits.layout);
   if (!layout) return common::fail(std::move(layout).error());
-  return event_machine(std::move(event_id), std::move(layout).value(), now_ms, id_salt, limits);
+  return event_machine(std::move(event_id), std::move(layout).value(), now_ms, id_salt,
+                       hold_retention_ms, limits);
 }
 
 event_machine::event_machine(std::string event_id, std::shared_ptr<const event_layout> layout,
                              std::int64_t now_ms, std::uint64_t id_salt,
-                             const machine_limits& limits)
+                             std::int64_t hold_retention_ms, const machine_limits& limits)
     : event_id_(std::move(event_id)),
       layout_(std::move(layout)),
       limits_(limits),
       created_at_ms_(now_ms),
       id_salt_(id_salt),
+      hold_retention_ms_(hold_retention_ms),
       clock_ms_(now_ms),
       seats_(layout_),
       ga_held_(layout_->ga_areas().size()),
@@ -114,8 +120,74 @@ std::uint32_t event_machine::advance(std::int64_t now_ms) {
     ++expired;
   }
   holds_expired_total_ += expired;
-  idempotency_.forget_expired(clock_ms_);
+  // Ended holds whose retention is over are forgotten, unless a key still names them.
+  while (!retention_.empty() && retention_.top().at_ms <= clock_ms_) {
+    const std::uint32_t hold = retention_.top().hold;
+    retention_.pop();
+    hold_record& h = holds_[hold];
+    if ((h.flags & flag_keyed) != 0)
+      h.flags |= flag_overdue;
+    else
+      forget_hold(hold);
+  }
+  for (const idempotency_outcome& forgotten : idempotency_.forget_expired(clock_ms_))
+    unpin(forgotten);
   return expired;
+}
+
+void event_machine::unpin(const idempotency_outcome& outcome) {
+  if (outcome.op != idempotency_outcome::kind::hold) return;  // a confirm's hold stays anyway
+  hold_record& h = holds_[outcome.hold];
+  h.flags = static_cast<std::uint8_t>(h.flags & ~flag_keyed);
+  if ((h.flags & flag_overdue) != 0) forget_hold(outcome.hold);
+}
+
+void event_machine::remember_key(const std::string& key, std::uint64_t fingerprint,
+                                 idempotency_outcome outcome) {
+  if (outcome.op == idempotency_outcome::kind::hold) holds_[outcome.hold].flags |= flag_keyed;
+  if (const auto evicted = idempotency_.remember(key, fingerprint, clock_ms_, outcome))
+    unpin(*evicted);
+}
+
+void event_machine::forget_hold(std::uint32_t hold) {
+  hold_record& h = holds_[hold];
+  SEATD_ASSERT(h.status == hold_status::released || h.status == hold_status::expired,
+               "only ended holds are forgotten");
+  SEATD_ASSERT((h.flags & (flag_free | flag_keyed)) == 0, "forgetting a free or keyed hold");
+  seat_list_garbage_ += h.seat_count;
+  customers_.release(h.customer);
+  h = hold_record{};
+  h.reservation = none;
+  h.flags = flag_free;
+  free_holds_.insert(hold);
+  // Rebuilt once most of it is garbage: amortised, and invisible outside (offsets only).
+  if (seat_list_garbage_ > 1024 && seat_list_garbage_ * 2 > seat_lists_.size())
+    compact_seat_lists();
+}
+
+void event_machine::compact_seat_lists() {
+  std::vector<seat_index> kept;
+  kept.reserve(seat_lists_.size() - seat_list_garbage_);
+  for (hold_record& h : holds_) {
+    if ((h.flags & flag_free) != 0) continue;
+    const auto seats = hold_seats(h);
+    h.seats_at = static_cast<std::uint32_t>(kept.size());
+    kept.insert(kept.end(), seats.begin(), seats.end());
+  }
+  seat_lists_ = std::move(kept);
+  seat_list_garbage_ = 0;
+}
+
+std::uint32_t event_machine::new_hold_slot() {
+  if (!free_holds_.empty()) {
+    const std::uint32_t hold = *free_holds_.begin();
+    free_holds_.erase(free_holds_.begin());
+    return hold;
+  }
+  const auto hold = static_cast<std::uint32_t>(holds_.size());
+  SEATD_ASSERT(hold != none, "hold index space exhausted");
+  holds_.push_back({});
+  return hold;
 }
 
 expire_reply event_machine::expire(std::int64_t now_ms) {
@@ -130,6 +202,11 @@ void event_machine::end_hold(std::uint32_t hold, hold_status to) {
   if (h.ga_area != no_ga) ga_held_[h.ga_area] -= h.ga_count;
   customers_.remove_seats(h.customer, static_cast<std::uint32_t>(h.seat_count) + h.ga_count);
   h.status = to;
+  // An expired hold ended at its expiry, whenever a command noticed; a released one now.
+  // Either way within its lifetime, so the offset fits.
+  const std::int64_t ended_at_ms = to == hold_status::expired ? h.expires_at_ms() : clock_ms_;
+  h.ended_after_ms = static_cast<std::uint32_t>(ended_at_ms - h.created_at_ms);
+  retention_.push({ended_at_ms + hold_retention_ms_, hold});
   --active_holds_;
 }
 
@@ -253,21 +330,20 @@ result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms
   }
 
   // Everything checked: commit.
-  const auto hold = static_cast<std::uint32_t>(holds_.size());
-  SEATD_ASSERT(hold != none, "hold index space exhausted");
-  const customer_ledger::customer customer = customers_.intern(c.customer_id);
+  const std::uint32_t hold = new_hold_slot();
+  const customer_ledger::customer customer = customers_.acquire(c.customer_id);
   hold_record record{};
   record.created_at_ms = clock_ms_;
   record.lifetime_ms = static_cast<std::uint32_t>(ttl_s * ms_per_s);
   record.customer = customer;
   record.seats_at = static_cast<std::uint32_t>(seat_lists_.size());
-  record.nonce = c.nonce;
+  record.secret = c.secret;
   record.reservation = none;
   record.seat_count = static_cast<std::uint8_t>(seats.size());
   record.ga_count = ga_area == no_ga ? 0 : static_cast<std::uint8_t>(count);
   record.ga_area = ga_area;
   record.status = hold_status::active;
-  holds_.push_back(record);
+  holds_[hold] = record;
   seat_lists_.insert(seat_lists_.end(), seats.begin(), seats.end());
   seats_.set(seats, seat_state::held);
   if (ga_area != no_ga) ga_held_[ga_area] += count;
@@ -275,8 +351,8 @@ result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms
   expiries_.push({record.expires_at_ms(), hold});
   ++active_holds_;
   if (!c.idempotency_key.empty())
-    idempotency_.remember(c.idempotency_key, c.request_fingerprint, clock_ms_,
-                          {idempotency_outcome::kind::hold, hold, record.expires_at_ms()});
+    remember_key(c.idempotency_key, c.request_fingerprint,
+                 {idempotency_outcome::kind::hold, hold, record.expires_at_ms()});
   return view_hold(hold);
 }
 
@@ -285,7 +361,7 @@ result<hold_view> event_machine::extend(const extend_command& c, std::int64_t no
   const std::uint32_t max_ttl_s = layout_->spec().max_hold_ttl_s;
   if (c.ttl_s < 1 || c.ttl_s > max_ttl_s)
     return fail(errc::invalid_request, "ttl_s: must be 1 to " + std::to_string(max_ttl_s));
-  auto hold = find_hold_index(c.hold_id);
+  auto hold = find_hold_index(c.hold_id, c.acting_customer);
   if (!hold) return common::fail(std::move(hold).error());
   hold_record& h = holds_[hold.value()];
   if (h.status != hold_status::active) return hold_ended(h.status);
@@ -299,7 +375,7 @@ result<hold_view> event_machine::extend(const extend_command& c, std::int64_t no
 
 result<hold_view> event_machine::release(const release_command& c, std::int64_t now_ms) {
   advance(now_ms);
-  auto hold = find_hold_index(c.hold_id);
+  auto hold = find_hold_index(c.hold_id, c.acting_customer);
   if (!hold) return common::fail(std::move(hold).error());
   const hold_status status = holds_[hold.value()].status;
   if (status == hold_status::released) return view_hold(hold.value());  // releasing twice is fine
@@ -323,19 +399,46 @@ result<std::optional<idempotency_outcome>> event_machine::check_key(
   return std::optional<idempotency_outcome>{seen.outcome};
 }
 
-result<std::uint32_t> event_machine::find_hold_index(std::string_view id) const {
-  if (!common::is_identifier(id))
-    return fail(errc::invalid_request, "hold_id: must be 1 to 64 of [A-Za-z0-9._:-]");
-  if (const auto hold = parse_hold_id(id)) return *hold;
-  return fail(errc::hold_not_found, "no hold \"" + std::string(id) + "\" in this event");
+namespace {
+
+// The acting customer, when named, must be an identifier (400 before any 404).
+std::optional<failure> bad_actor(std::string_view acting) {
+  if (acting.empty() || common::is_identifier(acting)) return std::nullopt;
+  return failure{
+      errc::invalid_request, "customer_id: must be 1 to 64 of [A-Za-z0-9._:-]", {}, {}, 0, 0};
 }
 
-result<std::uint32_t> event_machine::find_reservation_index(std::string_view id) const {
+}  // namespace
+
+common::failure_of<failure> event_machine::hold_not_found(std::string_view id) const {
+  return fail(errc::hold_not_found, "no hold \"" + std::string(id) +
+                                        "\" in this event (a released or expired hold is kept " +
+                                        std::to_string(hold_retention_ms_ / ms_per_s) + " s)");
+}
+
+result<std::uint32_t> event_machine::find_hold_index(std::string_view id,
+                                                     std::string_view acting) const {
+  if (!common::is_identifier(id))
+    return fail(errc::invalid_request, "hold_id: must be 1 to 64 of [A-Za-z0-9._:-]");
+  if (auto bad = bad_actor(acting)) return common::failure_of<failure>{std::move(*bad)};
+  const auto hold = parse_hold_id(id);
+  // Another customer's hold answers exactly as a hold that does not exist.
+  if (!hold || (!acting.empty() && customers_.id(holds_[*hold].customer) != acting))
+    return hold_not_found(id);
+  return *hold;
+}
+
+result<std::uint32_t> event_machine::find_reservation_index(std::string_view id,
+                                                            std::string_view acting) const {
   if (!common::is_identifier(id))
     return fail(errc::invalid_request, "reservation_id: must be 1 to 64 of [A-Za-z0-9._:-]");
-  if (const auto reservation = parse_reservation_id(id)) return *reservation;
-  return fail(errc::reservation_not_found,
-              "no reservation \"" + std::string(id) + "\" in this event");
+  if (auto bad = bad_actor(acting)) return common::failure_of<failure>{std::move(*bad)};
+  const auto reservation = parse_reservation_id(id);
+  if (!reservation || (!acting.empty() &&
+                       customers_.id(holds_[reservations_[*reservation].hold].customer) != acting))
+    return fail(errc::reservation_not_found,
+                "no reservation \"" + std::string(id) + "\" in this event");
+  return *reservation;
 }
 
 common::failure_of<failure> event_machine::hold_ended(hold_status status) {
@@ -363,7 +466,7 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
     return fail(errc::invalid_request, "payment_ref: must be 1 to " +
                                            std::to_string(limits_.payment_ref_length_max) +
                                            " printable ASCII characters");
-  auto found = find_hold_index(c.hold_id);
+  auto found = find_hold_index(c.hold_id, c.acting_customer);
   if (!found) return common::fail(std::move(found).error());
   const std::uint32_t hold = found.value();
   hold_record& h = holds_[hold];
@@ -379,7 +482,7 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
   reservation_record record{};
   record.cancelled_at_ms = 0;
   record.hold = hold;
-  record.nonce = c.nonce;
+  record.secret = c.secret;
   record.confirmed_after_ms = static_cast<std::uint32_t>(clock_ms_ - h.created_at_ms);
   record.payment_ref_at = static_cast<std::uint32_t>(texts_.size());
   record.payment_ref_length = static_cast<std::uint32_t>(c.payment_ref.size());
@@ -395,8 +498,8 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
   --active_holds_;
   const std::uint64_t seq = ++stream_seq_;
   if (!c.idempotency_key.empty())
-    idempotency_.remember(c.idempotency_key, c.request_fingerprint, clock_ms_,
-                          {idempotency_outcome::kind::confirm, hold, h.expires_at_ms()});
+    remember_key(c.idempotency_key, c.request_fingerprint,
+                 {idempotency_outcome::kind::confirm, hold, h.expires_at_ms()});
   return confirm_reply{view_reservation(reservation), true, seq};
 }
 
@@ -406,7 +509,7 @@ result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t
     return fail(errc::invalid_request, "reason: at most " +
                                            std::to_string(limits_.cancel_reason_length_max) +
                                            " printable ASCII characters");
-  auto reservation = find_reservation_index(c.reservation_id);
+  auto reservation = find_reservation_index(c.reservation_id, c.acting_customer);
   if (!reservation) return common::fail(std::move(reservation).error());
   reservation_record& r = reservations_[reservation.value()];
   hold_record& h = holds_[r.hold];
@@ -480,16 +583,39 @@ result<command_reply> event_machine::apply(const command& c, std::int64_t now_ms
 
 // ---- ids and views --------------------------------------------------------------------
 
-// Hold ids: "h<index>-<nonce as 8 hex digits>", e.g. "h17-9f3a2c1d". Reservation ids add
-// the event's salt so that they are unique across events (PostgreSQL's primary key):
-// "r<salt as 16 hex digits>-<index>-<nonce>". The nonce makes ids hard to guess.
+// Hold ids: "h<index>-<secret as 24 hex digits>", e.g. "h17-9f3a2c1d00b4e6a8c1f27d03".
+// Reservation ids add the event's salt so that they are unique across events (PostgreSQL's
+// primary key): "r<salt as 16 hex digits>-<index>-<secret>". The 96-bit secret, drawn from a
+// cryptographically secure source for each id, is what makes an id impossible to guess;
+// the index makes a lookup an array access.
+namespace {
+
+constexpr std::size_t secret_digits = 24;
+
+std::string hex_secret(const id_secret& secret) {
+  return hex(secret[0], 8) + hex(secret[1], 8) + hex(secret[2], 8);
+}
+
+std::optional<id_secret> parse_secret(std::string_view text) {
+  if (text.size() != secret_digits) return std::nullopt;
+  id_secret secret{};
+  for (std::size_t word = 0; word < secret.size(); ++word) {
+    const auto value = parse_hex(text.substr(word * 8, 8), 8);
+    if (!value) return std::nullopt;
+    secret[word] = static_cast<std::uint32_t>(*value);
+  }
+  return secret;
+}
+
+}  // namespace
+
 std::string event_machine::hold_id(std::uint32_t hold) const {
-  return "h" + std::to_string(hold) + "-" + hex(holds_[hold].nonce, 8);
+  return "h" + std::to_string(hold) + "-" + hex_secret(holds_[hold].secret);
 }
 
 std::string event_machine::reservation_id(std::uint32_t reservation) const {
   return "r" + hex(id_salt_, 16) + "-" + std::to_string(reservation) + "-" +
-         hex(reservations_[reservation].nonce, 8);
+         hex_secret(reservations_[reservation].secret);
 }
 
 std::optional<std::uint32_t> event_machine::parse_hold_id(std::string_view id) const {
@@ -497,9 +623,10 @@ std::optional<std::uint32_t> event_machine::parse_hold_id(std::string_view id) c
   const auto dash = id.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
   const auto index = parse_decimal(id.substr(1, dash - 1));
-  const auto nonce = parse_hex(id.substr(dash + 1), 8);
-  if (!index || !nonce || *index >= holds_.size() || holds_[*index].nonce != *nonce)
-    return std::nullopt;
+  const auto secret = parse_secret(id.substr(dash + 1));
+  if (!index || !secret || *index >= holds_.size()) return std::nullopt;
+  const hold_record& h = holds_[*index];
+  if ((h.flags & flag_free) != 0 || h.secret != *secret) return std::nullopt;
   return *index;
 }
 
@@ -511,9 +638,9 @@ std::optional<std::uint32_t> event_machine::parse_reservation_id(std::string_vie
   if (second_dash == std::string_view::npos) return std::nullopt;
   const auto salt = parse_hex(id.substr(1, first_dash - 1), 16);
   const auto index = parse_decimal(id.substr(first_dash + 1, second_dash - first_dash - 1));
-  const auto nonce = parse_hex(id.substr(second_dash + 1), 8);
-  if (!salt || !index || !nonce || *salt != id_salt_ || *index >= reservations_.size() ||
-      reservations_[*index].nonce != *nonce)
+  const auto secret = parse_secret(id.substr(second_dash + 1));
+  if (!salt || !index || !secret || *salt != id_salt_ || *index >= reservations_.size() ||
+      reservations_[*index].secret != *secret)
     return std::nullopt;
   return *index;
 }
@@ -568,14 +695,16 @@ reservation_view event_machine::view_reservation(std::uint32_t reservation) cons
   return view;
 }
 
-result<hold_view> event_machine::find_hold(std::string_view id) const {
-  auto hold = find_hold_index(id);
+result<hold_view> event_machine::find_hold(std::string_view id,
+                                           std::string_view acting_customer) const {
+  auto hold = find_hold_index(id, acting_customer);
   if (!hold) return common::fail(std::move(hold).error());
   return view_hold(hold.value());
 }
 
-result<reservation_view> event_machine::find_reservation(std::string_view id) const {
-  auto reservation = find_reservation_index(id);
+result<reservation_view> event_machine::find_reservation(std::string_view id,
+                                                         std::string_view acting_customer) const {
+  auto reservation = find_reservation_index(id, acting_customer);
   if (!reservation) return common::fail(std::move(reservation).error());
   return view_reservation(reservation.value());
 }
@@ -613,12 +742,23 @@ std::string event_machine::check_invariants() const {
   std::vector<std::uint32_t> owners(n, none);
   std::vector<std::uint32_t> ga_held(ga_held_.size()), ga_sold(ga_sold_.size());
   std::vector<std::uint32_t> customer_seats(customers_.size());
+  std::vector<std::uint32_t> customer_holds(customers_.size());
+  std::vector<bool> keyed(holds_.size());
+  idempotency_.for_each([&](const std::string&, const idempotency_ledger::entry& e) {
+    if (e.outcome.op == idempotency_outcome::kind::hold && e.outcome.hold < keyed.size())
+      keyed[e.outcome.hold] = true;
+  });
   std::uint32_t active = 0;
+  std::size_t free_slots = 0, listed_seats = 0;
   for (std::uint32_t i = 0; i < holds_.size(); ++i) {
     const hold_record& h = holds_[i];
+    if (std::string problem = check_slot(i, keyed[i], free_slots); !problem.empty()) return problem;
+    if ((h.flags & flag_free) != 0) continue;
+    listed_seats += h.seat_count;
     if (h.seats_at + std::size_t{h.seat_count} > seat_lists_.size())
       return "hold " + std::to_string(i) + ": seats out of range";
-    if (h.customer >= customers_.size()) return "hold " + std::to_string(i) + ": unknown customer";
+    if (!customers_.live(h.customer)) return "hold " + std::to_string(i) + ": unknown customer";
+    ++customer_holds[h.customer];
     if (h.ga_area != no_ga && h.ga_area >= ga_held_.size())
       return "hold " + std::to_string(i) + ": unknown GA area";
     if ((h.ga_area == no_ga) != (h.ga_count == 0))
@@ -673,14 +813,41 @@ std::string event_machine::check_invariants() const {
     if (std::uint64_t{ga_held_[a]} + ga_sold_[a] > layout_->ga_areas()[a].capacity)
       return "GA area " + layout_->ga_areas()[a].id + " oversold";
   }
+  if (free_slots != free_holds_.size()) return "free hold slots disagree";
+  if (listed_seats + seat_list_garbage_ != seat_lists_.size()) return "seat list garbage disagrees";
   const std::uint32_t limit = layout_->spec().max_seats_per_customer;
   for (std::uint32_t c = 0; c < customers_.size(); ++c) {
+    if (customer_holds[c] != customers_.holds(c))
+      return "customer " + std::to_string(c) + ": hold count disagrees";
     if (customer_seats[c] != customers_.seats(c))
       return "customer " + std::string(customers_.id(c)) + ": seat count disagrees";
     if (limit > 0 && customer_seats[c] > limit)
       return "customer " + std::string(customers_.id(c)) + " is over the limit";
   }
   if (active != active_holds_) return "active hold count disagrees";
+  return {};
+}
+
+// One hold slot: a free slot is empty and listed as free; the flags agree with the keys and
+// the retention.
+std::string event_machine::check_slot(std::uint32_t i, bool keyed, std::size_t& free_slots) const {
+  const hold_record& h = holds_[i];
+  const std::string which = "hold " + std::to_string(i) + ": ";
+  if ((h.flags & flag_free) != 0) {
+    ++free_slots;
+    if (h.flags != flag_free || h.seat_count != 0 || h.ga_count != 0 || free_holds_.count(i) == 0)
+      return which + "a free slot that is not empty";
+    if (keyed) return which + "a key names a forgotten hold";
+    return {};
+  }
+  if (free_holds_.count(i) != 0) return which + "listed free but in use";
+  if (keyed != ((h.flags & flag_keyed) != 0)) return which + "key flag disagrees with the keys";
+  const bool ended = h.status == hold_status::released || h.status == hold_status::expired;
+  if ((h.flags & flag_overdue) != 0 &&
+      (!keyed || !ended || h.ended_at_ms() + hold_retention_ms_ > clock_ms_))
+    return which + "marked overdue but it is not";
+  if (ended && (h.flags & flag_overdue) == 0 && h.ended_at_ms() + hold_retention_ms_ <= clock_ms_)
+    return which + "kept past its retention";
   return {};
 }
 
@@ -695,6 +862,7 @@ event_machine::memory_report event_machine::memory() const {
   report.customers = customers_.memory_bytes();
   report.expiry_queue = expiries_.size() * sizeof(expiry);
   report.idempotency = idempotency_.memory_bytes();
+  report.retention = retention_.size() * sizeof(expiry) + free_holds_.size() * 40;  // set nodes
   return report;
 }
 

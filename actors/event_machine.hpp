@@ -8,10 +8,12 @@
 // expires the holds due by then, so expiry depends only on stamps; expire_command does
 // only that, for a timer to free seats when no other traffic comes.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -31,10 +33,16 @@ struct machine_limits {
   std::uint32_t cancel_reason_length_max = 256;
   std::int64_t idempotency_retention_ms = std::int64_t{24} * 3600 * 1000;
   std::uint32_t idempotency_keys_max = 1'000'000;
+  std::int64_t hold_retention_ms_max = std::int64_t{30} * 24 * 3600 * 1000;
   layout_limits layout;
 };
 
 // ---- commands -------------------------------------------------------------------------
+
+// The secret part of a new hold's or reservation's id: 96 bits the caller draws from a
+// cryptographically secure source and writes into the log entry, so replay makes the same
+// id and nobody can predict another customer's.
+using id_secret = std::array<std::uint32_t, 3>;
 
 struct explicit_seats {
   std::vector<std::string> seats;
@@ -60,16 +68,20 @@ struct hold_command {
   hold_selector selector;
   std::string idempotency_key;            // empty: none
   std::uint64_t request_fingerprint = 0;  // of method, path and body; compared on key reuse
-  std::uint32_t nonce = 0;                // random part of the new hold's id, chosen by the caller
+  id_secret secret{};                     // of the new hold's id, chosen by the caller
   bool operator==(const hold_command&) const = default;
 };
+// The commands on an existing hold or reservation may name the customer acting: when it is
+// not the owner, the answer is the same 404 as for an id that does not exist.
 struct extend_command {
   std::string hold_id;
   std::uint32_t ttl_s = 0;
+  std::string acting_customer{};  // empty: not given
   bool operator==(const extend_command&) const = default;
 };
 struct release_command {
   std::string hold_id;
+  std::string acting_customer{};
   bool operator==(const release_command&) const = default;
 };
 struct confirm_command {
@@ -77,12 +89,14 @@ struct confirm_command {
   std::string payment_ref;
   std::string idempotency_key;
   std::uint64_t request_fingerprint = 0;
-  std::uint32_t nonce = 0;  // random part of the new reservation's id
+  id_secret secret{};  // of the new reservation's id
+  std::string acting_customer{};
   bool operator==(const confirm_command&) const = default;
 };
 struct cancel_command {
   std::string reservation_id;
   std::string reason;
+  std::string acting_customer{};
   bool operator==(const cancel_command&) const = default;
 };
 struct block_command {
@@ -170,10 +184,16 @@ struct ga_counts {
 
 class event_machine {
  public:
+  static constexpr std::int64_t default_hold_retention_ms = 3600 * 1000;
+
   // id_salt: a random number chosen by the caller once per event; it makes reservation
-  // ids unique across events.
+  // ids unique across events. hold_retention_ms: how long a released or expired hold stays
+  // readable before it is forgotten (part of the event's state, so every replica forgets
+  // at the same command).
   static result<event_machine> create(std::string event_id, event_spec spec, std::int64_t now_ms,
-                                      std::uint64_t id_salt, const machine_limits& limits = {});
+                                      std::uint64_t id_salt,
+                                      std::int64_t hold_retention_ms = default_hold_retention_ms,
+                                      const machine_limits& limits = {});
 
   // Mutations. now_ms is the command's stamp.
   result<hold_view> hold(const hold_command& c, std::int64_t now_ms);
@@ -193,10 +213,16 @@ class event_machine {
   std::int64_t clock_ms() const { return clock_ms_; }
   const seat_map& seats() const { return seats_; }
   ga_counts ga(std::uint16_t area) const;
-  result<hold_view> find_hold(std::string_view hold_id) const;
-  result<reservation_view> find_reservation(std::string_view reservation_id) const;
+  // acting_customer: when given and not the owner, not found (as for an unknown id).
+  result<hold_view> find_hold(std::string_view hold_id,
+                              std::string_view acting_customer = {}) const;
+  result<reservation_view> find_reservation(std::string_view reservation_id,
+                                            std::string_view acting_customer = {}) const;
   std::vector<seat_view> seat_views(std::optional<std::uint32_t> section) const;
   std::uint32_t active_holds() const { return active_holds_; }
+  std::int64_t hold_retention_ms() const { return hold_retention_ms_; }
+  // Hold records kept: active, confirmed, and ended within the retention (or pinned by a key).
+  std::size_t holds_kept() const { return holds_.size() - free_holds_.size(); }
   // The earliest time a hold may expire (possibly earlier than any real expiry: stale
   // queue entries are dropped lazily), for a timer to wake up at.
   std::optional<std::int64_t> next_expiry_ms() const {
@@ -215,7 +241,7 @@ class event_machine {
   // Heap bytes of the whole state, by part (see docs/BENCHMARKS.md).
   struct memory_report {
     std::size_t layout_index = 0, seat_map = 0, holds = 0, reservations = 0, seat_lists = 0,
-                texts = 0, customers = 0, expiry_queue = 0, idempotency = 0;
+                texts = 0, customers = 0, expiry_queue = 0, idempotency = 0, retention = 0;
     std::size_t total() const;
   };
   memory_report memory() const;
@@ -225,24 +251,31 @@ class event_machine {
   static constexpr std::uint32_t none = 0xFFFFFFFFu;
   static constexpr std::uint8_t no_ga = 0xFF;
 
+  // hold_record::flags
+  static constexpr std::uint8_t flag_free = 1;     // the slot holds no hold (a forgotten one)
+  static constexpr std::uint8_t flag_keyed = 2;    // an idempotency key names the hold
+  static constexpr std::uint8_t flag_overdue = 4;  // ended, retention over, waits for its key
   struct hold_record {
     std::int64_t created_at_ms;
     std::uint32_t lifetime_ms;  // expires_at - created_at: at most max_hold_ttl_s
     std::uint32_t customer;
-    std::uint32_t seats_at;  // first of seat_count entries in seat_lists_
-    std::uint32_t nonce;
+    std::uint32_t seats_at;     // first of seat_count entries in seat_lists_
     std::uint32_t reservation;  // index into reservations_, or none
+    id_secret secret;
+    std::uint32_t ended_after_ms;  // released or expired at: created_at + this
     std::uint8_t seat_count;
     std::uint8_t ga_count;
     std::uint8_t ga_area;  // no_ga for seated holds
     hold_status status;
+    std::uint8_t flags;
     std::int64_t expires_at_ms() const { return created_at_ms + lifetime_ms; }
+    std::int64_t ended_at_ms() const { return created_at_ms + ended_after_ms; }
   };
-  static_assert(sizeof(hold_record) == 32, "hold records are kept compact on purpose");
+  static_assert(sizeof(hold_record) == 48, "hold records are kept compact on purpose");
   struct reservation_record {
     std::int64_t cancelled_at_ms;  // 0: live
     std::uint32_t hold;
-    std::uint32_t nonce;
+    id_secret secret;
     std::uint32_t confirmed_after_ms;  // confirmed_at - hold created_at
     std::uint32_t payment_ref_at;      // in texts_
     std::uint32_t payment_ref_length;
@@ -256,10 +289,19 @@ class event_machine {
   };
 
   event_machine(std::string event_id, std::shared_ptr<const event_layout> layout,
-                std::int64_t now_ms, std::uint64_t id_salt, const machine_limits& limits);
+                std::int64_t now_ms, std::uint64_t id_salt, std::int64_t hold_retention_ms,
+                const machine_limits& limits);
 
   std::uint32_t advance(std::int64_t now_ms);  // returns holds expired
   void end_hold(std::uint32_t hold, hold_status to);
+  // Forgets an ended hold: its slot, seat list and customer reference go back for reuse.
+  void forget_hold(std::uint32_t hold);
+  // A key of a hold is forgotten: the hold may be forgotten too, if its retention is over.
+  void unpin(const idempotency_outcome& outcome);
+  void remember_key(const std::string& key, std::uint64_t fingerprint, idempotency_outcome outcome);
+  std::uint32_t new_hold_slot();
+  void compact_seat_lists();
+  std::string check_slot(std::uint32_t hold, bool keyed, std::size_t& free_slots) const;
   std::span<const seat_index> hold_seats(const hold_record& h) const;
   std::int64_t hold_total_minor(const hold_record& h) const;
   std::string hold_id(std::uint32_t hold) const;
@@ -275,9 +317,11 @@ class event_machine {
   result<std::optional<idempotency_outcome>> check_key(const std::string& key,
                                                        std::uint64_t fingerprint,
                                                        idempotency_outcome::kind op) const;
-  // Malformed ids are invalid_request (400), well-formed but unknown ones not found (404).
-  result<std::uint32_t> find_hold_index(std::string_view id) const;
-  result<std::uint32_t> find_reservation_index(std::string_view id) const;
+  // Malformed ids are invalid_request (400), well-formed but unknown ones not found (404),
+  // and so are ids of another customer's hold or reservation when the actor is named.
+  result<std::uint32_t> find_hold_index(std::string_view id, std::string_view acting) const;
+  result<std::uint32_t> find_reservation_index(std::string_view id, std::string_view acting) const;
+  common::failure_of<failure> hold_not_found(std::string_view id) const;
   // The failure for acting on a hold that is no longer active.
   static common::failure_of<failure> hold_ended(hold_status status);
 
@@ -286,6 +330,7 @@ class event_machine {
   machine_limits limits_;
   std::int64_t created_at_ms_;
   std::uint64_t id_salt_;
+  std::int64_t hold_retention_ms_;
   std::int64_t clock_ms_;
   seat_map seats_;
   std::vector<std::uint32_t> ga_held_;
@@ -296,6 +341,10 @@ class event_machine {
   std::string texts_;  // payment refs, appended
   customer_ledger customers_;
   std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries_;
+  // Ended holds by when their retention is over (at_ms).
+  std::priority_queue<expiry, std::vector<expiry>, std::greater<>> retention_;
+  std::set<std::uint32_t> free_holds_;  // forgotten slots, reused lowest first
+  std::size_t seat_list_garbage_ = 0;   // entries of seat_lists_ no hold uses
   idempotency_ledger idempotency_;
   std::uint32_t active_holds_ = 0;
   std::uint64_t holds_expired_total_ = 0;

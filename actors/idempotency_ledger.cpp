@@ -26,31 +26,39 @@ idempotency_ledger::lookup idempotency_ledger::check(std::string_view key,
   return {verdict::replay, it->second.outcome};
 }
 
-void idempotency_ledger::remember(std::string key, std::uint64_t fingerprint, std::int64_t stamp_ms,
-                                  idempotency_outcome outcome) {
+std::optional<idempotency_outcome> idempotency_ledger::remember(std::string key,
+                                                                std::uint64_t fingerprint,
+                                                                std::int64_t stamp_ms,
+                                                                idempotency_outcome outcome) {
   SEATD_ASSERT(order_.empty() || order_.back()->second.stamp_ms <= stamp_ms,
                "stamps went backwards");
   SEATD_ASSERT(keys_max_ > 0, "idempotency ledger without room");
+  std::optional<idempotency_outcome> evicted;
   if (by_key_.size() >= keys_max_) {
-    forget_oldest();
+    evicted = forget_oldest();
     ++evicted_early_;
   }
   const auto [it, inserted] =
       by_key_.emplace(std::move(key), entry{fingerprint, stamp_ms, outcome});
   SEATD_ASSERT(inserted, "idempotency key remembered twice");
   order_.push_back(&*it);
+  return evicted;
 }
 
-void idempotency_ledger::forget_expired(std::int64_t now_ms) {
+std::vector<idempotency_outcome> idempotency_ledger::forget_expired(std::int64_t now_ms) {
+  std::vector<idempotency_outcome> forgotten;
   while (!order_.empty() && order_.front()->second.stamp_ms + retention_ms_ <= now_ms)
-    forget_oldest();
+    forgotten.push_back(forget_oldest());
+  return forgotten;
 }
 
-void idempotency_ledger::forget_oldest() {
+idempotency_outcome idempotency_ledger::forget_oldest() {
   const auto it = by_key_.find(order_.front()->first);
   SEATD_ASSERT(it != by_key_.end(), "idempotency order names a missing key");
+  const idempotency_outcome outcome = it->second.outcome;
   order_.pop_front();
   by_key_.erase(it);
+  return outcome;
 }
 
 std::size_t idempotency_ledger::memory_bytes() const {

@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace seatd::actors {
 
@@ -44,11 +46,12 @@ class idempotency_ledger {
   idempotency_ledger& operator=(idempotency_ledger&&) = default;
 
   lookup check(std::string_view key, std::uint64_t fingerprint) const;
-  // Stamps must not decrease (the event machine clamps its clock).
-  void remember(std::string key, std::uint64_t fingerprint, std::int64_t stamp_ms,
-                idempotency_outcome outcome);
-  // Forgets keys whose retention has passed at now_ms.
-  void forget_expired(std::int64_t now_ms);
+  // Stamps must not decrease (the event machine clamps its clock). Returns the outcome of
+  // the oldest key when it had to be forgotten early to make room.
+  std::optional<idempotency_outcome> remember(std::string key, std::uint64_t fingerprint,
+                                              std::int64_t stamp_ms, idempotency_outcome outcome);
+  // Forgets keys whose retention has passed at now_ms; returns their outcomes.
+  std::vector<idempotency_outcome> forget_expired(std::int64_t now_ms);
 
   std::size_t size() const { return by_key_.size(); }
   std::uint64_t evicted_early() const { return evicted_early_; }
@@ -63,7 +66,7 @@ class idempotency_ledger {
 
  private:
   using map = std::unordered_map<std::string, entry>;
-  void forget_oldest();
+  idempotency_outcome forget_oldest();
 
   std::int64_t retention_ms_;
   std::size_t keys_max_;

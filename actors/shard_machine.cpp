@@ -41,8 +41,9 @@ common::result<std::optional<stream_change>, std::string> shard_machine::apply(
     // In the event's restored part already (a log not truncated up to the snapshot).
   } else if (auto* create = std::get_if<create_command>(&decoded.value())) {
     if (slot != events_.end()) return common::fail(entry_error(entry, "event created twice"));
-    auto created = event_machine::create(std::string(entry.event_id), std::move(create->spec),
-                                         entry.stamp_ms, create->id_salt, limits_);
+    auto created =
+        event_machine::create(std::string(entry.event_id), std::move(create->spec), entry.stamp_ms,
+                              create->id_salt, create->hold_retention_ms, limits_);
     if (!created)
       return common::fail(entry_error(entry, "create does not replay: " + created.error().message));
     events_.emplace(std::string(entry.event_id), event_slot{std::move(created).value(), 0, true});

@@ -22,6 +22,43 @@ common::failure_of<std::string> corrupt(std::string what) {
 
 }  // namespace
 
+// The hold records, their seat lists rebuilt without garbage, and the free slots; an error
+// message when they do not decode.
+std::string snapshot_codec::decode_holds(common::byte_reader& r, event_machine& m) {
+  constexpr std::uint8_t known_flags =
+      event_machine::flag_free | event_machine::flag_keyed | event_machine::flag_overdue;
+  m.holds_.resize(r.count(count_max, 1));
+  for (std::uint32_t i = 0; i < m.holds_.size() && r.ok(); ++i) {
+    auto& h = m.holds_[i];
+    h.flags = r.u8();
+    if ((h.flags & ~known_flags) != 0) return "bad hold flags";
+    if ((h.flags & event_machine::flag_free) != 0) {
+      if (h.flags != event_machine::flag_free) return "bad hold flags";
+      h.reservation = event_machine::none;
+      m.free_holds_.insert(i);
+      continue;
+    }
+    h.created_at_ms = r.i64();
+    h.lifetime_ms = r.u32();
+    h.customer = r.u32();
+    h.reservation = r.u32();
+    for (std::uint32_t& word : h.secret)
+      word = r.u32();
+    h.ended_after_ms = r.u32();
+    h.seat_count = r.u8();
+    h.ga_count = r.u8();
+    h.ga_area = r.u8();
+    const std::uint8_t status = r.u8();
+    if (status > static_cast<std::uint8_t>(hold_status::cancelled)) return "bad hold status";
+    h.status = static_cast<hold_status>(status);
+    if (h.status == hold_status::active) ++m.active_holds_;
+    h.seats_at = static_cast<std::uint32_t>(m.seat_lists_.size());
+    for (std::uint8_t k = 0; k < h.seat_count && r.ok(); ++k)
+      m.seat_lists_.push_back(r.u32());
+  }
+  return r.ok() ? std::string() : "truncated holds";
+}
+
 std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
   common::byte_writer w;
   w.raw(magic);
@@ -33,6 +70,7 @@ std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
   codec::encode_spec(w, m.layout_->spec());
   w.i64(m.created_at_ms_);
   w.u64(m.id_salt_);
+  w.i64(m.hold_retention_ms_);
   w.i64(m.clock_ms_);
   const std::uint32_t seats = m.layout_->seat_count();
   w.varint(seats);
@@ -42,36 +80,43 @@ std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
     w.varint(m.ga_held_[a]);
     w.varint(m.ga_sold_[a]);
   }
+  // Holds with their seats inline (seat_lists_ offsets are not state); a forgotten slot is
+  // its flags alone.
   w.varint(m.holds_.size());
   for (const auto& h : m.holds_) {
+    w.u8(h.flags);
+    if ((h.flags & event_machine::flag_free) != 0) continue;
     w.i64(h.created_at_ms);
     w.u32(h.lifetime_ms);
     w.u32(h.customer);
-    w.u32(h.seats_at);
-    w.u32(h.nonce);
     w.u32(h.reservation);
+    for (std::uint32_t word : h.secret)
+      w.u32(word);
+    w.u32(h.ended_after_ms);
     w.u8(h.seat_count);
     w.u8(h.ga_count);
     w.u8(h.ga_area);
     w.u8(static_cast<std::uint8_t>(h.status));
+    for (seat_index seat : m.hold_seats(h))
+      w.u32(seat);
   }
   w.varint(m.reservations_.size());
   for (const auto& r : m.reservations_) {
     w.i64(r.cancelled_at_ms);
     w.u32(r.hold);
-    w.u32(r.nonce);
+    for (std::uint32_t word : r.secret)
+      w.u32(word);
     w.u32(r.confirmed_after_ms);
     w.u32(r.payment_ref_at);
     w.u32(r.payment_ref_length);
   }
-  w.varint(m.seat_lists_.size());
-  for (seat_index s : m.seat_lists_)
-    w.u32(s);
   w.string(m.texts_);
-  w.varint(m.customers_.size());
-  for (std::uint32_t c = 0; c < m.customers_.size(); ++c) {
-    w.string(m.customers_.id(c));
-    w.varint(m.customers_.seats(c));
+  const auto customers = m.customers_.images();
+  w.varint(customers.size());
+  for (const auto& c : customers) {
+    w.string(c.id);
+    w.varint(c.seats);
+    w.varint(c.holds);
   }
   w.varint(m.idempotency_.size());
   m.idempotency_.for_each([&](const std::string& key, const idempotency_ledger::entry& e) {
@@ -102,7 +147,8 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   const std::uint32_t length = header.u32();
   const std::uint32_t checksum = header.u32();
   if (found_version != version)
-    return corrupt("unsupported version " + std::to_string(found_version));
+    return corrupt("unsupported version " + std::to_string(found_version) + " (this build reads " +
+                   std::to_string(version) + ")");
   if (length != bytes.size() - header_bytes) return corrupt("length does not match");
   const auto payload = bytes.subspan(header_bytes);
   if (common::crc32c(payload) != checksum) return corrupt("checksum mismatch");
@@ -112,10 +158,11 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   event_spec spec = codec::decode_spec(r);
   const std::int64_t created_at_ms = r.i64();
   const std::uint64_t salt = r.u64();
+  const std::int64_t retention_ms = r.i64();
   const std::int64_t clock_ms = r.i64();
   if (!r.ok()) return corrupt("truncated definition");
-  auto created =
-      event_machine::create(std::move(event_id), std::move(spec), created_at_ms, salt, limits);
+  auto created = event_machine::create(std::move(event_id), std::move(spec), created_at_ms, salt,
+                                       retention_ms, limits);
   if (!created) return corrupt("invalid definition: " + created.error().message);
   event_machine m = std::move(created).value();
   m.clock_ms_ = clock_ms;
@@ -137,44 +184,26 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
     m.ga_sold_[a] = codec::u32_of(r);
   }
 
-  m.holds_.resize(r.count(count_max, 32));
-  for (auto& h : m.holds_) {
-    h.created_at_ms = r.i64();
-    h.lifetime_ms = r.u32();
-    h.customer = r.u32();
-    h.seats_at = r.u32();
-    h.nonce = r.u32();
-    h.reservation = r.u32();
-    h.seat_count = r.u8();
-    h.ga_count = r.u8();
-    h.ga_area = r.u8();
-    const std::uint8_t status = r.u8();
-    if (status > static_cast<std::uint8_t>(hold_status::cancelled))
-      return corrupt("bad hold status");
-    h.status = static_cast<hold_status>(status);
-    if (h.status == hold_status::active) ++m.active_holds_;
-  }
-  m.reservations_.resize(r.count(count_max, 28));
+  if (auto problem = decode_holds(r, m); !problem.empty()) return corrupt(problem);
+  m.reservations_.resize(r.count(count_max, 36));
   for (auto& res : m.reservations_) {
     res.cancelled_at_ms = r.i64();
     res.hold = r.u32();
-    res.nonce = r.u32();
+    for (std::uint32_t& word : res.secret)
+      word = r.u32();
     res.confirmed_after_ms = r.u32();
     res.payment_ref_at = r.u32();
     res.payment_ref_length = r.u32();
   }
-  m.seat_lists_.resize(r.count(count_max, 4));
-  for (auto& s : m.seat_lists_)
-    s = r.u32();
   m.texts_ = r.string(count_max);
-  const std::size_t customers = r.count(count_max, 2);
-  for (std::size_t c = 0; c < customers && r.ok(); ++c) {
-    const std::string id = r.string(text_max);
-    const std::uint32_t held = codec::u32_of(r);
-    if (m.customers_.intern(id) != c) return corrupt("duplicate customer id");
-    m.customers_.add_seats(static_cast<std::uint32_t>(c), held);
+  std::vector<customer_ledger::image> customers(r.count(count_max, 3));
+  for (auto& c : customers) {
+    c.id = r.string(text_max);
+    c.seats = codec::u32_of(r);
+    c.holds = codec::u32_of(r);
   }
   if (!r.ok()) return corrupt("truncated state");
+  if (!m.customers_.restore(customers)) return corrupt("customer table is inconsistent");
 
   const std::size_t keys = r.count(limits.idempotency_keys_max, 29);
   std::int64_t last_stamp = 0;
@@ -190,7 +219,9 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
     if (op != 1 && op != 2) return corrupt("bad idempotency outcome");
     outcome.op = static_cast<idempotency_outcome::kind>(op);
     if (stamp < last_stamp) return corrupt("idempotency stamps out of order");
-    if (outcome.hold >= m.holds_.size()) return corrupt("idempotency names an unknown hold");
+    if (outcome.hold >= m.holds_.size() ||
+        (m.holds_[outcome.hold].flags & event_machine::flag_free) != 0)
+      return corrupt("idempotency names an unknown hold");
     if (outcome.op == idempotency_outcome::kind::confirm &&
         m.holds_[outcome.hold].reservation == event_machine::none)
       return corrupt("idempotent confirm of an unconfirmed hold");
@@ -206,9 +237,14 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
 
   if (std::string problem = m.check_invariants(); !problem.empty())
     return corrupt("inconsistent: " + problem);
-  for (std::uint32_t i = 0; i < m.holds_.size(); ++i)
-    if (m.holds_[i].status == hold_status::active)
-      m.expiries_.push({m.holds_[i].expires_at_ms(), i});
+  // The queues follow from the records: active holds expire, ended ones are forgotten.
+  for (std::uint32_t i = 0; i < m.holds_.size(); ++i) {
+    const auto& h = m.holds_[i];
+    if ((h.flags & (event_machine::flag_free | event_machine::flag_overdue)) != 0) continue;
+    if (h.status == hold_status::active) m.expiries_.push({h.expires_at_ms(), i});
+    if (h.status == hold_status::released || h.status == hold_status::expired)
+      m.retention_.push({h.ended_at_ms() + m.hold_retention_ms_, i});
+  }
   return m;
 }
 

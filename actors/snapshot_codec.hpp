@@ -10,15 +10,20 @@
 #include <vector>
 
 #include "actors/event_machine.hpp"
+#include "common/byte_codec.hpp"
 
 namespace seatd::actors {
 
 struct snapshot_codec {
-  static constexpr std::uint16_t version = 1;
+  // 2: 96-bit id secrets, forgotten hold slots, the hold retention, customers' hold counts.
+  static constexpr std::uint16_t version = 2;
 
   static std::vector<std::uint8_t> encode(const event_machine& machine);
   static common::result<event_machine, std::string> decode(std::span<const std::uint8_t> bytes,
                                                            const machine_limits& limits = {});
+
+ private:
+  static std::string decode_holds(common::byte_reader& r, event_machine& m);
 };
 
 }  // namespace seatd::actors

@@ -242,6 +242,12 @@ std::vector<std::string> read_seat_ids(const json& value, const std::string& pat
   return ids;
 }
 
+// The acting customer of a command on a hold or reservation (an extension): optional.
+std::string read_acting_customer(const object_reader& body) {
+  const json* customer = body.find("customer_id");
+  return customer == nullptr ? std::string() : read_identifier(*customer, "customer_id");
+}
+
 std::string read_idempotency_key(const object_reader& body) {
   const json* key = body.find("idempotency_key");
   return key == nullptr ? std::string() : read_identifier(*key, "idempotency_key");
@@ -493,32 +499,35 @@ parsed<actors::hold_command> parse_hold(std::string_view body) {
 
 parsed<actors::extend_command> parse_extend(std::string_view body, std::string hold_id) {
   return guarded(body, [&hold_id](const json& value) {
-    const object_reader extend(value, "", {"ttl_s"});
-    return actors::extend_command{std::move(hold_id), read_uint32(extend.get("ttl_s"), "ttl_s", 1)};
+    const object_reader extend(value, "", {"ttl_s", "customer_id"});
+    return actors::extend_command{std::move(hold_id), read_uint32(extend.get("ttl_s"), "ttl_s", 1),
+                                  read_acting_customer(extend)};
   });
 }
 
 parsed<actors::confirm_command> parse_confirm(std::string_view body, std::string hold_id) {
   return guarded(body, [&hold_id](const json& value) {
-    const object_reader confirm(value, "", {"payment_ref", "idempotency_key"});
+    const object_reader confirm(value, "", {"payment_ref", "idempotency_key", "customer_id"});
     actors::confirm_command c;
     c.hold_id = std::move(hold_id);
     // Length and characters are the machine's (machine_limits::payment_ref_length_max).
     c.payment_ref = read_string(confirm.get("payment_ref"), "payment_ref");
     c.idempotency_key = read_idempotency_key(confirm);
+    c.acting_customer = read_acting_customer(confirm);
     return c;
   });
 }
 
 parsed<actors::cancel_command> parse_cancel(std::string_view body, std::string reservation_id) {
   // The reason is optional, so a cancel without a body is a cancel without a reason.
-  if (is_blank(body)) return actors::cancel_command{std::move(reservation_id), {}};
+  if (is_blank(body)) return actors::cancel_command{std::move(reservation_id), {}, {}};
   return guarded(body, [&reservation_id](const json& value) {
-    const object_reader cancel(value, "", {"reason"});
+    const object_reader cancel(value, "", {"reason", "customer_id"});
     const json* reason = cancel.find("reason");
-    return actors::cancel_command{std::move(reservation_id), reason == nullptr
-                                                                 ? std::string()
-                                                                 : read_string(*reason, "reason")};
+    return actors::cancel_command{
+        std::move(reservation_id),
+        reason == nullptr ? std::string() : read_string(*reason, "reason"),
+        read_acting_customer(cancel)};
   });
 }
 
@@ -531,10 +540,10 @@ parsed<actors::block_command> parse_block(std::string_view body, bool block) {
 }
 
 parsed<actors::release_command> parse_release(std::string_view body, std::string hold_id) {
-  if (is_blank(body)) return actors::release_command{std::move(hold_id)};
+  if (is_blank(body)) return actors::release_command{std::move(hold_id), {}};
   return guarded(body, [&hold_id](const json& value) {
-    const object_reader release(value, "", {});
-    return actors::release_command{std::move(hold_id)};
+    const object_reader release(value, "", {"customer_id"});
+    return actors::release_command{std::move(hold_id), read_acting_customer(release)};
   });
 }
 

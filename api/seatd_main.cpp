@@ -6,16 +6,16 @@
 #include <boost/asio.hpp>
 // clang-format on
 #include <spdlog/spdlog.h>
+#include <sys/random.h>
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <caf/all.hpp>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +54,7 @@ struct settings {
   std::size_t connections_max = 4096;
   std::int64_t request_timeout_ms = 15'000;
   std::int64_t event_queue_max = 2'000;
+  std::uint32_t hold_retention_s = 3600;
   std::uint64_t checkpoint_entries = 10'000;
   std::unordered_map<std::string, api::role> tokens;
 };
@@ -93,6 +94,7 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("connections_max", "--connections-max", s.connections_max);
   take("request_timeout_ms", "--request-timeout-ms", s.request_timeout_ms);
   take("event_queue_max", "--event-queue-max", s.event_queue_max);
+  take("hold_retention_s", "--hold-retention-s", s.hold_retention_s);
   take("checkpoint_entries", "--checkpoint-entries", s.checkpoint_entries);
   // librdkafka properties, passed through (security.protocol, sasl.*, ssl.*, ...).
   if (const auto* kafka = file["kafka"].as_table()) {
@@ -129,12 +131,23 @@ std::string render_stream_record(const actors::stream_change& change) {
       cluster::stream_record_of(change.event_id, change.seq, change.reservation));
 }
 
-// Unpredictable bits from the operating system (ids, salts, the actors' generators' seeds).
+// Unpredictable bits from the kernel's CSPRNG (id secrets, salts), from any thread. Blocks
+// only until the pool is first seeded at boot; any other failure stops the process, since
+// an id without its secret would be guessable.
 std::uint64_t random_bits() {
-  static std::mutex mutex;
-  static std::random_device device;
-  std::lock_guard lock(mutex);
-  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  std::uint64_t value = 0;
+  auto* bytes = reinterpret_cast<char*>(&value);
+  std::size_t have = 0;
+  while (have < sizeof value) {
+    const ssize_t got = ::getrandom(bytes + have, sizeof value - have, 0);
+    if (got > 0) {
+      have += static_cast<std::size_t>(got);
+    } else if (errno != EINTR) {
+      spdlog::critical("msg=\"getrandom failed\" errno={}", errno);
+      std::abort();
+    }
+  }
+  return value;
 }
 
 std::int64_t wall_clock_ms() {
@@ -159,6 +172,10 @@ int run(settings s) {
     spdlog::error(
         "msg=\"--peers is set, but this build runs single-node only (replication is not built "
         "yet)\"");
+    return 2;
+  }
+  if (s.hold_retention_s < 1 || s.hold_retention_s > 30 * 24 * 3600) {
+    spdlog::error("msg=\"hold_retention_s must be 1 to 2592000 (30 days)\"");
     return 2;
   }
   if (s.tokens.empty() && !s.insecure_no_auth) {
@@ -189,6 +206,7 @@ int run(settings s) {
   cluster::node_config node_config;
   node_config.event_queue_max = s.event_queue_max;
   node_config.outbox_high_water = s.outbox_high_water;
+  node_config.hold_retention_ms = std::int64_t{s.hold_retention_s} * 1000;
   cluster::kafka_settings kafka;
   kafka.brokers = s.kafka_brokers;
   kafka.topic = s.kafka_topic;
@@ -316,6 +334,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--request-timeout-ms", s.request_timeout_ms, "time to send a whole request")
       ->capture_default_str();
+  app.add_option("--hold-retention-s", s.hold_retention_s,
+                 "how long a released or expired hold stays readable before it is forgotten "
+                 "(fixed per event when it is created)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 30 * 24 * 3600));
   app.add_option("--event-queue-max", s.event_queue_max, "requests queued per event (429 above)")
       ->capture_default_str();
   app.add_option("--checkpoint-entries", s.checkpoint_entries,

@@ -4,7 +4,6 @@
 
 #include "common/assert.hpp"
 #include "common/checksum.hpp"
-#include "common/prng.hpp"
 
 namespace seatd::cluster {
 
@@ -50,9 +49,12 @@ void node::host(std::string event_id, actors::event_host event) {
   actors::event_actor_config config;
   config.log = log_;
   config.clock_ms = ports_.clock_ms;
-  // Each actor draws from a generator of its own (only it calls it), seeded unpredictably.
-  config.random_bits = [random = common::splitmix64(ports_.random())]() mutable {
-    return random.next();
+  // Every id's secret straight from the node's secure source: nothing derived, nothing to
+  // predict from the ids a client has seen.
+  config.random_secret = [random = ports_.random] {
+    const std::uint64_t a = random(), b = random();
+    return actors::id_secret{static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(a >> 32),
+                             static_cast<std::uint32_t>(b)};
   };
   config.stats = std::make_shared<actors::event_actor_stats>();
   const std::uint32_t shard = event.shard();
@@ -146,8 +148,9 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
     return dispatch(event_id, std::move(request));
   }
   if (!log_->has_room()) return dispatch_status::log_full;
-  auto created = actors::event_host::create(shard_of(event_id), event_id, std::move(spec),
-                                            ports_.clock_ms(), ports_.random());
+  auto created =
+      actors::event_host::create(shard_of(event_id), event_id, std::move(spec), ports_.clock_ms(),
+                                 ports_.random(), config_.hold_retention_ms);
   if (!created) return common::fail(std::move(created).error());
   actors::created_event& event = created.value();
   // Proposed under the directory lock: no command of the event can precede its creation.

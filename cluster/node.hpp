@@ -29,12 +29,15 @@ struct node_config {
   std::int64_t event_queue_max = 2'000;  // requests waiting for one event's actor
   // Confirms answer 503 while the outbox holds this many undelivered records (0: never).
   std::size_t outbox_high_water = 0;
+  // How long a released or expired hold stays readable; fixed per event at its creation.
+  std::int64_t hold_retention_ms = actors::event_machine::default_hold_retention_ms;
 };
 
 // What the node reads from the world. Both are called from any thread, one call at a time.
 struct node_ports {
   std::function<std::int64_t()> clock_ms;  // wall clock, milliseconds since the epoch
-  std::function<std::uint64_t()> random;   // unpredictable bits (ids, salts, seeds)
+  // Unpredictable bits from a cryptographically secure source (id secrets, salts).
+  std::function<std::uint64_t()> random;
 };
 
 // 429 either way, told apart for the message: overloaded, the event's mailbox is full;

@@ -13,6 +13,7 @@
 #include "actors/snapshot_codec.hpp"
 #include "common/prng.hpp"
 #include "common/time_format.hpp"
+#include "common/w1_workload.hpp"
 
 using namespace seatd::actors;
 
@@ -71,7 +72,7 @@ int main(int argc, char** argv) try {
   hold_command best;
   best.customer_id = "alice";
   best.selector = best_available{4, "", "1", true};
-  best.nonce = 0x1111;
+  best.secret = {0x1111, 0, 0};
   auto alice = m.hold(best, now);
   show("alice holds the best 4 in section 1", alice);
   if (!alice) return 1;
@@ -82,7 +83,7 @@ int main(int argc, char** argv) try {
   hold_command clash;
   clash.customer_id = "bob";
   clash.selector = explicit_seats{{alice->seats[1], "1-1-1"}};
-  clash.nonce = 0x2222;
+  clash.secret = {0x2222, 0, 0};
   show("bob tries one of alice's seats", m.hold(clash, now));
   clash.selector = explicit_seats{{"1-1-1", "99-1-1"}};
   show("bob names a seat that does not exist", m.hold(clash, now));
@@ -108,34 +109,30 @@ int main(int argc, char** argv) try {
               static_cast<unsigned long long>(seed));
   std::vector<seatd::common::splitmix64> clients;
   for (std::uint64_t i = 0; i < 64; ++i)
-    clients.emplace_back(seed * 0x9E3779B97F4A7C15ull + i + 1);
+    clients.push_back(seatd::common::w1_stream(seed, i));
   std::uint64_t held = 0, conflicts = 0, confirmed = 0;
   now += 60'000;
   for (std::uint64_t n = 0; n < 50'000; ++n) {
-    auto& g = clients[n % 64];
-    const auto section = g.next() % 50, row = g.next() % 20, k = 2 + g.next() % 3;
-    const auto first = g.next() % (50 - k + 1);
-    const bool confirm = (g.next() % 100) < 80;
+    const seatd::common::w1_draw draw = seatd::common::draw_w1(clients[n % 64]);
     hold_command c;
     c.customer_id = "c" + std::to_string(n % 64);
     c.ttl_s = 600;
-    c.nonce = static_cast<std::uint32_t>(g.next());
-    std::vector<std::string> ids;
-    for (auto s = first + 1; s <= first + k; ++s)
-      ids.push_back(std::to_string(section + 1) + "-" + std::to_string(row + 1) + "-" +
-                    std::to_string(s));
-    c.selector = explicit_seats{ids};
+    c.secret = {static_cast<std::uint32_t>(n), 0, 0};  // ids need not be secret here
+    c.selector = explicit_seats{draw.seat_ids()};
     auto h = m.hold(c, ++now);
     if (!h) {
       ++conflicts;
       continue;
     }
     ++held;
-    if (confirm)
-      confirmed +=
-          m.confirm({h->hold_id, "pay-" + std::to_string(n), "", 0, static_cast<std::uint32_t>(n)},
-                    now)
-              .ok();
+    if (draw.confirm)
+      confirmed += m.confirm({h->hold_id,
+                              "pay-" + std::to_string(n),
+                              "",
+                              0,
+                              {static_cast<std::uint32_t>(n), 1, 0}},
+                             now)
+                       .ok();
     else
       (void)m.release({h->hold_id}, now);
   }
@@ -156,8 +153,6 @@ int main(int argc, char** argv) try {
               snapshot.size(),
               restored.ok() && snapshot_codec::encode(restored.value()) == snapshot ? "yes" : "NO",
               problems.empty() ? "hold" : problems.c_str());
-  std::printf(
-      "\nnext: the seatd server (HTTP API, RocksDB log) arrives with issue 3; see README.md.\n");
   return problems.empty() && restored.ok() ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "seatd-core-demo: %s\n", e.what());

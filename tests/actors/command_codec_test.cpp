@@ -16,7 +16,7 @@ std::vector<log_command> one_of_each() {
   seats.selector = explicit_seats{{"A-1-1", "A-1-2"}};
   seats.idempotency_key = "k1";
   seats.request_fingerprint = 0xFEEDFACECAFEBEEFull;
-  seats.nonce = 0xDEADBEEF;
+  seats.secret = {0xDEADBEEF, 0x01234567, 0x89ABCDEF};
   hold_command best;
   best.customer_id = "c2";
   best.selector = best_available{4, "VIP", "A", false};
@@ -24,14 +24,17 @@ std::vector<log_command> one_of_each() {
   ga.customer_id = "c3";
   ga.ttl_s = 1800;
   ga.selector = ga_places{"FLOOR", 2};
-  return {create_command{seatd::test::concert(), 42},
+  // The acting customer is on some commands and off others, so both survive.
+  return {create_command{seatd::test::concert(), 42, 90'000},
           seats,
           best,
           ga,
-          extend_command{"h1-00000001", 300},
-          release_command{"h1-00000001"},
-          confirm_command{"h1-00000001", "pay_1", "k2", 7, 9},
-          cancel_command{"r00-1-2", "refund"},
+          extend_command{"h1-000000010000000000000000", 300, "c1"},
+          release_command{"h1-000000010000000000000000"},
+          release_command{"h1-000000010000000000000000", "c1"},
+          confirm_command{"h1-000000010000000000000000", "pay_1", "k2", 7, {9, 8, 7}, "c2"},
+          confirm_command{"h1-000000010000000000000000", "pay_1", "", 0, {1, 2, 3}},
+          cancel_command{"r00-1-2", "refund", "c3"},
           block_command{{"A-1-3"}, false},
           expire_command{}};
 }
@@ -63,14 +66,17 @@ TEST_CASE("command_codec: damaged payloads are refused, never crash", "[unit][co
       (void)decode_command(mutated);  // must not crash or trip a sanitizer; may decode
     }
   }
-  CHECK(decode_command(std::vector<std::uint8_t>{2, 1}).error() ==
-        "command: unknown format version");
-  CHECK(decode_command(std::vector<std::uint8_t>{1, 99}).error() == "command: unknown kind");
+  // Version 1 is the format before 96-bit id secrets: a log of it cannot be read.
+  CHECK(decode_command(std::vector<std::uint8_t>{1, 1}).error() ==
+        "command: format version 1 (this build reads 2)");
+  CHECK(decode_command(std::vector<std::uint8_t>{3, 1}).error() ==
+        "command: format version 3 (this build reads 2)");
+  CHECK(decode_command(std::vector<std::uint8_t>{2, 99}).error() == "command: unknown kind");
 }
 
 TEST_CASE("command_codec: machine_command unwraps all but create", "[unit][codec]") {
   CHECK_FALSE(machine_command(create_command{}).has_value());
-  const auto unwrapped = machine_command(release_command{"h0-00000000"});
+  const auto unwrapped = machine_command(release_command{"h0-000000000000000000000000"});
   REQUIRE(unwrapped.has_value());
-  CHECK(std::get<release_command>(*unwrapped).hold_id == "h0-00000000");
+  CHECK(std::get<release_command>(*unwrapped).hold_id == "h0-000000000000000000000000");
 }

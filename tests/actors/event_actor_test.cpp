@@ -69,7 +69,7 @@ struct fixture {
     event_actor_config c;
     c.log = &log;
     c.clock_ms = [this] { return now_ms; };
-    c.random_bits = [n = std::uint64_t{0}]() mutable { return ++n * 0x9E3779B97F4A7C15ull; };
+    c.random_secret = [n = std::uint64_t{0}]() mutable { return test::secret_of(++n); };
     c.stats = stats;
     actor = spawn_event_actor(*system, c,
                               event_host(0, test::make_machine(test::flash_venue(1, 1, 10))));

@@ -13,7 +13,7 @@ using namespace seatd::actors;
 
 namespace {
 
-constexpr std::uint64_t random_bits = 0xABCDEF0012345678ull;
+const id_secret secret_bits = test::secret_of(0xABCDEF0012345678ull);
 
 event_host make_host() {
   return event_host(3, test::make_machine(test::flash_venue(1, 1, 10)));
@@ -38,7 +38,7 @@ log_command decoded(const proposal& entry) {
 TEST_CASE("event_host: a successful command becomes an entry stamped with the time applied",
           "[unit][host]") {
   event_host host = make_host();
-  const auto ready = host.on_command(hold_of({"1-1-1"}), test::t0 + 5, random_bits, true);
+  const auto ready = host.on_command(hold_of({"1-1-1"}), test::t0 + 5, secret_bits, true);
   REQUIRE(ready.reply);
   REQUIRE(ready.reply->ok());
   REQUIRE(ready.entry);
@@ -47,17 +47,17 @@ TEST_CASE("event_host: a successful command becomes an entry stamped with the ti
   CHECK(ready.entry->stamp_ms == test::t0 + 5);
   const auto logged = decoded(*ready.entry);
   REQUIRE(std::holds_alternative<hold_command>(logged));
-  // The random part of the new hold's id is in the entry, so replay makes the same id.
-  CHECK(std::get<hold_command>(logged).nonce == static_cast<std::uint32_t>(random_bits));
+  // The secret part of the new hold's id is in the entry, so replay makes the same id.
+  CHECK(std::get<hold_command>(logged).secret == secret_bits);
   CHECK_FALSE(ready.overloaded);
 }
 
-TEST_CASE("event_host: random bits choose the new ids, and are the only source of them",
+TEST_CASE("event_host: the secret given chooses the new id, and is its only source",
           "[unit][host]") {
   event_host a = make_host(), b = make_host();
-  const auto from_a = a.on_command(hold_of({"1-1-1"}), test::t0, 1, true);
-  const auto from_b = b.on_command(hold_of({"1-1-1"}), test::t0, 2, true);
-  const auto again = make_host().on_command(hold_of({"1-1-1"}), test::t0, 1, true);
+  const auto from_a = a.on_command(hold_of({"1-1-1"}), test::t0, test::secret_of(1), true);
+  const auto from_b = b.on_command(hold_of({"1-1-1"}), test::t0, test::secret_of(2), true);
+  const auto again = make_host().on_command(hold_of({"1-1-1"}), test::t0, test::secret_of(1), true);
   const auto id = [](const event_ready& r) {
     return std::get<hold_view>(r.reply->value()).hold_id;
   };
@@ -67,22 +67,23 @@ TEST_CASE("event_host: random bits choose the new ids, and are the only source o
 
 TEST_CASE("event_host: a failed command changes nothing and logs nothing", "[unit][host]") {
   event_host host = make_host();
-  REQUIRE(host.on_command(hold_of({"1-1-1"}), test::t0, random_bits, true).entry);
+  REQUIRE(host.on_command(hold_of({"1-1-1"}), test::t0, secret_bits, true).entry);
   const auto before = snapshot_codec::encode(host.machine());
-  const auto refused = host.on_command(hold_of({"1-1-1", "1-1-2"}), test::t0 + 1, 7, true);
+  const auto refused =
+      host.on_command(hold_of({"1-1-1", "1-1-2"}), test::t0 + 1, test::secret_of(7), true);
   REQUIRE(refused.reply);
   CHECK(refused.reply->error().code == errc::seats_unavailable);
   CHECK_FALSE(refused.entry);  // its answer waits for the shard's barrier instead
   CHECK(snapshot_codec::encode(host.machine()) != before);  // only the clock moved...
   event_host replayed = make_host();
-  REQUIRE(replayed.on_command(hold_of({"1-1-1"}), test::t0, random_bits, true).entry);
+  REQUIRE(replayed.on_command(hold_of({"1-1-1"}), test::t0, secret_bits, true).entry);
   CHECK(host.machine().seats().counts() == replayed.machine().seats().counts());  // ...no seat
 }
 
 TEST_CASE("event_host: a full log answers overloaded and applies nothing", "[unit][host]") {
   event_host host = make_host();
   const auto before = snapshot_codec::encode(host.machine());
-  const auto refused = host.on_command(hold_of({"1-1-1"}), test::t0 + 9, random_bits, false);
+  const auto refused = host.on_command(hold_of({"1-1-1"}), test::t0 + 9, secret_bits, false);
   CHECK(refused.overloaded);
   CHECK_FALSE(refused.reply);
   CHECK_FALSE(refused.entry);
@@ -93,8 +94,8 @@ TEST_CASE("event_host: a full log answers overloaded and applies nothing", "[uni
 TEST_CASE("event_host: the stamp never goes behind the machine's clock when the wall clock does",
           "[unit][host]") {
   event_host host = make_host();
-  REQUIRE(host.on_command(hold_of({"1-1-1"}), test::t0 + 1000, 1, true).entry);
-  const auto ready = host.on_command(hold_of({"1-1-2"}), test::t0 + 10, 2, true);
+  REQUIRE(host.on_command(hold_of({"1-1-1"}), test::t0 + 1000, test::secret_of(1), true).entry);
+  const auto ready = host.on_command(hold_of({"1-1-2"}), test::t0 + 10, test::secret_of(2), true);
   REQUIRE(ready.entry);
   CHECK(ready.entry->stamp_ms == test::t0 + 1000);
 }
@@ -102,15 +103,18 @@ TEST_CASE("event_host: the stamp never goes behind the machine's clock when the 
 TEST_CASE("event_host: a failed command that expired holds logs the expiry at its stamp",
           "[unit][host]") {
   event_host host = make_host();
-  REQUIRE(host.on_command(hold_of({"1-1-1"}, 1), test::t0, 1, true).entry);  // expires t0+1000
-  const auto refused = host.on_command(hold_of({"1-1-99"}), test::t0 + 1000, 2, true);
+  REQUIRE(host.on_command(hold_of({"1-1-1"}, 1), test::t0, test::secret_of(1), true)
+              .entry);  // expires t0+1000
+  const auto refused =
+      host.on_command(hold_of({"1-1-99"}), test::t0 + 1000, test::secret_of(2), true);
   CHECK(refused.reply->error().code == errc::unknown_seat);
   CHECK(refused.holds_expired == 1);
   REQUIRE(refused.entry);
   CHECK(std::holds_alternative<expire_command>(decoded(*refused.entry)));
   CHECK(refused.entry->stamp_ms == test::t0 + 1000);
   // Without an expiry, a failure logs nothing.
-  CHECK_FALSE(host.on_command(hold_of({"1-1-99"}), test::t0 + 2000, 3, true).entry);
+  CHECK_FALSE(
+      host.on_command(hold_of({"1-1-99"}), test::t0 + 2000, test::secret_of(3), true).entry);
 }
 
 TEST_CASE("event_host: a failed command that forgot idempotency keys logs that at its stamp",
@@ -120,34 +124,38 @@ TEST_CASE("event_host: a failed command that forgot idempotency keys logs that a
   hold_command keyed = hold_of({"1-1-1"}, 60);
   keyed.idempotency_key = "k1";
   keyed.request_fingerprint = 77;
-  REQUIRE(host.on_command(keyed, test::t0, 1, true).entry);
+  REQUIRE(host.on_command(keyed, test::t0, test::secret_of(1), true).entry);
   REQUIRE(host.on_timer(test::t0 + 60'000).entry);  // the hold expires: logged
   CHECK(host.machine().idempotency_keys() == 1);
-  const auto refused = host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 1, 2, true);
+  const auto refused =
+      host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 1, test::secret_of(2), true);
   CHECK(refused.reply->error().code == errc::unknown_seat);
   CHECK(refused.holds_expired == 0);
   CHECK(host.machine().idempotency_keys() == 0);  // k1 is forgotten...
   REQUIRE(refused.entry);                         // ...and that is logged
   CHECK(std::holds_alternative<expire_command>(decoded(*refused.entry)));
   CHECK(refused.entry->stamp_ms == test::t0 + day_ms + 1);
-  CHECK_FALSE(host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 2, 3, true).entry);
+  CHECK_FALSE(
+      host.on_command(hold_of({"1-1-99"}), test::t0 + day_ms + 2, test::secret_of(3), true).entry);
 }
 
 TEST_CASE("event_host: the expiry timer is armed for the earliest expiry, once", "[unit][host]") {
   event_host host = make_host();
   CHECK_FALSE(host.on_start(test::t0).timer_delay_ms);  // nothing to expire
-  const auto first = host.on_command(hold_of({"1-1-1"}, 10), test::t0, 1, true);
+  const auto first = host.on_command(hold_of({"1-1-1"}, 10), test::t0, test::secret_of(1), true);
   CHECK(first.timer_delay_ms == 10'001);  // one past the expiry
   // A later expiry keeps the armed timer; an earlier one arms a new one.
-  CHECK_FALSE(host.on_command(hold_of({"1-1-2"}, 20), test::t0 + 1, 2, true).timer_delay_ms);
-  CHECK(host.on_command(hold_of({"1-1-3"}, 5), test::t0 + 2, 3, true).timer_delay_ms == 5'001);
+  CHECK_FALSE(host.on_command(hold_of({"1-1-2"}, 20), test::t0 + 1, test::secret_of(2), true)
+                  .timer_delay_ms);
+  CHECK(host.on_command(hold_of({"1-1-3"}, 5), test::t0 + 2, test::secret_of(3), true)
+            .timer_delay_ms == 5'001);
 }
 
 TEST_CASE("event_host: a timer frees the holds due and logs that; early, it re-arms only",
           "[unit][host]") {
   event_host host = make_host();
-  REQUIRE(host.on_command(hold_of({"1-1-1"}, 1), test::t0, 1, true).entry);
-  REQUIRE(host.on_command(hold_of({"1-1-2"}, 5), test::t0, 2, true).entry);
+  REQUIRE(host.on_command(hold_of({"1-1-1"}, 1), test::t0, test::secret_of(1), true).entry);
+  REQUIRE(host.on_command(hold_of({"1-1-2"}, 5), test::t0, test::secret_of(2), true).entry);
   const auto early = host.on_timer(test::t0 + 999);
   CHECK_FALSE(early.entry);
   CHECK(early.holds_expired == 0);
@@ -164,7 +172,7 @@ TEST_CASE("event_host: a timer frees the holds due and logs that; early, it re-a
 TEST_CASE("event_host: on start, the timer is armed for holds a restart brought back",
           "[unit][host]") {
   event_host before = make_host();
-  REQUIRE(before.on_command(hold_of({"1-1-1"}, 3), test::t0, 1, true).entry);
+  REQUIRE(before.on_command(hold_of({"1-1-1"}, 3), test::t0, test::secret_of(1), true).entry);
   event_host restarted(3, before.machine());  // a copy, as a node starts from its log
   CHECK(restarted.on_start(test::t0 + 10'000).timer_delay_ms == 1);  // overdue: at once
 }

@@ -714,7 +714,6 @@ class event_run {
         else
           c.payment_ref = "pay\n1";
         c.idempotency_key = pick_key(50);
-        c.nonce = static_cast<std::uint32_t>(dice_.next());
         return finish(c);
       }
       if (roll < 76) {
@@ -750,13 +749,16 @@ class event_run {
     return finish(again);
   }
 
-  // A fresh nonce, and the fingerprint of what is asked.
+  // A fresh id secret, and the fingerprint of what is asked.
   act::command finish(act::command command) {
+    const act::id_secret secret{static_cast<std::uint32_t>(dice_.next()),
+                                static_cast<std::uint32_t>(dice_.next()),
+                                static_cast<std::uint32_t>(dice_.next())};
     if (auto* hold = std::get_if<act::hold_command>(&command)) {
-      hold->nonce = static_cast<std::uint32_t>(dice_.next());
+      hold->secret = secret;
       hold->request_fingerprint = fnv1a(describe(command));
     } else if (auto* confirm = std::get_if<act::confirm_command>(&command)) {
-      confirm->nonce = static_cast<std::uint32_t>(dice_.next());
+      confirm->secret = secret;
       confirm->request_fingerprint = fnv1a(describe(command));
     }
     return command;
@@ -833,19 +835,18 @@ class event_run {
 
   // ---- through the event host, in a shard
 
-  // The random bits the host is given: the driver's nonce in the low 32 bits (a new id's
-  // random part comes from those alone), under bits that must not matter.
-  static std::uint64_t random_bits(const act::command& command) {
-    std::uint64_t nonce = 0;
-    if (const auto* hold = std::get_if<act::hold_command>(&command)) nonce = hold->nonce;
-    if (const auto* confirm = std::get_if<act::confirm_command>(&command)) nonce = confirm->nonce;
-    return 0xA5A5'5A5A'0000'0000ull | nonce;
+  // The secret the host is given for a new id: the driver's (commands that make no id get
+  // one too, which must not matter).
+  static act::id_secret secret_of(const act::command& command) {
+    if (const auto* hold = std::get_if<act::hold_command>(&command)) return hold->secret;
+    if (const auto* confirm = std::get_if<act::confirm_command>(&command)) return confirm->secret;
+    return {0xA5A5A5A5u, 0x5A5A5A5Au, 0x0F0F0F0Fu};
   }
 
   // A command as the event actor runs it: on_command with room in the log; the host's entry,
   // if any, goes to the shard's log.
   outcome run_hosted(const act::command& command, std::int64_t stamp, const expectation& want) {
-    act::event_ready ready = host_->on_command(command, stamp, random_bits(command), true);
+    act::event_ready ready = host_->on_command(command, stamp, secret_of(command), true);
     REQUIRE(!ready.overloaded);
     REQUIRE(ready.reply.has_value());
     REQUIRE(ready.holds_expired == want.expired_first);

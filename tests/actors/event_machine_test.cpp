@@ -17,7 +17,7 @@ hold_command seats_for(std::string customer, std::vector<std::string> seats,
   hold_command c;
   c.customer_id = std::move(customer);
   c.selector = explicit_seats{std::move(seats)};
-  c.nonce = nonce;
+  c.secret = {nonce, 0, 0};
   return c;
 }
 
@@ -25,7 +25,7 @@ hold_command ga_for(std::string customer, std::uint32_t count) {
   hold_command c;
   c.customer_id = std::move(customer);
   c.selector = ga_places{"FLOOR", count};
-  c.nonce = 7;
+  c.secret = {7, 0, 0};
   return c;
 }
 
@@ -33,7 +33,7 @@ confirm_command pay(const std::string& hold_id, std::string ref = "pay_1") {
   confirm_command c;
   c.hold_id = hold_id;
   c.payment_ref = std::move(ref);
-  c.nonce = 0xABCD;
+  c.secret = {0xABCD, 0, 0};
   return c;
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("event_machine: hold explicit seats, all or nothing", "[unit][inventor
   CHECK(held->total_minor == 440000);
   CHECK(held->currency == "KRW");
   CHECK(held->status == hold_status::active);
-  CHECK(held->hold_id == "h0-00000001");
+  CHECK(held->hold_id == "h0-000000010000000000000000");
   CHECK(m.seats().state(0) == seat_state::held);
   CHECK(m.active_holds() == 1);
   CHECK(m.customer_seats("c1") == 2);
@@ -187,7 +187,7 @@ TEST_CASE("event_machine: holds expire by stamps, with or without an expire comm
   CHECK(m.holds_expired_total() == 1);
 
   // Without an expire command, the next command at a later stamp expires first.
-  c.nonce = 2;
+  c.secret = {2, 0, 0};
   const std::string second = m.hold(c, t0 + 20'000).value().hold_id;
   CHECK(code_of(m.confirm(pay(second), t0 + 30'000)) == errc::hold_expired);
   CHECK(m.seats().state(0) == seat_state::available);
@@ -225,7 +225,8 @@ TEST_CASE("event_machine: extend moves expiry, capped from creation", "[unit][in
 
   CHECK(code_of(m.extend({id, 0}, t0 + 1'800'001)) == errc::invalid_request);
   CHECK(code_of(m.extend({id, 1801}, t0 + 1'800'001)) == errc::invalid_request);
-  CHECK(code_of(m.extend({"h99-00000001", 10}, t0 + 1'800'001)) == errc::hold_not_found);
+  CHECK(code_of(m.extend({"h99-000000010000000000000000", 10}, t0 + 1'800'001)) ==
+        errc::hold_not_found);
   const std::string released =
       m.hold(seats_for("c1", {"A-1-2"}, 5), t0 + 1'800'002).value().hold_id;
   REQUIRE(m.release({released}, t0 + 1'800'003).ok());
@@ -247,11 +248,12 @@ TEST_CASE("event_machine: release frees seats and may be repeated", "[unit][inve
   auto again = m.release({id}, t0 + 2);
   REQUIRE(again.ok());
   CHECK(again->status == hold_status::released);
-  CHECK(code_of(m.release({"h5-00000001"}, t0 + 3)) == errc::hold_not_found);
+  CHECK(code_of(m.release({"h5-000000010000000000000000"}, t0 + 3)) == errc::hold_not_found);
   CHECK(code_of(m.release({"nonsense"}, t0 + 3)) == errc::hold_not_found);
   CHECK(code_of(m.release({"h0 00000001"}, t0 + 3)) == errc::invalid_request);  // malformed: 400
   CHECK(code_of(m.release({""}, t0 + 3)) == errc::invalid_request);
-  CHECK(code_of(m.release({"h0-00000002"}, t0 + 3)) == errc::hold_not_found);  // wrong nonce
+  CHECK(code_of(m.release({"h0-000000020000000000000000"}, t0 + 3)) ==
+        errc::hold_not_found);  // wrong nonce
   CHECK(code_of(m.confirm(pay(id), t0 + 4)) == errc::hold_released);
   const std::string confirmed = m.hold(seats_for("c1", {"A-1-1"}, 9), t0 + 5).value().hold_id;
   REQUIRE(m.confirm(pay(confirmed), t0 + 6).ok());
@@ -267,7 +269,7 @@ TEST_CASE("event_machine: confirm makes a reservation, and repeats follow the AP
   const reservation_view& r = confirmed->reservation;
   CHECK(confirmed->created);
   CHECK(confirmed->stream_seq == 1);
-  CHECK(r.reservation_id == "r0000000000c0ffee-0-0000abcd");
+  CHECK(r.reservation_id == "r0000000000c0ffee-0-0000abcd0000000000000000");
   CHECK(r.hold_id == id);
   CHECK(r.customer_id == "c1");
   CHECK(r.seats == std::vector<std::string>{"A-1-1", "A-1-2"});
@@ -292,7 +294,8 @@ TEST_CASE("event_machine: confirm makes a reservation, and repeats follow the AP
   auto keyed = pay(id, "pay_123");
   keyed.idempotency_key = "k-new";
   CHECK(code_of(m.confirm(keyed, t0 + 6'000)) == errc::hold_already_confirmed);
-  CHECK(code_of(m.confirm(pay("h42-00000001"), t0 + 6'000)) == errc::hold_not_found);
+  CHECK(code_of(m.confirm(pay("h42-000000010000000000000000"), t0 + 6'000)) ==
+        errc::hold_not_found);
   auto bad_ref = pay(id, "");
   CHECK(code_of(m.confirm(bad_ref, t0 + 6'000)) == errc::invalid_request);
   bad_ref.payment_ref = std::string(129, 'p');
@@ -316,9 +319,9 @@ TEST_CASE("event_machine: cancel puts seats back on sale once", "[unit][inventor
   CHECK(m.find_hold(id)->status == hold_status::cancelled);
   CHECK(hold_status_name(m.find_hold(id)->status) == "confirmed");
   CHECK(code_of(m.cancel({rid, "again"}, t0 + 11)) == errc::reservation_already_cancelled);
-  CHECK(code_of(m.cancel({"r0000000000c0ffee-7-0000abcd", ""}, t0 + 11)) ==
+  CHECK(code_of(m.cancel({"r0000000000c0ffee-7-0000abcd0000000000000000", ""}, t0 + 11)) ==
         errc::reservation_not_found);
-  CHECK(code_of(m.cancel({"r0000000000c0ffef-0-0000abcd", ""}, t0 + 11)) ==
+  CHECK(code_of(m.cancel({"r0000000000c0ffef-0-0000abcd0000000000000000", ""}, t0 + 11)) ==
         errc::reservation_not_found);
   CHECK(code_of(m.cancel({rid, std::string(257, 'x')}, t0 + 11)) == errc::invalid_request);
   // The cancelled seats sell again, and the customer may buy again.
@@ -334,7 +337,7 @@ TEST_CASE("event_machine: idempotency keys replay the first answer", "[unit][inv
   const hold_view first = m.hold(c, t0).value();
   // Same key, same request: same answer, no second hold, even after the hold changed.
   REQUIRE(m.extend({first.hold_id, 900}, t0 + 100).ok());
-  c.nonce = 99;
+  c.secret = {99, 0, 0};
   auto replay = m.hold(c, t0 + 200);
   REQUIRE(replay.ok());
   CHECK(replay.value() == first);
@@ -383,7 +386,9 @@ TEST_CASE("event_machine: idempotency keys are forgotten after the retention",
 TEST_CASE("event_machine: the idempotency ledger is bounded", "[unit][inventory]") {
   machine_limits limits;
   limits.idempotency_keys_max = 3;
-  auto m = event_machine::create("ev", concert(0), t0, 5, limits).value();
+  auto m = event_machine::create("ev", concert(0), t0, 5, event_machine::default_hold_retention_ms,
+                                 limits)
+               .value();
   for (int i = 0; i < 5; ++i) {
     auto c = seats_for("c", {"A-1-" + std::to_string(i + 1)}, static_cast<std::uint32_t>(i));
     c.idempotency_key = "k" + std::to_string(i);
@@ -435,7 +440,8 @@ TEST_CASE("event_machine: apply dispatches every command", "[unit][inventory]") 
   REQUIRE(std::holds_alternative<std::vector<seat_view>>(
       m.apply(block_command{{"A-1-9"}, true}, t0 + 2).value()));
   REQUIRE(std::holds_alternative<expire_reply>(m.apply(expire_command{}, t0 + 3).value()));
-  CHECK(m.apply(release_command{"h9-00000000"}, t0 + 4).error().code == errc::hold_not_found);
+  CHECK(m.apply(release_command{"h9-000000000000000000000000"}, t0 + 4).error().code ==
+        errc::hold_not_found);
 }
 
 TEST_CASE("event_machine: views list seats and counts", "[unit][inventory]") {
@@ -448,4 +454,169 @@ TEST_CASE("event_machine: views list seats and counts", "[unit][inventory]") {
   CHECK(m.seats().category_counts(1)[seat_state::held] == 1);
   CHECK(errc_name(errc::seats_unavailable) == "seats_unavailable");
   CHECK(make_error_code(errc::hold_expired).message() == "hold_expired");
+}
+
+// ---- who may act, and what is forgotten ------------------------------------------------
+
+TEST_CASE("event_machine: ids carry a 96-bit secret; any other secret is not found",
+          "[unit][inventory][security]") {
+  auto m = make_machine(concert());
+  hold_command c = seats_for("c1", {"A-1-1"});
+  c.secret = {0x01234567, 0x89abcdef, 0xfedcba98};
+  const auto held = m.hold(c, t0);
+  REQUIRE(held.ok());
+  CHECK(held->hold_id == "h0-0123456789abcdeffedcba98");
+  for (const char* guess : {"h0-0123456789abcdeffedcba99", "h0-0123456789abcdef", "h0-01234567"})
+    CHECK(code_of(m.find_hold(guess)) == errc::hold_not_found);
+  confirm_command paid = pay(held->hold_id);
+  paid.secret = {0xaaaaaaaa, 0xbbbbbbbb, 0xcccccccc};
+  const auto r = m.confirm(paid, t0 + 1);
+  REQUIRE(r.ok());
+  CHECK(r->reservation.reservation_id == "r0000000000c0ffee-0-aaaaaaaabbbbbbbbcccccccc");
+}
+
+TEST_CASE("event_machine: another customer's hold or reservation is not found, and unchanged",
+          "[unit][inventory][security]") {
+  auto m = make_machine(concert());
+  const auto held = m.hold(seats_for("alice", {"A-1-1"}), t0);
+  const auto other = m.hold(seats_for("alice", {"A-1-2"}, 2), t0);
+  REQUIRE(held.ok());
+  REQUIRE(other.ok());
+  const std::string id = held->hold_id;
+  // Mallory names herself: every operation answers as if the hold did not exist.
+  CHECK(fails_cleanly(m, t0 + 1, [&] {
+          return code_of(m.extend({id, 60, "mallory"}, t0 + 1));
+        }) == errc::hold_not_found);
+  CHECK(fails_cleanly(m, t0 + 1, [&] {
+          return code_of(m.release({id, "mallory"}, t0 + 1));
+        }) == errc::hold_not_found);
+  confirm_command stolen = pay(id);
+  stolen.acting_customer = "mallory";
+  CHECK(fails_cleanly(m, t0 + 1, [&] { return code_of(m.confirm(stolen, t0 + 1)); }) ==
+        errc::hold_not_found);
+  CHECK(code_of(m.find_hold(id, "mallory")) == errc::hold_not_found);
+  CHECK(m.find_hold(id, "mallory").error().message ==
+        "no hold \"" + id + "\" in this event (a released or expired hold is kept 3600 s)");
+  // A malformed actor is a 400, before any 404.
+  CHECK(code_of(m.release({id, "bad actor"}, t0 + 1)) == errc::invalid_request);
+  // The owner, named or not, may act.
+  CHECK(m.find_hold(id, "alice").ok());
+  CHECK(m.extend({id, 60, "alice"}, t0 + 2).ok());
+  confirm_command own = pay(id);
+  own.acting_customer = "alice";
+  const auto r = m.confirm(own, t0 + 3);
+  REQUIRE(r.ok());
+  const std::string rid = r->reservation.reservation_id;
+  CHECK(fails_cleanly(m, t0 + 4, [&] {
+          return code_of(m.cancel({rid, "", "mallory"}, t0 + 4));
+        }) == errc::reservation_not_found);
+  CHECK(code_of(m.find_reservation(rid, "mallory")) == errc::reservation_not_found);
+  CHECK(m.find_reservation(rid, "alice").ok());
+  CHECK(m.cancel({rid, "", "alice"}, t0 + 5).ok());
+  CHECK(m.release({other->hold_id}, t0 + 6).ok());  // no actor named: as before
+}
+
+TEST_CASE("event_machine: an ended hold is forgotten after the retention, and its slot reused",
+          "[unit][inventory][memory]") {
+  auto m = event_machine::create("ev", concert(), t0, 0xC0FFEE, 60'000).value();
+  const auto released = m.hold(seats_for("c1", {"A-1-1"}), t0).value().hold_id;
+  const auto expired = m.hold(seats_for("c2", {"A-1-2"}, 2), t0).value();  // expires t0+600s
+  REQUIRE(m.release({released}, t0 + 1000).ok());
+  CHECK(m.find_hold(released).ok());  // within the retention: still readable
+  m.expire(t0 + 60'999);
+  CHECK(m.find_hold(released).value().status == hold_status::released);
+  m.expire(t0 + 61'000);  // released at t0+1000, kept 60 s
+  const auto gone = m.find_hold(released);
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().code == errc::hold_not_found);
+  CHECK(gone.error().message.find("kept 60 s") != std::string::npos);
+  CHECK(m.holds_kept() == 1);
+  // The next hold takes the forgotten slot: the same index, another secret.
+  const auto next = m.hold(seats_for("c3", {"A-1-1"}, 3), t0 + 62'000).value();
+  CHECK(next.hold_id.substr(0, 3) == "h0-");
+  CHECK(next.hold_id != released);
+  CHECK(code_of(m.find_hold(released)) == errc::hold_not_found);
+  // An expired hold is kept from its expiry on.
+  m.expire(expired.expires_at_ms + 59'999);
+  CHECK(m.find_hold(expired.hold_id).value().status == hold_status::expired);
+  m.expire(expired.expires_at_ms + 60'000);
+  CHECK(code_of(m.find_hold(expired.hold_id)) == errc::hold_not_found);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: a hold named by an idempotency key is kept until the key is forgotten",
+          "[unit][inventory][memory]") {
+  auto m = event_machine::create("ev", concert(), t0, 0xC0FFEE, 60'000).value();
+  hold_command keyed = seats_for("c1", {"A-1-1"});
+  keyed.idempotency_key = "k1";
+  keyed.request_fingerprint = 11;
+  const auto first = m.hold(keyed, t0).value();
+  REQUIRE(m.release({first.hold_id}, t0 + 1).ok());
+  m.expire(t0 + 3600'000);  // long past the hold's retention, within the key's
+  // The key still replays the first answer, which needs the hold.
+  const auto replay = m.hold(keyed, t0 + 3600'001);
+  REQUIRE(replay.ok());
+  CHECK(replay->hold_id == first.hold_id);
+  CHECK(m.check_invariants().empty());
+  m.expire(t0 + 24 * 3600'000 + 1);  // the key is forgotten, and the hold with it
+  CHECK(code_of(m.find_hold(first.hold_id)) == errc::hold_not_found);
+  CHECK(m.holds_kept() == 0);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: memory levels off under hold and release churn",
+          "[unit][inventory][memory]") {
+  auto m = event_machine::create("ev", concert(), t0, 0xC0FFEE, 1000).value();
+  std::int64_t now = t0;
+  // Each round holds and releases with a new customer id, as an attacker would.
+  auto churn = [&](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      now += 100;
+      const auto held = m.hold(seats_for("cust-" + std::to_string(now), {"A-1-1", "A-1-2"},
+                                         static_cast<std::uint32_t>(i)),
+                               now);
+      REQUIRE(held.ok());
+      REQUIRE(m.release({held->hold_id}, now).ok());
+    }
+  };
+  // Past the holds' TTL (600 s, 6,000 rounds) the stale expiry entries of released holds
+  // stop growing too: from then on nothing may grow.
+  churn(10'000);
+  const std::size_t kept = m.holds_kept();
+  const std::size_t bytes = m.memory().total();
+  churn(20'000);
+  INFO("memory after 10,000 rounds " << bytes << " bytes, after 30,000 " << m.memory().total());
+  CHECK(m.holds_kept() <= kept + 1);  // about a second of churn: 10 holds
+  CHECK(m.holds_kept() <= 11);
+  CHECK(m.memory().total() <= bytes + bytes / 20);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("event_machine: forgotten slots survive a snapshot and are reused alike",
+          "[unit][inventory][memory]") {
+  auto m = event_machine::create("ev", concert(), t0, 0xC0FFEE, 1000).value();
+  std::vector<std::string> ids;
+  for (std::uint32_t i = 0; i < 6; ++i)
+    ids.push_back(
+        m.hold(seats_for("c" + std::to_string(i), {"A-1-" + std::to_string(i + 1)}, i), t0)
+            .value()
+            .hold_id);
+  hold_command keyed = seats_for("k", {"A-2-1"}, 9);
+  keyed.idempotency_key = "key";
+  const auto pinned = m.hold(keyed, t0).value().hold_id;
+  for (const std::uint32_t i : {1u, 3u, 4u})
+    REQUIRE(m.release({ids[i]}, t0 + 1).ok());
+  REQUIRE(m.release({pinned}, t0 + 1).ok());
+  m.expire(t0 + 5000);  // 1, 3 and 4 forgotten; the keyed one overdue but kept
+  auto copy = snapshot_codec::decode(snapshot_codec::encode(m));
+  REQUIRE(copy.ok());
+  CHECK(snapshot_codec::encode(copy.value()) == snapshot_codec::encode(m));
+  for (event_machine* machine : {&m, &copy.value()}) {
+    const auto a = machine->hold(seats_for("x", {"A-1-40"}, 100), t0 + 6000).value();
+    const auto b = machine->hold(seats_for("y", {"A-1-41"}, 101), t0 + 6000).value();
+    CHECK(a.hold_id.substr(0, 3) == "h1-");  // the lowest free slot first
+    CHECK(b.hold_id.substr(0, 3) == "h3-");
+    CHECK(machine->find_hold(pinned).ok());
+  }
+  CHECK(snapshot_codec::encode(copy.value()) == snapshot_codec::encode(m));
 }

@@ -35,7 +35,7 @@ struct shard_driver {
     hosts.emplace(id, event_host(0, std::move(created.value().machine)));
   }
   result<command_reply> run(const std::string& id, command c, std::int64_t at_ms) {
-    auto ready = hosts.at(id).on_command(std::move(c), at_ms, ++next_random * 0x9E37ull, true);
+    auto ready = hosts.at(id).on_command(std::move(c), at_ms, test::secret_of(++next_random), true);
     if (ready.entry) append(std::move(*ready.entry));
     return std::move(*ready.reply);
   }
@@ -196,7 +196,7 @@ TEST_CASE("shard_machine: a copy of a committed event goes on exactly like its h
   apply_range(shard, d.log, from, d.log.size() + 1);
   const auto logged_hold =
       std::get<hold_command>(*machine_command(decode_command(d.log.back().entry.payload).value()));
-  auto again = copy.on_command(logged_hold, test::t0 + 9000, logged_hold.nonce, true);
+  auto again = copy.on_command(logged_hold, test::t0 + 9000, logged_hold.secret, true);
   REQUIRE(again.reply->ok());
   CHECK(snapshot_codec::encode(copy.machine()) == snapshot_codec::encode(*shard.find("ev-a")));
 }
@@ -217,7 +217,7 @@ TEST_CASE("shard_machine: entries that cannot apply are errors naming the shard 
   };
   CHECK(error_of(2, "ev-a", {0xFF, 0x01}).rfind("shard 7 entry 2 (event ev-a): ", 0) == 0);
   CHECK(error_of(3, "ev-a", create.payload) == "shard 7 entry 3 (event ev-a): event created twice");
-  const auto release = encode_command(release_command{"h0-00000000"});
+  const auto release = encode_command(release_command{"h0-000000000000000000000000"});
   CHECK(error_of(4, "ev-x", release) ==
         "shard 7 entry 4 (event ev-x): command for an event that was never created");
   CHECK(error_of(5, "ev-a", release).find("command does not replay") != std::string::npos);

@@ -21,7 +21,7 @@ event_machine busy_machine() {
     hold_command c;
     c.customer_id = "c" + std::to_string(nonce % 3);
     c.selector = explicit_seats{std::move(seats)};
-    c.nonce = nonce;
+    c.secret = {nonce, 0, 0};
     c.ttl_s = ttl_s;
     c.idempotency_key = "idem-" + std::to_string(nonce);
     c.request_fingerprint = nonce * 31u;
@@ -40,10 +40,10 @@ event_machine busy_machine() {
   hold_command ga;
   ga.customer_id = "g1";
   ga.selector = ga_places{"FLOOR", 4};
-  ga.nonce = 6;
+  ga.secret = {6, 0, 0};
   const auto ga_hold = m.hold(ga, t0 + 14).value().hold_id;
   REQUIRE(m.confirm({ga_hold, "pay-6", "", 0, 0x66}, t0 + 15).ok());
-  ga.nonce = 7;
+  ga.secret = {7, 0, 0};
   REQUIRE(m.hold(ga, t0 + 16).ok());
   REQUIRE(m.block({{"A-1-40", "A-1-41"}, true}, t0 + 17).ok());
   m.expire(t0 + 10'000);
@@ -70,7 +70,8 @@ TEST_CASE("snapshot_codec: a snapshot decodes to the same state", "[unit][snapsh
   CHECK(decoded->active_holds() == m.active_holds());
   CHECK(decoded->ga(0) == m.ga(0));
   CHECK(decoded->stream_seq() == m.stream_seq());
-  CHECK(decoded->find_hold("h0-00000001").value() == m.find_hold("h0-00000001").value());
+  CHECK(decoded->find_hold("h0-000000010000000000000000").value() ==
+        m.find_hold("h0-000000010000000000000000").value());
 }
 
 TEST_CASE("snapshot_codec: decoded and original machines stay identical", "[unit][snapshot]") {
@@ -81,11 +82,11 @@ TEST_CASE("snapshot_codec: decoded and original machines stay identical", "[unit
     hold_command c;
     c.customer_id = "late";
     c.selector = best_available{3, "", "", true};
-    c.nonce = 42;
+    c.secret = {42, 0, 0};
     REQUIRE(m->hold(c, t0 + 20'000).ok());
     m->expire(t0 + 20'000 + 600'000);
     // The replayed idempotent confirm answers the same on both.
-    confirm_command again{"h3-00000004", "pay-4", "ck-4", 99, 0};
+    confirm_command again{"h3-000000040000000000000000", "pay-4", "ck-4", 99, 0};
     REQUIRE(m->confirm(again, t0 + 700'000).value().created);
   }
   CHECK(snapshot_codec::encode(original) == snapshot_codec::encode(copy));
@@ -109,8 +110,12 @@ TEST_CASE("snapshot_codec: damaged snapshots are refused, never crash", "[unit][
   }
   SECTION("wrong version and trailing bytes") {
     auto other = bytes;
-    other[8] = 2;
-    CHECK(snapshot_codec::decode(other).error() == "snapshot: unsupported version 2");
+    other[8] = 1;  // a snapshot of the format before 96-bit id secrets
+    CHECK(snapshot_codec::decode(other).error() ==
+          "snapshot: unsupported version 1 (this build reads 2)");
+    other[8] = 3;
+    CHECK(snapshot_codec::decode(other).error() ==
+          "snapshot: unsupported version 3 (this build reads 2)");
     other = bytes;
     other.push_back(0);
     CHECK(snapshot_codec::decode(other).error() == "snapshot: length does not match");
@@ -126,7 +131,7 @@ TEST_CASE("snapshot_codec: damaged snapshots are refused, never crash", "[unit][
         mutated[at] = static_cast<std::uint8_t>(random.next());
       }
       auto decoded = snapshot_codec::decode(with_fixed_checksum(mutated));
-      // Some edits land in free-form bytes (a nonce, a payment ref) and still decode; what
+      // Some edits land in free-form bytes (an id secret, a payment ref) and still decode; what
       // decodes must be a consistent machine.
       if (decoded.ok()) {
         ++accepted;

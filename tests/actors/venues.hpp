@@ -38,6 +38,12 @@ inline actors::event_spec concert(std::uint32_t max_per_customer = 4, std::uint3
 
 inline constexpr std::int64_t t0 = 1'790'000'000'000;  // 2026-09-21, an arbitrary start
 
+// A distinct id secret for each n (tests need ids that differ, not ones that are secret).
+inline actors::id_secret secret_of(std::uint64_t n) {
+  return {static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n >> 32),
+          static_cast<std::uint32_t>(n * 0x9E3779B9u)};
+}
+
 inline actors::event_machine make_machine(actors::event_spec spec, std::uint64_t salt = 0xC0FFEE) {
   auto created = actors::event_machine::create("ev1", std::move(spec), t0, salt);
   if (!created) throw std::runtime_error("test venue invalid: " + created.error().message);

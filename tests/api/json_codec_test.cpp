@@ -267,12 +267,14 @@ TEST_CASE("json_codec: deep nesting is refused before it costs anything", "[unit
 TEST_CASE("json_codec: echoed field names are cut to 64 bytes at a character boundary",
           "[unit][api]") {
   const std::string long_key = repeat("k", 1000);
-  check_invalid(api::parse_extend("{\"" + long_key + "\": 1}", "h0-00000001").error(),
-                repeat("k", 64) + "...: unknown field");
+  check_invalid(
+      api::parse_extend("{\"" + long_key + "\": 1}", "h0-000000010000000000000000").error(),
+      repeat("k", 64) + "...: unknown field");
   // 63 ASCII bytes then a 3-byte character straddling the cut: the whole character goes.
   const std::string straddling = repeat("k", 63) + "\xE2\x82\xAC" + "tail";
-  check_invalid(api::parse_extend("{\"" + straddling + "\": 1}", "h0-00000001").error(),
-                repeat("k", 63) + "...: unknown field");
+  check_invalid(
+      api::parse_extend("{\"" + straddling + "\": 1}", "h0-000000010000000000000000").error(),
+      repeat("k", 63) + "...: unknown field");
 }
 
 TEST_CASE("json_codec: every prefix of a valid body is refused as truncated", "[unit][api]") {
@@ -317,7 +319,7 @@ TEST_CASE("json_codec: no byte substitution makes a parser throw or answer other
         };
         check(api::parse_hold(body));
         check(api::parse_event_spec(body));
-        check(api::parse_confirm(body, "h0-00000001"));
+        check(api::parse_confirm(body, "h0-000000010000000000000000"));
         check(api::parse_block(body, true));
       }
     }
@@ -473,9 +475,9 @@ TEST_CASE("json_codec: a well-formed seat id the event lacks is the machine's un
 // ---- the other commands -----------------------------------------------------------------
 
 TEST_CASE("json_codec: extend takes a TTL of at least one second", "[unit][api]") {
-  const auto c = api::parse_extend(R"({"ttl_s": 300})", "h0-00000001");
+  const auto c = api::parse_extend(R"({"ttl_s": 300})", "h0-000000010000000000000000");
   REQUIRE(c.ok());
-  CHECK(c.value() == extend_command{"h0-00000001", 300});
+  CHECK(c.value() == extend_command{"h0-000000010000000000000000", 300});
   CHECK(api::parse_extend(R"({"ttl_s": 4294967295})", "h1")->ttl_s == 4294967295u);
   const std::string ttl = "ttl_s: must be an integer from 1 to 4294967295";
   const std::vector<bad_body> table = {
@@ -492,7 +494,7 @@ TEST_CASE("json_codec: extend takes a TTL of at least one second", "[unit][api]"
   };
   for (const auto& [body, message] : table) {
     INFO("body: " << body);
-    check_invalid(api::parse_extend(body, "h0-00000001").error(), message);
+    check_invalid(api::parse_extend(body, "h0-000000010000000000000000").error(), message);
   }
 }
 
@@ -640,7 +642,7 @@ TEST_CASE("json_codec: every inventory error has API.md's status", "[unit][api]"
 TEST_CASE("json_codec: the machine's failures render with their details", "[unit][api]") {
   auto m = make_machine(concert(3));
   hold_command first = hold_of("c1", explicit_seats{{"A-1-1", "A-2-5"}});
-  first.nonce = 1;
+  first.secret = {1, 0, 0};
   REQUIRE(m.hold(first, t0).ok());
 
   const auto taken = m.hold(hold_of("c2", explicit_seats{{"A-2-5", "A-1-2", "A-1-1"}}), t0);
@@ -659,12 +661,13 @@ TEST_CASE("json_codec: the machine's failures render with their details", "[unit
         R"("message":"the customer would hold or own more than 3 seats of this event",)"
         R"("limit":3,"current":2})");
 
-  const auto missing = m.release(release_command{"h9-00000001"}, t0);
+  const auto missing = m.release(release_command{"h9-000000010000000000000000"}, t0);
   REQUIRE_FALSE(missing.ok());
   const response not_found = failure_response(missing.error(), m.layout());
   CHECK(not_found.status == 404);
-  CHECK(not_found.body ==
-        R"({"error":"hold_not_found","message":"no hold \"h9-00000001\" in this event"})");
+  CHECK(
+      not_found.body ==
+      R"({"error":"hold_not_found","message":"no hold \"h9-000000010000000000000000\" in this event"})");
 }
 
 // ---- answers ----------------------------------------------------------------------------
@@ -681,13 +684,13 @@ struct sold_concert {
 
   sold_concert() {
     hold_command c = hold_of("c1", explicit_seats{{"A-1-2", "A-1-1"}});
-    c.nonce = 0xA;
+    c.secret = {0xA, 0, 0};
     seated = machine.hold(c, t0).value();
     c = hold_of("c2", ga_places{"FLOOR", 2});
-    c.nonce = 0xB;
+    c.secret = {0xB, 0, 0};
     ga = machine.hold(c, t0).value();
     c = hold_of("c3", explicit_seats{{"A-2-5"}});
-    c.nonce = 0xC;
+    c.secret = {0xC, 0, 0};
     const hold_view third = machine.hold(c, t0).value();
     sold = machine.confirm(confirm_command{third.hold_id, "pay_123", "", 0, 0xABCD}, t0 + 1000)
                .value();
@@ -747,37 +750,39 @@ TEST_CASE("json_codec: seats render in layout order with state and category", "[
 TEST_CASE("json_codec: holds render as API.md lists them, status on request", "[unit][api]") {
   const sold_concert s;
   const std::string seated =
-      R"({"hold_id":"h0-0000000a","event_id":"ev1","customer_id":"c1","seats":["A-1-1","A-1-2"],)"
+      R"({"hold_id":"h0-0000000a0000000000000000","event_id":"ev1","customer_id":"c1","seats":["A-1-1","A-1-2"],)"
       R"("ga":null,"expires_at":"2026-09-21T14:23:20.000Z","total_minor":440000,"currency":"KRW")";
   CHECK(api::render_hold("ev1", s.seated, false) == seated + "}");
   CHECK(api::render_hold("ev1", s.seated, true) == seated + R"(,"status":"active"})");
-  CHECK(api::render_hold("ev1", s.ga, false) ==
-        R"({"hold_id":"h1-0000000b","event_id":"ev1","customer_id":"c2","seats":[],)"
-        R"("ga":{"area":"FLOOR","count":2},"expires_at":"2026-09-21T14:23:20.000Z",)"
-        R"("total_minor":198000,"currency":"KRW"})");
+  CHECK(
+      api::render_hold("ev1", s.ga, false) ==
+      R"({"hold_id":"h1-0000000b0000000000000000","event_id":"ev1","customer_id":"c2","seats":[],)"
+      R"("ga":{"area":"FLOOR","count":2},"expires_at":"2026-09-21T14:23:20.000Z",)"
+      R"("total_minor":198000,"currency":"KRW"})");
   // A confirmed hold also says which reservation it became.
-  const hold_view confirmed = s.machine.find_hold("h2-0000000c").value();
+  const hold_view confirmed = s.machine.find_hold("h2-0000000c0000000000000000").value();
   CHECK(
       api::render_hold("ev1", confirmed, true) ==
-      R"({"hold_id":"h2-0000000c","event_id":"ev1","customer_id":"c3","seats":["A-2-5"],)"
+      R"({"hold_id":"h2-0000000c0000000000000000","event_id":"ev1","customer_id":"c3","seats":["A-2-5"],)"
       R"("ga":null,"expires_at":"2026-09-21T14:23:20.000Z","total_minor":165000,)"
-      R"("currency":"KRW","status":"confirmed","reservation_id":"r0000000000c0ffee-0-0000abcd"})");
+      R"("currency":"KRW","status":"confirmed","reservation_id":"r0000000000c0ffee-0-0000abcd0000000000000000"})");
 }
 
 TEST_CASE("json_codec: released and expired holds render their status", "[unit][api]") {
   sold_concert s;
-  const hold_view released = s.machine.release(release_command{"h0-0000000a"}, t0 + 2000).value();
+  const hold_view released =
+      s.machine.release(release_command{"h0-0000000a0000000000000000"}, t0 + 2000).value();
   CHECK(json::parse(api::render_hold("ev1", released, true)).at("status") == "released");
   s.machine.expire(t0 + 601'000);
-  const hold_view expired = s.machine.find_hold("h1-0000000b").value();
+  const hold_view expired = s.machine.find_hold("h1-0000000b0000000000000000").value();
   CHECK(json::parse(api::render_hold("ev1", expired, true)).at("status") == "expired");
 }
 
 TEST_CASE("json_codec: reservations render confirmed, then cancelled", "[unit][api]") {
   sold_concert s;
   const std::string sale =
-      R"({"reservation_id":"r0000000000c0ffee-0-0000abcd","event_id":"ev1","customer_id":"c3",)"
-      R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
+      R"({"reservation_id":"r0000000000c0ffee-0-0000abcd0000000000000000","event_id":"ev1","customer_id":"c3",)"
+      R"("hold_id":"h2-0000000c0000000000000000","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
       R"("currency":"KRW","payment_ref":"pay_123",)";
   CHECK(api::render_reservation("ev1", s.sold.reservation) ==
         sale + R"("status":"confirmed","confirmed_at":"2026-09-21T14:13:21.000Z"})");

@@ -61,7 +61,7 @@ w1_result run_w1(event_machine& m, std::uint64_t budget, std::uint64_t seed) {
     c.customer_id = "c" + std::to_string(n % clients);
     c.ttl_s = 600;
     c.selector = explicit_seats{draw.seat_ids()};
-    c.nonce = static_cast<std::uint32_t>(n);
+    c.secret = {static_cast<std::uint32_t>(n), 0, 0};
     ++r.attempts;
     now += 1;
     auto held = m.hold(c, now);
@@ -134,7 +134,7 @@ void sell_until(event_machine& m, double fraction, std::uint64_t seed) {
     for (seat_index s = first; s < std::min(seats, first + k); ++s)
       ids.push_back(m.layout().seat_id(s));
     c.selector = explicit_seats{ids};
-    c.nonce = ++n;
+    c.secret = {++n, 0, 0};
     auto held = m.hold(c, ++now);
     if (held) (void)m.confirm({held->hold_id, "pay-" + std::to_string(n), "", 0, n}, now);
   }
@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
     hold_command c;
     c.customer_id = "bench";
     c.selector = best_available{2 + static_cast<std::uint32_t>(i % 3), "", "", true};
-    c.nonce = static_cast<std::uint32_t>(i);
+    c.secret = {static_cast<std::uint32_t>(i), 0, 0};
     auto held = big.hold(c, seatd::test::t0 + 10'000'000);
     if (held) (void)big.release({held->hold_id}, seatd::test::t0 + 10'000'000);
   });

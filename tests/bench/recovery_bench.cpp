@@ -68,7 +68,7 @@ void append_traffic(writer& w, std::vector<actors::event_machine>& machines, int
     for (auto s = first; s < first + k; ++s)
       seats.push_back(row + "-" + std::to_string(s));
     hold.selector = actors::explicit_seats{seats};
-    hold.nonce = static_cast<std::uint32_t>(random.next());
+    hold.secret = {static_cast<std::uint32_t>(random.next()), 0, 0};
     auto held = m.hold(hold, ++now);
     if (!held) continue;
     w.add(shard_of(id), id, now, hold);

@@ -80,7 +80,8 @@ class event_script {
 
   std::pair<actors::proposal, actors::command_reply> run(const std::string& event_id,
                                                          actors::command c) {
-    auto ready = hosts_.at(event_id).on_command(std::move(c), tick(), ++random_, true);
+    auto ready =
+        hosts_.at(event_id).on_command(std::move(c), tick(), test::secret_of(++random_), true);
     if (!ready.reply) throw std::runtime_error("command on " + event_id + " got no answer");
     if (!ready.reply->ok())
       throw std::runtime_error("command on " + event_id +

@@ -23,7 +23,7 @@ hold_command hold_of(std::string customer, hold_selector selector, std::uint32_t
   hold_command c;
   c.customer_id = std::move(customer);
   c.selector = std::move(selector);
-  c.nonce = nonce;
+  c.secret = {nonce, 0, 0};
   return c;
 }
 

@@ -103,12 +103,12 @@ struct run {
         return c;
       }
       case 4:
-        return extend_command{pick(p, holds, "h9-00000000"), p.below(120)};
+        return extend_command{pick(p, holds, "h9-000000000000000000000000"), p.below(120)};
       case 5:
-        return release_command{pick(p, holds, "h9-00000000")};
+        return release_command{pick(p, holds, "h9-000000000000000000000000")};
       case 6: {
-        confirm_command c{pick(p, holds, "h9-00000000"), "pay" + std::to_string(p.below(3)), "", 0,
-                          0};
+        confirm_command c{pick(p, holds, "h9-000000000000000000000000"),
+                          "pay" + std::to_string(p.below(3)), "", 0, 0};
         if (p.below(3) == 0) c.idempotency_key = "k" + std::to_string(p.below(4));
         return c;
       }
@@ -138,7 +138,10 @@ struct run {
         },
         c);
     if (keyed_request && keyed.size() < 16) keyed.push_back(c);
-    event_ready ready = host.on_command(c, now_ms, ++random * 0x9E3779B97F4A7C15ull, true);
+    ++random;
+    const id_secret secret{static_cast<std::uint32_t>(random),
+                           static_cast<std::uint32_t>(random >> 32), 0x5EC2E7u};
+    event_ready ready = host.on_command(c, now_ms, secret, true);
     if (ready.entry) log(*ready.entry);
     SEATD_ASSERT(host.machine().check_invariants().empty(), "invariants broken");
     const auto& reply = *ready.reply;

@@ -33,10 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(parse_hold(body));
       break;
     case 2:
-      check(parse_extend(body, "h1-00000000"));
+      check(parse_extend(body, "h1-000000000000000000000000"));
       break;
     case 3:
-      check(parse_confirm(body, "h1-00000000"));
+      check(parse_confirm(body, "h1-000000000000000000000000"));
       break;
     case 4:
       check(parse_cancel(body, "r1-1-00000000"));
@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(parse_block(body, data[0] % 2 == 0));
       break;
     default:
-      check(parse_release(body, "h1-00000000"));
+      check(parse_release(body, "h1-000000000000000000000000"));
       break;
   }
   return 0;

@@ -30,27 +30,30 @@ std::string text(const std::vector<std::uint8_t>& bytes) {
 }
 
 std::vector<log_command> commands() {
-  hold_command seats{"alice", 300, explicit_seats{{"A-1-1", "A-1-2"}}, "key-1", 7, 0x1234};
-  hold_command best{"bob", std::nullopt, best_available{4, "VIP", "A", true}, "", 0, 9};
-  hold_command ga{"carol", 60, ga_places{"FLOOR", 2}, "", 0, 11};
-  return {create_command{test::concert(), 0xC0FFEE},
-          seats,
-          best,
-          ga,
-          extend_command{"h1-00001234", 120},
-          release_command{"h1-00001234"},
-          confirm_command{"h1-00001234", "pay_1", "key-2", 99, 0xBEEF},
-          cancel_command{"rc0ffee-0-0000beef", "refund"},
-          block_command{{"A-1-7", "A-1-8"}, true},
-          block_command{{"A-1-7"}, false},
-          expire_command{}};
+  hold_command seats{"alice", 300, explicit_seats{{"A-1-1", "A-1-2"}}, "key-1", 7, {1, 2, 3}};
+  hold_command best{"bob", std::nullopt, best_available{4, "VIP", "A", true}, "", 0, {9, 9, 9}};
+  hold_command ga{"carol", 60, ga_places{"FLOOR", 2}, "", 0, {11, 0, 0}};
+  return {
+      create_command{test::concert(), 0xC0FFEE, 600'000},
+      seats,
+      best,
+      ga,
+      extend_command{"h1-000000010000000200000003", 120, "alice"},
+      release_command{"h1-000000010000000200000003"},
+      confirm_command{"h1-000000010000000200000003", "pay_1", "key-2", 99, {0xBEEF, 1, 2}, "alice"},
+      cancel_command{"r0000000000c0ffee-0-0000beef0000000100000002", "refund", "alice"},
+      block_command{{"A-1-7", "A-1-8"}, true},
+      block_command{{"A-1-7"}, false},
+      expire_command{}};
 }
 
 // A concert with holds, a reservation, a cancel and a block: a snapshot with every part.
 event_machine used_event() {
   event_host host(0, test::make_machine(test::concert()));
   std::uint64_t random = 1;
-  auto run = [&](command c) { return host.on_command(std::move(c), test::t0, ++random, true); };
+  auto run = [&](command c) {
+    return host.on_command(std::move(c), test::t0, test::secret_of(++random), true);
+  };
   auto held = run(hold_command{"alice", 300, explicit_seats{{"A-1-1", "A-1-2"}}, "k", 1, 0});
   const auto hold_id = std::get<hold_view>(held.reply->value()).hold_id;
   run(hold_command{"bob", 60, ga_places{"FLOOR", 3}, "", 0, 0});

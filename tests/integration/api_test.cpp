@@ -205,7 +205,7 @@ TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
          400, "invalid_request");
   expect("POST", "/v1/events/ev1/holds", R"({"customer_id":"c","seats":["A-1-1"],"ttl_s":99999})",
          400, "invalid_request");
-  expect("GET", "/v1/events/ev1/holds/h99-00000000", "", 404, "hold_not_found");
+  expect("GET", "/v1/events/ev1/holds/h99-000000000000000000000000", "", 404, "hold_not_found");
   expect("GET", "/v1/events/ev1/reservations/r0-0-0", "", 404, "reservation_not_found");
   expect("POST", "/v1/events/ev1/holds", hold_seats("c", {"A-1-1", "A-1-2", "A-1-3", "A-1-4"}), 201,
          "");
