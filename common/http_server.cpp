@@ -12,6 +12,9 @@
 #include <cstdio>
 #include <optional>
 #include <random>
+#include <string_view>
+
+#include "common/http_checks.hpp"
 
 namespace seatd::common {
 
@@ -19,6 +22,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+// The parser settings of every request (shared with read_connection, the fuzzers' entry).
+void configure_parser(http::request_parser<http::string_body>& parser, const http_limits& limits) {
+  parser.body_limit(limits.body_bytes_max);
+  parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
+}
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(asio::io_context& io_context, http_limits l, request_handler h, metrics_registry& m)
@@ -50,16 +59,27 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 namespace {
 
 // Answers given before a request could be read (and so before routing).
-http_answer plain_error(unsigned status, const char* code, const char* message) {
+http_answer plain_error(unsigned status, std::string_view code, std::string_view message) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   http_answer a;
   a.status = status;
-  a.body = std::string("{\"error\":\"") + code + "\",\"message\":\"" + message + "\"}";
+  a.body = "{\"error\":\"" + std::string(code) + "\",\"message\":\"" + std::string(message) + "\"}";
   char id[32];
   std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
   a.headers.emplace_back("X-Request-Id", id);
   if (status == 503) a.headers.emplace_back("Retry-After", "1");
   return a;
+}
+
+// The head as check_request_head reads it: views into the parser's message.
+request_head head_of(const http::request<http::string_body>& message) {
+  // Beast 1.74 answers boost::string_view.
+  const auto view = [](beast::string_view v) { return std::string_view(v.data(), v.size()); };
+  request_head head;
+  head.version = message.version();
+  for (const auto& field : message)
+    head.fields.push_back({view(field.name_string()), view(field.value())});
+  return head;
 }
 
 class session : public std::enable_shared_from_this<session> {
@@ -81,14 +101,50 @@ class session : public std::enable_shared_from_this<session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(server_->limits.body_bytes_max);
-    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_bytes_max));
+    configure_parser(*parser_, server_->limits);
     stream_.expires_after(server_->limits.request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
+  // The head is checked before any of the body is read: a request whose framing is refused
+  // closes the connection, so that no byte after its head is ever read as a request.
+  void on_header(beast::error_code ec, std::size_t) {
+    // body_limit is raised once Content-Length is read: the header is complete.
+    if (ec && ec != http::error::body_limit) return on_read_error(ec);
+    if (refused_head()) return;
+    if (ec) return answer_too_large();
+    if (parser_->is_done()) return on_body({}, 0);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_body, shared_from_this()));
+  }
+
+  bool refused_head() {
+    const auto framing = check_request_head(head_of(parser_->get()));
+    if (framing) return false;
+    const head_refusal& refusal = framing.error();
+    server_->bad_requests.add();
+    keep_alive_ = false;
+    write(refusal.status == 501 ? plain_error(501, "not_implemented", refusal.message)
+                                : plain_error(400, "invalid_request", refusal.message),
+          11);
+    return true;
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) return answer_too_large();
+    if (ec) return on_read_error(ec);
+    keep_alive_ = parser_->get().keep_alive();
+    dispatch(parser_->get(), false);
+  }
+
+  // The router answers: a missing token is 401 before a large body is 413.
+  void answer_too_large() {
+    keep_alive_ = false;
+    dispatch(parser_->get(), true);
+  }
+
+  void on_read_error(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
       return close();
@@ -97,22 +153,12 @@ class session : public std::enable_shared_from_this<session> {
       if (parser_->got_some()) server_->bad_requests.add();
       return close();
     }
-    if (ec ==
-        http::error::body_limit) {  // raised once Content-Length is read: the header is complete
-      // The router answers: a missing token is 401 before a large body is 413.
-      keep_alive_ = false;
-      return dispatch(parser_->get(), true);
-    }
-    if (ec) {
-      server_->bad_requests.add();
-      keep_alive_ = false;
-      if (ec == http::error::header_limit)
-        return write(plain_error(431, "invalid_request", "the request headers are over the limit"),
-                     11);
-      return write(plain_error(400, "invalid_request", "the request is not valid HTTP/1.1"), 11);
-    }
-    keep_alive_ = parser_->get().keep_alive();
-    dispatch(parser_->get(), false);
+    server_->bad_requests.add();
+    keep_alive_ = false;
+    if (ec == http::error::header_limit)
+      return write(plain_error(431, "invalid_request", "the request headers are over the limit"),
+                   11);
+    write(plain_error(400, "invalid_request", "the request is not valid HTTP/1.1"), 11);
   }
 
   void dispatch(http::request<http::string_body>& message, bool body_too_large) {
