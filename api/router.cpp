@@ -578,6 +578,14 @@ router::router(router_config config, cluster::node& node, common::metrics_regist
 router::~router() = default;
 
 void router::handle(http_request request, responder respond) {
+  serve(std::move(request), std::move(respond), false);
+}
+
+void router::handle_operations(http_request request, responder respond) {
+  serve(std::move(request), std::move(respond), true);
+}
+
+void router::serve(http_request request, responder respond, bool operations_only) {
   const std::string_view target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -592,6 +600,8 @@ void router::handle(http_request request, responder respond) {
                   usable_request_id(request.request_id) ? request.request_id : new_request_id(),
                   std::move(respond))};
   const route* found = find_route(request.method, c.parts);
+  if (operations_only && found && found->needs != access::open) found = nullptr;
+  if (operations_only && !found) return c.reply.error(404, "not_found", "no such route");
   // Every request under /v1 needs a token, found or not; outside it only the operations
   // endpoints exist, and they need none.
   const bool api = !c.parts.empty() && c.parts[0] == "v1";

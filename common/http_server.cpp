@@ -7,8 +7,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 // clang-format on
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <random>
@@ -29,22 +32,101 @@ void configure_parser(http::request_parser<http::string_body>& parser, const htt
   parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
 }
 
+namespace {
+
+// Why the HTTP layer refused a connection or a request: the `reason` label of
+// seatd_http_refusals_total and of the log line.
+enum class refusal {
+  connections_max,
+  idle_timeout,
+  request_timeout,
+  write_timeout,
+  body_too_large,
+  headers_too_large,
+  malformed,
+  unsupported_coding,
+};
+constexpr std::array<std::string_view, 8> refusal_names{
+    "connections_max", "idle_timeout",      "request_timeout", "write_timeout",
+    "body_too_large",  "headers_too_large", "malformed",       "unsupported_coding"};
+
+// Counts refusals by reason, and logs them at most once per reason per window, with the
+// number since the last line: a flood of bad clients must not become a flood of log lines
+// (nor go unseen).
+class refusal_log {
+ public:
+  static constexpr std::chrono::seconds window{5};
+
+  refusal_log(metrics_registry& m, std::string listener) : listener_(std::move(listener)) {
+    for (std::size_t i = 0; i < refusal_names.size(); ++i)
+      reasons_[i].total = &m.counter_for(
+          "seatd_http_refusals_total",
+          "Connections and requests the HTTP layer refused or cut off, by listener and reason",
+          "listener=\"" + listener_ + "\",reason=\"" + std::string(refusal_names[i]) + "\"");
+  }
+
+  void add(refusal r) {
+    reason_state& state = reasons_[static_cast<std::size_t>(r)];
+    state.total->add();
+    state.unlogged.fetch_add(1);
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto due = state.next_log.load();
+    if (now < due) return;
+    const auto next =
+        now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(window).count();
+    if (!state.next_log.compare_exchange_strong(due, next)) return;  // another thread logs
+    spdlog::warn("msg=\"HTTP refusals\" listener={} reason={} count={} window_s={}", listener_,
+                 refusal_names[static_cast<std::size_t>(r)], state.unlogged.exchange(0),
+                 window.count());
+  }
+
+ private:
+  struct reason_state {
+    counter* total = nullptr;
+    std::atomic<std::uint64_t> unlogged{0};
+    std::atomic<std::chrono::steady_clock::rep> next_log{0};
+  };
+  std::string listener_;
+  std::array<reason_state, refusal_names.size()> reasons_;
+};
+
+// The labels of the older unlabelled series: the gateway listener keeps them as they were.
+std::string listener_labels(const std::string& listener) {
+  return listener == "api" ? "" : "listener=\"" + listener + "\"";
+}
+
+}  // namespace
+
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
-  impl(asio::io_context& io_context, http_limits l, request_handler h, metrics_registry& m)
+  impl(asio::io_context& io_context, http_limits l, request_handler h, metrics_registry& m,
+       const std::string& listener)
       : io(io_context),
         acceptor(asio::make_strand(io_context)),
         limits(l),
         handler(std::move(h)),
         connections_rejected(m.counter_for("seatd_http_connections_rejected_total",
-                                           "Connections refused because too many were open")),
+                                           "Connections refused because too many were open",
+                                           listener_labels(listener))),
         bad_requests(
             m.counter_for("seatd_http_unreadable_requests_total",
-                          "Requests refused before routing (parse errors, limits, timeouts)")) {
-    m.gauge_callback("seatd_http_connections", "Open HTTP connections",
-                     [this] { return static_cast<double>(open.load()); });
+                          "Requests refused before routing (parse errors, limits, timeouts)",
+                          listener_labels(listener))),
+        refusals(m, listener) {
+    // A gauge callback has no labels: only the gateway listener's connections are a gauge.
+    if (listener == "api")
+      m.gauge_callback("seatd_http_connections", "Open HTTP connections",
+                       [this] { return static_cast<double>(open.load()); });
   }
 
   void accept();
+
+  void refuse(refusal r) {
+    refusals.add(r);
+    if (r == refusal::connections_max) connections_rejected.add();
+    if (r == refusal::request_timeout || r == refusal::headers_too_large ||
+        r == refusal::malformed || r == refusal::unsupported_coding)
+      bad_requests.add();
+  }
 
   asio::io_context& io;
   tcp::acceptor acceptor;
@@ -54,6 +136,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::atomic<std::size_t> in_flight{0};
   counter& connections_rejected;
   counter& bad_requests;
+  refusal_log refusals;
 };
 
 namespace {
@@ -99,7 +182,23 @@ class session : public std::enable_shared_from_this<session> {
   }
 
  private:
+  // Between requests a connection may wait --idle-timeout-ms for the first byte of the
+  // next one; from that byte on, the whole request must arrive within --request-timeout-ms.
+  // Idle connections thus cannot hold the connection cap for long.
   void read() {
+    if (buffer_.size() > 0) return read_head();  // a pipelined request is already here
+    stream_.expires_after(server_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec == beast::error::timeout)
+                                return self->cut_off(refusal::idle_timeout);
+                              if (ec) return self->close();
+                              self->read_head();
+                            });
+  }
+
+  void read_head() {
     parser_.emplace();
     configure_parser(*parser_, server_->limits);
     stream_.expires_after(server_->limits.request_timeout);
@@ -122,12 +221,15 @@ class session : public std::enable_shared_from_this<session> {
   bool refused_head() {
     const auto framing = check_request_head(head_of(parser_->get()));
     if (framing) return false;
-    const head_refusal& refusal = framing.error();
-    server_->bad_requests.add();
+    const head_refusal& refused = framing.error();
     keep_alive_ = false;
-    write(refusal.status == 501 ? plain_error(501, "not_implemented", refusal.message)
-                                : plain_error(400, "invalid_request", refusal.message),
-          11);
+    if (refused.status == 501) {
+      server_->refuse(refusal::unsupported_coding);
+      write(plain_error(501, "not_implemented", refused.message), 11);
+    } else {
+      server_->refuse(refusal::malformed);
+      write(plain_error(400, "invalid_request", refused.message), 11);
+    }
     return true;
   }
 
@@ -140,6 +242,7 @@ class session : public std::enable_shared_from_this<session> {
 
   // The router answers: a missing token is 401 before a large body is 413.
   void answer_too_large() {
+    server_->refuse(refusal::body_too_large);
     keep_alive_ = false;
     dispatch(parser_->get(), true);
   }
@@ -148,17 +251,21 @@ class session : public std::enable_shared_from_this<session> {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
       return close();
-    if (ec == beast::error::timeout) {
-      // A client that idles or trickles bytes past the deadline loses the connection.
-      if (parser_->got_some()) server_->bad_requests.add();
-      return close();
-    }
-    server_->bad_requests.add();
+    // A client that trickles bytes past the deadline loses the connection, unanswered.
+    if (ec == beast::error::timeout) return cut_off(refusal::request_timeout);
     keep_alive_ = false;
-    if (ec == http::error::header_limit)
+    if (ec == http::error::header_limit) {
+      server_->refuse(refusal::headers_too_large);
       return write(plain_error(431, "invalid_request", "the request headers are over the limit"),
                    11);
+    }
+    server_->refuse(refusal::malformed);
     write(plain_error(400, "invalid_request", "the request is not valid HTTP/1.1"), 11);
+  }
+
+  void cut_off(refusal why) {
+    server_->refuse(why);
+    close();
   }
 
   void dispatch(http::request<http::string_body>& message, bool body_too_large) {
@@ -196,6 +303,10 @@ class session : public std::enable_shared_from_this<session> {
     stream_.expires_after(server_->limits.request_timeout);
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                        // A client that does not read its answers is cut off: at most one
+                        // answer per connection waits, and not for longer than this.
+                        if (ec == beast::error::timeout)
+                          return self->cut_off(refusal::write_timeout);
                         if (ec) return self->close();
                         if (!self->keep_alive_) return self->linger_close();
                         self->read();
@@ -227,6 +338,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_server::impl> server_;
+  static constexpr std::size_t first_read_bytes = 4096;
   std::array<char, 4096> discard_buffer_{};
   unsigned version_ = 11;
   bool keep_alive_ = true;
@@ -242,7 +354,7 @@ void http_server::impl::accept() {
                           if (!ec) {
                             auto s = std::make_shared<session>(std::move(socket), self);
                             if (self->open.load() > self->limits.connections_max) {
-                              self->connections_rejected.add();
+                              self->refuse(refusal::connections_max);
                               s->refuse();
                             } else {
                               s->start();
@@ -253,8 +365,9 @@ void http_server::impl::accept() {
 }
 
 http_server::http_server(asio::io_context& io, const std::string& host, std::uint16_t port,
-                         http_limits limits, request_handler handler, metrics_registry& metrics)
-    : impl_(std::make_shared<impl>(io, limits, std::move(handler), metrics)) {
+                         http_limits limits, request_handler handler, metrics_registry& metrics,
+                         const std::string& listener)
+    : impl_(std::make_shared<impl>(io, limits, std::move(handler), metrics, listener)) {
   const tcp::endpoint endpoint(asio::ip::make_address(host), port);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
