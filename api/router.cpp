@@ -13,6 +13,7 @@
 
 #include "api/json_codec.hpp"
 #include "common/checksum.hpp"
+#include "common/http_checks.hpp"
 #include "common/identifier.hpp"
 
 namespace seatd::api {
@@ -514,25 +515,58 @@ std::vector<std::string_view> route_names() {
   return names;
 }
 
-// 405 names the methods the path has: "use GET or PUT".
+// 405 names the methods the path has, in its message ("use GET or PUT") and in the Allow
+// header RFC 9110 §15.5.6 requires ("GET, HEAD, PUT": HEAD goes wherever GET does).
 void wrong_method(call& c) {
-  std::string allowed;
-  for (const route& r : routes)
-    if (r.method != "*" && matches(r.pattern, c.parts))
-      allowed += (allowed.empty() ? "" : " or ") + std::string(r.method);
-  c.reply.error(405, "method_not_allowed", "use " + allowed);
+  std::string message;
+  std::string allow;
+  for (const route& r : routes) {
+    if (r.method == "*" || !matches(r.pattern, c.parts)) continue;
+    message += (message.empty() ? "" : " or ") + std::string(r.method);
+    allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+    if (r.method == "GET") allow += ", HEAD";
+  }
+  http_answer a = answer_of(error_response(405, "method_not_allowed", "use " + message));
+  a.headers.emplace_back("Allow", allow);
+  c.reply(std::move(a));
 }
 
 // ---- the checks before a route ------------------------------------------------------------
 
+// Whether a presented token equals a configured one, in a time that depends on the
+// presented token's length only, never on how much of a secret it matches: every byte is
+// compared, without an early exit, and a length difference counts as a difference (the
+// secret is indexed modulo its length, so a shorter secret's length does not show either).
+// A hash-map lookup, as before, compared the bytes with memcmp, whose early exit lets a
+// client time its way through a token byte by byte.
+bool same_secret(std::string_view presented, std::string_view secret) {
+  if (secret.empty()) return false;
+  unsigned difference = presented.size() == secret.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < presented.size(); ++i)
+    difference |= static_cast<unsigned>(static_cast<unsigned char>(presented[i]) ^
+                                        static_cast<unsigned char>(secret[i % secret.size()]));
+  return difference == 0;
+}
+
+// The scheme is matched case-insensitively (RFC 9110 §11.1), then one or more spaces.
+std::string_view bearer_token(std::string_view header) {
+  constexpr std::string_view scheme = "bearer";
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ' ||
+      !common::equals_ignoring_case(header.substr(0, scheme.size()), scheme))
+    return {};
+  const auto start = header.find_first_not_of(' ', scheme.size());
+  return start == std::string_view::npos ? std::string_view{} : header.substr(start);
+}
+
 std::optional<role> caller_role(const auth_config& auth, std::string_view header) {
   if (auth.insecure_no_auth) return role::admin;
-  const bool bearer =
-      header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ");
-  const auto token = bearer ? header.substr(7) : std::string_view{};
-  const auto found = auth.tokens.find(std::string(token));
-  if (token.empty() || found == auth.tokens.end()) return std::nullopt;
-  return found->second;
+  const auto token = bearer_token(header);
+  if (token.empty()) return std::nullopt;
+  // Every configured token is compared, whichever matches.
+  std::optional<role> found;
+  for (const auto& [secret, secret_role] : auth.tokens)
+    if (same_secret(token, secret)) found = secret_role;
+  return found;
 }
 
 // API.md's order ("Errors"): the token and its role, then the body's size; then readiness.
@@ -599,7 +633,8 @@ void router::serve(http_request request, responder respond, bool operations_only
          reply_to(*series_, unknown_route,
                   usable_request_id(request.request_id) ? request.request_id : new_request_id(),
                   std::move(respond))};
-  const route* found = find_route(request.method, c.parts);
+  // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
+  const route* found = find_route(request.method == "HEAD" ? "GET" : request.method, c.parts);
   if (operations_only && found && found->needs != access::open) found = nullptr;
   if (operations_only && !found) return c.reply.error(404, "not_found", "no such route");
   // Every request under /v1 needs a token, found or not; outside it only the operations

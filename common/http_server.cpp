@@ -199,6 +199,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_head() {
+    head_request_ = false;  // refusals before dispatch answer with their body
     parser_.emplace();
     configure_parser(*parser_, server_->limits);
     stream_.expires_after(server_->limits.request_timeout);
@@ -270,6 +271,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void dispatch(http::request<http::string_body>& message, bool body_too_large) {
     version_ = message.version();
+    head_request_ = message.method() == http::verb::head;
     http_request request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -300,6 +302,12 @@ class session : public std::enable_shared_from_this<session> {
     response->keep_alive(keep_alive_);
     response->body() = std::move(answer.body);
     response->prepare_payload();
+    // An answer to HEAD has the headers GET's would have, and never a body: bytes after
+    // the head would be read by the client as the start of its next answer.
+    if (head_request_) {
+      response->content_length(response->body().size());
+      response->body().clear();
+    }
     stream_.expires_after(server_->limits.request_timeout);
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
@@ -341,6 +349,7 @@ class session : public std::enable_shared_from_this<session> {
   static constexpr std::size_t first_read_bytes = 4096;
   std::array<char, 4096> discard_buffer_{};
   unsigned version_ = 11;
+  bool head_request_ = false;
   bool keep_alive_ = true;
 };
 

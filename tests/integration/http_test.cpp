@@ -2,6 +2,11 @@
 // connection floods, header tricks, bodies with trailing bytes and clients that never read.
 // Each test starts a real seatd on loopback and speaks raw bytes to it.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
@@ -131,6 +136,11 @@ TEST_CASE("http: idle connections at --connections-max neither reach the admin l
   seatd_process node({"--connections-max", "50", "--idle-timeout-ms", "2000", "--admin-listen",
                       "127.0.0.1:" + std::to_string(admin_port)});
   REQUIRE(node.wait_ready());
+  // The gateway's port has no connection left over from wait_ready, as the admin port shows.
+  http_client probe("127.0.0.1", admin_port);
+  REQUIRE(eventually([&] {
+    return metric_in(probe.request("GET", "/metrics").body, "seatd_http_connections") == 0.0;
+  }));
   std::vector<std::unique_ptr<http_client>> idle;
   for (int i = 0; i < 50; ++i)
     idle.push_back(std::make_unique<http_client>("127.0.0.1", node.port()));
@@ -144,7 +154,7 @@ TEST_CASE("http: idle connections at --connections-max neither reach the admin l
 
   // The probes, on a listener of their own, answer at once.
   const auto asked = std::chrono::steady_clock::now();
-  http_client probe("127.0.0.1", admin_port);
+  probe.reconnect();
   CHECK(probe.request("GET", "/healthz").status == 200);
   CHECK(probe.request("GET", "/readyz").status == 200);
   CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(2));
@@ -181,4 +191,163 @@ TEST_CASE("http: a keep-alive connection idle past --idle-timeout-ms is closed",
   CHECK(c.read_or_closed_after("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(c.read_or_closed().status == 0);
+}
+
+namespace {
+
+// Sends bytes on a new connection and returns everything the server sends until it closes
+// (or 10 s pass): for answers the harness's client would misread, such as those to HEAD.
+std::string exchange(std::uint16_t port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(bytes.size()));
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string received;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+    received.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  return received;
+}
+
+std::string get_healthz(const std::string& method, const std::string& connection) {
+  return method + " /healthz HTTP/1.1\r\nHost: x\r\nConnection: " + connection + "\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("http: Host exactly once and Authorization at most once, or 400 and close",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto setup = node.client();
+  create_concert(setup);
+  const std::string get = "GET /v1/events/ev1 HTTP/1.1\r\n";
+  const std::string token = "Authorization: Bearer " + gateway + "\r\n";
+  for (const std::string& head :
+       {get + token + "\r\n", get + "Host: a\r\nHost: b\r\n" + token + "\r\n",
+        get + "Host: a\r\nAuthorization: Bearer wrong\r\n" + token + "\r\n",
+        get + "Host: a\r\n" + token + "Authorization: Bearer wrong\r\n\r\n"}) {
+    INFO(head);
+    http_client c("127.0.0.1", node.port());
+    auto r = c.read_or_closed_after(head);
+    CHECK(r.status == 400);
+    CHECK(r.headers["connection"] == "close");
+  }
+}
+
+TEST_CASE("http: the bearer scheme matches in any case, and only whole tokens pass",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"})
+    CHECK(c.request("GET", "/v1/events/ev1", "", "", {{"Authorization", scheme + " " + gateway}})
+              .status == 200);
+  for (const std::string& wrong : {gateway.substr(0, gateway.size() - 1), gateway + "x",
+                                   std::string(gateway.size(), 'x'), std::string("Bearer")})
+    CHECK(
+        c.request("GET", "/v1/events/ev1", "", "", {{"Authorization", "Bearer " + wrong}}).status ==
+        401);
+  CHECK(
+      c.request("GET", "/v1/events/ev1", "", "", {{"Authorization", "Basic " + gateway}}).status ==
+      401);
+}
+
+TEST_CASE("http: HEAD is answered as GET, without a body", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  // Pipelined HEAD then GET: the HEAD answer must end at its blank line, or the client reads
+  // its body as the start of the GET answer.
+  const std::string both =
+      exchange(node.port(), get_healthz("HEAD", "keep-alive") + get_healthz("GET", "close"));
+  INFO(both);
+  REQUIRE(both.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  const auto end_of_head = both.find("\r\n\r\n");
+  REQUIRE(end_of_head != std::string::npos);
+  CHECK(both.find("Content-Length: 15\r\n") < end_of_head);  // GET's {"status":"ok"}
+  CHECK(both.compare(end_of_head + 4, 17, "HTTP/1.1 200 OK\r\n") == 0);
+  CHECK(both.substr(both.size() - 15) == R"({"status":"ok"})");
+
+  auto c = node.client();
+  create_concert(c);
+  const std::string head_event =
+      "HEAD /v1/events/ev1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gateway +
+      "\r\nConnection: close\r\n\r\n";
+  const std::string event = exchange(node.port(), head_event);
+  CHECK(event.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(event.size() == event.find("\r\n\r\n") + 4);
+  // A 405 to HEAD has no body either.
+  const std::string head_holds =
+      "HEAD /v1/events/ev1/holds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gateway +
+      "\r\nConnection: close\r\n\r\n";
+  const std::string refused = exchange(node.port(), head_holds);
+  CHECK(refused.rfind("HTTP/1.1 405", 0) == 0);
+  CHECK(refused.size() == refused.find("\r\n\r\n") + 4);
+}
+
+TEST_CASE("http: 405 names the path's methods in an Allow header", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  auto event = c.request("DELETE", "/v1/events/ev1", "", admin);
+  CHECK(event.status == 405);
+  CHECK(event.headers["allow"] == "GET, HEAD, PUT");
+  auto holds = c.request("GET", "/v1/events/ev1/holds", "", gateway);
+  CHECK(holds.status == 405);
+  CHECK(holds.headers["allow"] == "POST");
+  auto hold = c.request("PUT", "/v1/events/ev1/holds/h1", "", gateway);
+  CHECK(hold.status == 405);
+  CHECK(hold.headers["allow"] == "GET, HEAD, DELETE");
+}
+
+TEST_CASE("http: any byte after the JSON document but whitespace is 400, a NUL included",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const std::string hold = R"({"customer_id":"c1","seats":["A-1-1"]})";
+  for (const std::string& tail : {std::string("\0", 1), std::string("\0{\"x\":1}", 8),
+                                  std::string(" \0", 2), std::string(" x")}) {
+    auto r = c.request("POST", "/v1/events/ev1/holds", hold + tail, gateway);
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body)["error"] == "invalid_request");
+  }
+  CHECK(held_seats(node) == 0);
+  CHECK(c.request("POST", "/v1/events/ev1/holds", hold + " \r\n\t", gateway).status == 201);
+}
+
+TEST_CASE("http: a client that never reads its answers is cut off, and nothing piles up",
+          "[integration]") {
+  seatd_process node({"--request-timeout-ms", "1000"});
+  REQUIRE(node.wait_ready());
+  // Thousands of pipelined /metrics requests (tens of MB of answers) and no read: the
+  // server answers one request at a time, so it stops reading once the socket is full,
+  // and closes the connection when an answer waits past --request-timeout-ms.
+  http_client flood("127.0.0.1", node.port());
+  std::string requests;
+  for (int i = 0; i < 3000; ++i)
+    requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  flood.raw_send(requests);
+  auto probe = node.client();
+  CHECK(eventually(
+      [&] {
+        const auto body = probe.request("GET", "/metrics").body;
+        return series_in(body,
+                         R"(seatd_http_refusals_total{listener="api",reason="write_timeout"})") >=
+               1;
+      },
+      std::chrono::seconds(20)));
+  CHECK(probe.request("GET", "/healthz").status == 200);
+  const auto open = metric_in(probe.request("GET", "/metrics").body, "seatd_http_connections");
+  CHECK(open.value_or(99) <= 2);
 }
