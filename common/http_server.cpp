@@ -401,6 +401,62 @@ void http_server::stop_accepting() {
   });
 }
 
+namespace {
+
+connection_reading::request request_of(const http::request<http::string_body>& message,
+                                       bool body_too_large) {
+  connection_reading::request r;
+  r.version = message.version();
+  r.method = std::string(message.method_string());
+  for (const auto& field : message)
+    r.fields.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  if (!body_too_large) r.body = message.body();
+  r.body_too_large = body_too_large;
+  return r;
+}
+
+// One request from the front of `bytes`, as a session reads it: false when the connection
+// ends there (bytes incomplete, a refusal, a 413, or no keep-alive).
+bool read_one(std::string_view& bytes, const http_limits& limits, connection_reading& out) {
+  http::request_parser<http::string_body> parser;
+  configure_parser(parser, limits);
+  bool head_checked = false;
+  for (;;) {
+    beast::error_code ec;
+    const std::size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
+    bytes.remove_prefix(used);
+    // Nothing more to read here: the server would wait for more bytes.
+    if (used == 0 && (ec == http::error::need_more || (!ec && !parser.is_done()))) return false;
+    if (ec == http::error::header_limit) return (out.refused_status = 431), false;
+    if (ec && ec != http::error::body_limit && ec != http::error::need_more)
+      return (out.refused_status = 400), false;
+    // A session checks the head before reading any of the body: Beast's put stops after
+    // the head unless eager, so the same order holds here.
+    if (!head_checked && (parser.is_header_done() || ec == http::error::body_limit)) {
+      const auto framing = check_request_head(head_of(parser.get()));
+      if (!framing) return (out.refused_status = framing.error().status), false;
+      head_checked = true;
+    }
+    if (ec == http::error::body_limit) {
+      out.requests.push_back(request_of(parser.get(), true));
+      return false;
+    }
+    if (parser.is_done()) {
+      out.requests.push_back(request_of(parser.get(), false));
+      return parser.get().keep_alive();
+    }
+  }
+}
+
+}  // namespace
+
+connection_reading read_connection(std::string_view bytes, const http_limits& limits) {
+  connection_reading out;
+  while (!bytes.empty() && read_one(bytes, limits, out)) {
+  }
+  return out;
+}
+
 std::size_t http_server::open_connections() const {
   return impl_->open.load();
 }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,23 @@ struct http_limits {
   std::chrono::milliseconds request_timeout{15'000};
   std::size_t connections_max = 4096;
 };
+
+// What the server makes of the bytes a client sends on one connection, without a socket:
+// each request read with the sessions' parser settings and head checks, in order, until the
+// bytes end, a request closes the connection, or one is refused (after which the server
+// answers and closes). The http_request_fuzz fuzzer's entry into the server's own code.
+struct connection_reading {
+  struct request {
+    unsigned version = 11;
+    std::string method;
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string body;
+    bool body_too_large = false;  // answered 413 by the router, then closed
+  };
+  std::vector<request> requests;
+  unsigned refused_status = 0;  // 400, 431 or 501 for the refusal that ended it; 0: none
+};
+connection_reading read_connection(std::string_view bytes, const http_limits& limits);
 
 class http_server {
  public:
