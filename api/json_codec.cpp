@@ -109,6 +109,10 @@ json parse_body(std::string_view body) {
   };
   // Not "truncated JSON": a client that sent nothing should read what it must send.
   if (is_blank(body)) reject("body: must be a JSON object");
+  // nlohmann's lexer takes a NUL byte for the end of the input, so that `{...}\0anything`
+  // would parse as the object alone. No NUL is valid anywhere in JSON text (RFC 8259 §7).
+  if (const auto nul = body.find('\0'); nul != std::string_view::npos)
+    reject("body: malformed JSON at byte " + std::to_string(nul + 1) + ": a NUL byte");
   try {
     return json::parse(body.begin(), body.end(), check);
   } catch (const json::parse_error& e) {

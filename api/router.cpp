@@ -13,6 +13,7 @@
 
 #include "api/json_codec.hpp"
 #include "common/checksum.hpp"
+#include "common/http_checks.hpp"
 #include "common/identifier.hpp"
 
 namespace seatd::api {
@@ -204,11 +205,36 @@ struct router::call {
 
   std::string event_id() const { return std::string(parts[2]); }
   std::string item_id() const { return std::string(parts[4]); }  // a hold's or reservation's
-  // Idempotency keys are bound to the whole request (API.md, "Idempotency").
+  // Idempotency keys are bound to the whole request (API.md, "Idempotency"), including the
+  // customer it acts for: another customer's retry with the same key and body is a reuse.
   std::uint64_t fingerprint() const {
-    return common::fnv1a64(request.method + " " + std::string(path) + "\n" + request.body);
+    std::string text = request.method + " " + std::string(path) + "\n" + request.body;
+    if (!request.customer_id.empty()) text += "\nX-Customer-Id: " + request.customer_id;
+    return common::fnv1a64(text);
   }
+  // The customer the request acts for, from the body (`from_body`, possibly empty) and the
+  // X-Customer-Id header, which must agree; with require_customer_id one of them must be
+  // given. Sets `acting` and returns true, or answers 400 and returns false.
+  bool resolve_actor(const std::string& from_body, std::string& acting) const;
 };
+
+bool router::call::resolve_actor(const std::string& from_body, std::string& acting) const {
+  const std::string& from_header = request.customer_id;
+  if (!from_body.empty() && !from_header.empty() && from_body != from_header) {
+    reply.error(400, "invalid_request",
+                "customer_id: the body says \"" + from_body + "\" but X-Customer-Id says \"" +
+                    from_header + "\"");
+    return false;
+  }
+  acting = from_body.empty() ? from_header : from_body;
+  if (acting.empty() && config.require_customer_id) {
+    reply.error(400, "invalid_request",
+                "customer_id: this node requires the acting customer (X-Customer-Id header or "
+                "a customer_id field)");
+    return false;
+  }
+  return true;
+}
 
 namespace {
 
@@ -373,10 +399,24 @@ void seats_unblock(call& c) {
 
 void hold(call& c) {
   auto command = parse_hold(c.request.body);
-  if (command) command.value().request_fingerprint = c.fingerprint();
-  mutate_parsed(c, std::move(command), [event_id = c.event_id()](const actors::command_reply& r) {
+  if (!command) return c.reply(command.error());
+  // The hold's owner is its body's customer_id; a header naming someone else disagrees.
+  std::string owner;
+  if (!c.resolve_actor(command.value().customer_id, owner)) return;
+  command.value().request_fingerprint = c.fingerprint();
+  mutate(c, std::move(command).value(), [event_id = c.event_id()](const actors::command_reply& r) {
     return response{201, render_hold(event_id, std::get<actors::hold_view>(r), false)};
   });
+}
+
+// A command on an existing hold or reservation: parsed, its acting customer resolved, then
+// run; any refusal on the way is the answer.
+template <class Command>
+void act_on(call& c, parsed<Command> command, reply_fn ok) {
+  if (!command) return c.reply(command.error());
+  Command& run = command.value();
+  if (!c.resolve_actor(run.acting_customer, run.acting_customer)) return;
+  mutate(c, std::move(run), std::move(ok));
 }
 
 // Release and extend answer the hold as it is after the change.
@@ -387,24 +427,28 @@ reply_fn hold_after(std::string event_id) {
 }
 
 void hold_get(call& c) {
-  read(c, [event_id = c.event_id(), hold_id = c.item_id()](const event_machine& m) {
-    auto found = m.find_hold(hold_id);
+  std::string acting;
+  if (!c.resolve_actor({}, acting)) return;
+  read(c, [event_id = c.event_id(), hold_id = c.item_id(), acting](const event_machine& m) {
+    auto found = m.find_hold(hold_id, acting);
     if (!found) return failure_response(found.error(), m.layout());
     return response{200, render_hold(event_id, found.value(), true)};
   });
 }
 
 void hold_release(call& c) {
-  mutate_parsed(c, parse_release(c.request.body, c.item_id()), hold_after(c.event_id()));
+  act_on(c, parse_release(c.request.body, c.item_id()), hold_after(c.event_id()));
 }
 
 void hold_extend(call& c) {
-  mutate_parsed(c, parse_extend(c.request.body, c.item_id()), hold_after(c.event_id()));
+  act_on(c, parse_extend(c.request.body, c.item_id()), hold_after(c.event_id()));
 }
 
 void hold_confirm(call& c) {
   auto command = parse_confirm(c.request.body, c.item_id());
   if (!command) return c.reply(command.error());
+  auto& acting = command.value().acting_customer;
+  if (!c.resolve_actor(acting, acting)) return;
   // Back-pressure from the reservation stream (off unless --outbox-high-water is set).
   if (c.node.outbox_over_high_water())
     return c.reply.error(503, "unavailable",
@@ -420,20 +464,21 @@ void hold_confirm(call& c) {
 }
 
 void reservation_get(call& c) {
-  read(c, [event_id = c.event_id(), reservation_id = c.item_id()](const event_machine& m) {
-    auto r = m.find_reservation(reservation_id);
+  std::string acting;
+  if (!c.resolve_actor({}, acting)) return;
+  read(c, [event_id = c.event_id(), reservation_id = c.item_id(), acting](const event_machine& m) {
+    auto r = m.find_reservation(reservation_id, acting);
     if (!r) return failure_response(r.error(), m.layout());
     return response{200, render_reservation(event_id, r.value())};
   });
 }
 
 void reservation_cancel(call& c) {
-  mutate_parsed(c, parse_cancel(c.request.body, c.item_id()),
-                [event_id = c.event_id()](const actors::command_reply& r) {
-                  return response{
-                      200,
-                      render_reservation(event_id, std::get<actors::cancel_reply>(r).reservation)};
-                });
+  act_on(c, parse_cancel(c.request.body, c.item_id()),
+         [event_id = c.event_id()](const actors::command_reply& r) {
+           return response{
+               200, render_reservation(event_id, std::get<actors::cancel_reply>(r).reservation)};
+         });
 }
 
 void wrong_method(call& c);
@@ -514,25 +559,58 @@ std::vector<std::string_view> route_names() {
   return names;
 }
 
-// 405 names the methods the path has: "use GET or PUT".
+// 405 names the methods the path has, in its message ("use GET or PUT") and in the Allow
+// header RFC 9110 §15.5.6 requires ("GET, HEAD, PUT": HEAD goes wherever GET does).
 void wrong_method(call& c) {
-  std::string allowed;
-  for (const route& r : routes)
-    if (r.method != "*" && matches(r.pattern, c.parts))
-      allowed += (allowed.empty() ? "" : " or ") + std::string(r.method);
-  c.reply.error(405, "method_not_allowed", "use " + allowed);
+  std::string message;
+  std::string allow;
+  for (const route& r : routes) {
+    if (r.method == "*" || !matches(r.pattern, c.parts)) continue;
+    message += (message.empty() ? "" : " or ") + std::string(r.method);
+    allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+    if (r.method == "GET") allow += ", HEAD";
+  }
+  http_answer a = answer_of(error_response(405, "method_not_allowed", "use " + message));
+  a.headers.emplace_back("Allow", allow);
+  c.reply(std::move(a));
 }
 
 // ---- the checks before a route ------------------------------------------------------------
 
+// Whether a presented token equals a configured one, in a time that depends on the
+// presented token's length only, never on how much of a secret it matches: every byte is
+// compared, without an early exit, and a length difference counts as a difference (the
+// secret is indexed modulo its length, so a shorter secret's length does not show either).
+// A hash-map lookup, as before, compared the bytes with memcmp, whose early exit lets a
+// client time its way through a token byte by byte.
+bool same_secret(std::string_view presented, std::string_view secret) {
+  if (secret.empty()) return false;
+  unsigned difference = presented.size() == secret.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < presented.size(); ++i)
+    difference |= static_cast<unsigned>(static_cast<unsigned char>(presented[i]) ^
+                                        static_cast<unsigned char>(secret[i % secret.size()]));
+  return difference == 0;
+}
+
+// The scheme is matched case-insensitively (RFC 9110 §11.1), then one or more spaces.
+std::string_view bearer_token(std::string_view header) {
+  constexpr std::string_view scheme = "bearer";
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ' ||
+      !common::equals_ignoring_case(header.substr(0, scheme.size()), scheme))
+    return {};
+  const auto start = header.find_first_not_of(' ', scheme.size());
+  return start == std::string_view::npos ? std::string_view{} : header.substr(start);
+}
+
 std::optional<role> caller_role(const auth_config& auth, std::string_view header) {
   if (auth.insecure_no_auth) return role::admin;
-  const bool bearer =
-      header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ");
-  const auto token = bearer ? header.substr(7) : std::string_view{};
-  const auto found = auth.tokens.find(std::string(token));
-  if (token.empty() || found == auth.tokens.end()) return std::nullopt;
-  return found->second;
+  const auto token = bearer_token(header);
+  if (token.empty()) return std::nullopt;
+  // Every configured token is compared, whichever matches.
+  std::optional<role> found;
+  for (const auto& [secret, secret_role] : auth.tokens)
+    if (same_secret(token, secret)) found = secret_role;
+  return found;
 }
 
 // API.md's order ("Errors"): the token and its role, then the body's size; then readiness.
@@ -578,6 +656,14 @@ router::router(router_config config, cluster::node& node, common::metrics_regist
 router::~router() = default;
 
 void router::handle(http_request request, responder respond) {
+  serve(std::move(request), std::move(respond), false);
+}
+
+void router::handle_operations(http_request request, responder respond) {
+  serve(std::move(request), std::move(respond), true);
+}
+
+void router::serve(http_request request, responder respond, bool operations_only) {
   const std::string_view target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -591,7 +677,10 @@ void router::handle(http_request request, responder respond) {
          reply_to(*series_, unknown_route,
                   usable_request_id(request.request_id) ? request.request_id : new_request_id(),
                   std::move(respond))};
-  const route* found = find_route(request.method, c.parts);
+  // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
+  const route* found = find_route(request.method == "HEAD" ? "GET" : request.method, c.parts);
+  if (operations_only && found && found->needs != access::open) found = nullptr;
+  if (operations_only && !found) return c.reply.error(404, "not_found", "no such route");
   // Every request under /v1 needs a token, found or not; outside it only the operations
   // endpoints exist, and they need none.
   const bool api = !c.parts.empty() && c.parts[0] == "v1";

@@ -24,6 +24,9 @@ struct auth_config {
 struct router_config {
   auth_config auth;
   std::string node_id = "n1";
+  // Every hold and reservation request must name the customer it acts for (X-Customer-Id
+  // or a body customer_id), for gateways that want each call bound to a customer.
+  bool require_customer_id = false;
 };
 
 class router {
@@ -34,6 +37,9 @@ class router {
   router& operator=(const router&) = delete;
 
   void handle(common::http_request request, common::responder respond);
+  // The operations endpoints only (/healthz, /readyz, /metrics), for --admin-listen: every
+  // other request is 404 not_found, so that the admin port never serves the gateway API.
+  void handle_operations(common::http_request request, common::responder respond);
 
   // Defined in router.cpp: one request on its way through the route table, and the metric
   // series of each (route, status), resolved once.
@@ -41,6 +47,8 @@ class router {
   class series_table;
 
  private:
+  void serve(common::http_request request, common::responder respond, bool operations_only);
+
   router_config config_;
   cluster::node& node_;
   common::metrics_registry& metrics_;

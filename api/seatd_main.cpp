@@ -35,6 +35,10 @@ namespace {
 
 using namespace seatd;
 
+// The admin listener's own limits: probes and scrapes send no body and need few connections.
+constexpr std::size_t admin_connections_max = 64;
+constexpr std::size_t admin_body_bytes_max = 4096;
+
 struct settings {
   std::string config_file;
   std::string listen = "127.0.0.1:8080";
@@ -53,8 +57,11 @@ struct settings {
   std::size_t body_bytes_max = 1 << 20;
   std::size_t connections_max = 4096;
   std::int64_t request_timeout_ms = 15'000;
+  std::int64_t idle_timeout_ms = 5'000;
+  std::string admin_listen;
   std::int64_t event_queue_max = 2'000;
   std::uint32_t hold_retention_s = 3600;
+  bool require_customer_id = false;
   std::uint64_t checkpoint_entries = 10'000;
   std::unordered_map<std::string, api::role> tokens;
 };
@@ -93,8 +100,11 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("body_bytes_max", "--body-bytes-max", s.body_bytes_max);
   take("connections_max", "--connections-max", s.connections_max);
   take("request_timeout_ms", "--request-timeout-ms", s.request_timeout_ms);
+  take("idle_timeout_ms", "--idle-timeout-ms", s.idle_timeout_ms);
+  take("admin_listen", "--admin-listen", s.admin_listen);
   take("event_queue_max", "--event-queue-max", s.event_queue_max);
   take("hold_retention_s", "--hold-retention-s", s.hold_retention_s);
+  take("require_customer_id", "--require-customer-id", s.require_customer_id);
   take("checkpoint_entries", "--checkpoint-entries", s.checkpoint_entries);
   // librdkafka properties, passed through (security.protocol, sasl.*, ssl.*, ...).
   if (const auto* kafka = file["kafka"].as_table()) {
@@ -154,6 +164,27 @@ std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// --admin-listen: the operations endpoints on a listener of their own, with a small cap of
+// their own, so that a flood of gateway connections never starves the probes and the scrape.
+std::unique_ptr<common::http_server> open_admin_listener(const settings& s,
+                                                         boost::asio::io_context& io,
+                                                         common::http_limits limits,
+                                                         api::router& router,
+                                                         common::metrics_registry& metrics) {
+  if (s.admin_listen.empty()) return nullptr;
+  auto address = common::parse_host_port(s.admin_listen);
+  if (!address) throw std::runtime_error("--admin-listen: " + address.error());
+  const auto [host, port] = std::move(address).value();
+  limits.body_bytes_max = admin_body_bytes_max;
+  limits.connections_max = admin_connections_max;
+  return std::make_unique<common::http_server>(
+      io, host, port, limits,
+      [&router](common::http_request request, common::responder respond) {
+        router.handle_operations(std::move(request), std::move(respond));
+      },
+      metrics, "admin");
 }
 
 int run(settings s) {
@@ -218,20 +249,24 @@ int run(settings s) {
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
   router_config.node_id = s.node_id;
+  router_config.require_customer_id = s.require_customer_id;
   api::router router(router_config, node, metrics);
 
   common::http_limits limits;
   limits.body_bytes_max = s.body_bytes_max;
   limits.connections_max = s.connections_max;
   limits.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
   common::http_server server(
       io, host, port, limits,
       [&router](common::http_request request, common::responder respond) {
         router.handle(std::move(request), std::move(respond));
       },
       metrics);
+  const auto admin_server = open_admin_listener(s, io, limits, router, metrics);
   // Serve /healthz and /readyz (503) while recovering; /v1 answers 503 until ready.
   server.start();
+  if (admin_server) admin_server->start();
   auto work = boost::asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < std::max(1u, s.http_threads); ++i)
@@ -267,8 +302,8 @@ int run(settings s) {
       "seconds={:.3f} shards={}",
       report.events, report.snapshots, report.entries_replayed, report.outbox_records,
       report.seconds, node.shard_count());
-  spdlog::info("msg=\"serving\" listen={}:{} node_id={} data_dir={}", host, server.port(),
-               s.node_id, s.data_dir);
+  spdlog::info("msg=\"serving\" listen={}:{} admin_listen={} node_id={} data_dir={}", host,
+               server.port(), admin_server ? s.admin_listen : "off", s.node_id, s.data_dir);
   if (!s.kafka_brokers.empty())
     spdlog::info("msg=\"publishing the reservation stream\" brokers=\"{}\" topic={}",
                  s.kafka_brokers, s.kafka_topic);
@@ -291,6 +326,7 @@ int run(settings s) {
     if (ec) return;
     spdlog::info("msg=\"shutting down\" signal={}", signal);
     server.stop_accepting();
+    // The admin listener stays open: /readyz answers 503 in the drain's last step.
     wait_for_drain(1000);
   });
 
@@ -332,8 +368,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--connections-max", s.connections_max, "open HTTP connections (503 above)")
       ->capture_default_str();
-  app.add_option("--request-timeout-ms", s.request_timeout_ms, "time to send a whole request")
-      ->capture_default_str();
+  app.add_option("--request-timeout-ms", s.request_timeout_ms,
+                 "time to send a whole request, from its first byte (and to read one answer)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  app.add_option("--idle-timeout-ms", s.idle_timeout_ms,
+                 "time a connection may wait for the first byte of its next request")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  app.add_option("--admin-listen", s.admin_listen,
+                 "HOST:PORT serving /healthz, /readyz and /metrics apart from the gateway's "
+                 "connections (off when empty)");
+  app.add_flag("--require-customer-id", s.require_customer_id,
+               "every hold and reservation request must name its customer (X-Customer-Id or "
+               "customer_id); another customer's hold or reservation is never found");
   app.add_option("--hold-retention-s", s.hold_retention_s,
                  "how long a released or expired hold stays readable before it is forgotten "
                  "(fixed per event when it is created)")

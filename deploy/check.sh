@@ -13,7 +13,8 @@
 #     packages exist in apt's lists (when apt has lists) and, when a built seatd exists
 #     (build/*/api/seatd or $SEATD_BINARY), cover every library `ldd seatd` resolves;
 #   - compose.yaml, prometheus.yml and the Kubernetes manifests agree on names, ports,
-#     paths, volumes, labels, the Secret's keys, the probes and the flags they pass;
+#     paths, volumes, labels, the Secret's keys, the probes and the flags they pass; probes,
+#     the health check and the scrape use the --admin-listen port;
 #   - the health check script answers 0 for a 200 and fails otherwise, against a stub
 #     HTTP server on loopback.
 set -euo pipefail
@@ -213,8 +214,8 @@ if not user.isdigit() or user == "0":
     fail("deploy/Dockerfile: USER must be a numeric, non-root uid")
 if instructions.get("VOLUME") != ["/var/lib/seatd"]:
     fail("deploy/Dockerfile: VOLUME must be /var/lib/seatd")
-if instructions.get("EXPOSE") != ["8080"]:
-    fail("deploy/Dockerfile: EXPOSE must be 8080")
+if instructions.get("EXPOSE") != ["8080 8081"]:
+    fail("deploy/Dockerfile: EXPOSE must be 8080 8081 (the gateway, --admin-listen)")
 if instructions.get("STOPSIGNAL") != ["SIGTERM"]:
     fail("deploy/Dockerfile: STOPSIGNAL must be SIGTERM")
 if not re.search(r"^HEALTHCHECK .*\n?.*seatd-healthcheck\", \"/healthz\"", runtime, re.M):
@@ -227,7 +228,12 @@ check_flags("deploy/Dockerfile CMD", cmd)
 if not (flag_value(cmd, "--data-dir") or "").startswith("/var/lib/seatd/"):
     fail("deploy/Dockerfile: CMD's --data-dir must be inside the volume /var/lib/seatd")
 if (flag_value(cmd, "--listen") or "").rsplit(":", 1)[-1] != "8080":
-    fail("deploy/Dockerfile: CMD's --listen must use port 8080 (EXPOSE, HEALTHCHECK)")
+    fail("deploy/Dockerfile: CMD's --listen must use port 8080 (EXPOSE)")
+# Probes ask the admin listener, whose connection cap the gateway's clients cannot fill.
+if (flag_value(cmd, "--admin-listen") or "").rsplit(":", 1)[-1] != "8081":
+    fail("deploy/Dockerfile: CMD's --admin-listen must use port 8081 (EXPOSE, HEALTHCHECK)")
+if "SEATD_HEALTH_PORT=8081" not in instructions.get("ENV", []):
+    fail("deploy/Dockerfile: ENV SEATD_HEALTH_PORT=8081: the HEALTHCHECK asks the admin port")
 
 if shutil.which("apt-cache"):
     policy = subprocess.run(["apt-cache", "policy"] + packages, capture_output=True, text=True)
@@ -286,6 +292,9 @@ check_flags("deploy/compose.yaml seatd command", command)
 compose_port = (flag_value(command, "--listen") or "").rsplit(":", 1)[-1]
 if not any(str(p).endswith(":" + compose_port) for p in seatd.get("ports", [])):
     fail(f"deploy/compose.yaml: no published port maps to seatd's --listen port {compose_port}")
+compose_admin_port = (flag_value(command, "--admin-listen") or "").rsplit(":", 1)[-1]
+if not compose_admin_port:
+    fail("deploy/compose.yaml: seatd needs --admin-listen (probes and the scrape use it)")
 if not (flag_value(command, "--data-dir") or "").startswith("/var/lib/seatd/"):
     fail("deploy/compose.yaml: --data-dir must be inside the volume at /var/lib/seatd")
 if seatd.get("stop_signal") != "SIGTERM":
@@ -320,8 +329,9 @@ for group in docs["deploy/alerts.yml"][0].get("groups", []):
 jobs = {j["job_name"]: j for j in prometheus.get("scrape_configs", [])}
 job = jobs.get("seatd", {})
 targets = [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
-if job.get("metrics_path", "/metrics") != "/metrics" or targets != [f"seatd:{compose_port}"]:
-    fail(f"deploy/prometheus.yml: the seatd job must scrape seatd:{compose_port}/metrics")
+if job.get("metrics_path", "/metrics") != "/metrics" or targets != [f"seatd:{compose_admin_port}"]:
+    fail(f"deploy/prometheus.yml: the seatd job must scrape seatd:{compose_admin_port}/metrics "
+         "(the --admin-listen port)")
 prom_service = services.get("prometheus", {})
 if not any(v.startswith("./prometheus.yml:") for v in prom_service.get("volumes", [])):
     fail("deploy/compose.yaml: prometheus must mount ./prometheus.yml")
@@ -365,8 +375,11 @@ else:
               ("startupProbe", "livenessProbe", "readinessProbe")}
     for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"),
                         ("readinessProbe", "/readyz")):
-        if probes[probe].get("path") != path or probes[probe].get("port") not in ports:
-            fail(f"deploy/k8s: {probe} must GET {path} on a named container port")
+        if probes[probe].get("path") != path or probes[probe].get("port") != "admin":
+            fail(f"deploy/k8s: {probe} must GET {path} on the container port named admin")
+    annotations = sts["template"]["metadata"].get("annotations", {})
+    if str(annotations.get("prometheus.io/port")) != str(ports.get("admin")):
+        fail("deploy/k8s: prometheus.io/port must be the admin port")
     secrets = {d["metadata"]["name"]: d for (kind, _), (_, d) in
                [(k, v) for k, v in k8s.items()] if kind == "Secret"}
     env = {e["name"]: e for e in container.get("env", [])}
@@ -400,8 +413,11 @@ else:
     else:
         check_toml_keys("deploy/k8s/configmap.yaml seatd.toml", config_table, exact=False)
         listen_port = int(str(config_table.get("listen", "")).rsplit(":", 1)[-1] or 0)
-        if listen_port not in ports.values():
-            fail("deploy/k8s: the config's listen port is not the container port")
+        if listen_port != ports.get("http"):
+            fail("deploy/k8s: the config's listen port is not the container port named http")
+        admin_port = int(str(config_table.get("admin_listen", "")).rsplit(":", 1)[-1] or 0)
+        if admin_port != ports.get("admin"):
+            fail("deploy/k8s: the config's admin_listen port is not the container port named admin")
         data_mount = next((mounts[c] for c in claims if c in mounts), None)
         if not data_mount or not str(config_table.get("data_dir", "")).startswith(data_mount + "/"):
             fail("deploy/k8s: data_dir must be inside the PersistentVolumeClaim's mount")

@@ -5,33 +5,43 @@
 # Prints every round, the medians and the ratios after/before. Both servers are release
 # builds with a fresh data dir, no auth, fsync group commit; the same seatctl (this tree's)
 # drives both. Everything started is stopped; all traffic stays on 127.0.0.1.
-# Usage: scripts/bench-compare.sh BASE_REV [rounds] [extra seatctl bench flags]
-#   e.g. scripts/bench-compare.sh d427c49 5 --budget 30000
+# Usage: scripts/bench-compare.sh BASE_REV [AFTER_REV|.] [rounds] [extra seatctl bench flags]
+#   AFTER_REV defaults to "." (this tree as it is); e.g. scripts/bench-compare.sh d427c49 . 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n 2,9p "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,10p "$0" >&2; exit 2; }
 base_rev=$(git rev-parse --short "$1")
-rounds=${2:-5}
-shift $(( $# >= 2 ? 2 : 1 ))
+after_rev=${2:-.}
+rounds=${3:-5}
+shift $(( $# >= 3 ? 3 : $# ))
 
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-cmake --preset release >/dev/null
-cmake --build --preset release --target seatd seatctl seatd_recovery_bench
-after_bin=$PWD/build/release/api/seatd
-after_recovery=$PWD/build/release/tests/bench/seatd_recovery_bench
+# build_at REV: a worktree of REV under /tmp with its release build (ccache shares the work);
+# prints the worktree's path. "." is this tree.
+build_at() {
+  local dir
+  if [ "$1" = "." ]; then
+    dir=$PWD
+  else
+    dir=/tmp/seatd-bench-rev-$(git rev-parse --short "$1")
+    if [ ! -d "$dir" ]; then
+      git worktree prune
+      git worktree add --detach "$dir" "$1" >/dev/null
+    fi
+  fi
+  (cd "$dir" && export CCACHE_BASEDIR="$dir" && cmake --preset release >/dev/null &&
+    cmake --build --preset release --target seatd seatctl seatd_recovery_bench >&2)
+  echo "$dir"
+}
+after_dir=$(build_at "$after_rev")
+before_dir=$(build_at "$base_rev")
+after_bin=$after_dir/build/release/api/seatd
+after_recovery=$after_dir/build/release/tests/bench/seatd_recovery_bench
+before_bin=$before_dir/build/release/api/seatd
+before_recovery=$before_dir/build/release/tests/bench/seatd_recovery_bench
 seatctl=$PWD/build/release/api/tools/seatctl
-
-# The base commit in a worktree of its own, built with the same preset (ccache shares work).
-base_dir=/tmp/seatd-bench-base-$base_rev
-if [ ! -x "$base_dir/build/release/api/seatd" ]; then
-  rm -rf "$base_dir"
-  git worktree prune
-  git worktree add --detach "$base_dir" "$base_rev" >/dev/null
-  (cd "$base_dir" && export CCACHE_BASEDIR="$PWD" && cmake --preset release >/dev/null &&
-    cmake --build --preset release --target seatd seatd_recovery_bench)
-fi
-before_bin=$base_dir/build/release/api/seatd
-before_recovery=$base_dir/build/release/tests/bench/seatd_recovery_bench
+cmake --preset release >/dev/null
+cmake --build --preset release --target seatctl >&2
 
 work=$(mktemp -d /tmp/seatd-bench-compare-XXXXXX)
 source scripts/lib/background.sh
@@ -48,7 +58,7 @@ run_w1() {
 }
 
 for round in $(seq 1 "$rounds"); do
-  echo "== round $round of $rounds: before ($base_rev), then after (this tree) =="
+  echo "== round $round of $rounds: before ($base_rev), then after ($after_rev) =="
   run_w1 before "$before_bin" "$round" "$@"
   run_w1 after "$after_bin" "$round" "$@"
 done
@@ -58,10 +68,10 @@ echo "== recovery: before, then after =="
 "$before_recovery" >"$work/recovery-before.txt"
 "$after_recovery" >"$work/recovery-after.txt"
 
-python3 - "$work" "$rounds" "$base_rev" <<'EOF'
+python3 - "$work" "$rounds" "$base_rev" "$after_rev" <<'EOF'
 import json, re, statistics, sys
 
-work, rounds, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+work, rounds, base, after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 runs = {side: [json.load(open(f"{work}/{side}-{r}.json")) for r in range(1, rounds + 1)]
         for side in ("before", "after")}
 
@@ -77,7 +87,7 @@ def figures(run):
         "server CPU us/op": run["cpu_s"]["server_us_per_op"],
     }
 
-print(f"\nW1 over HTTP, {rounds} rounds each, alternating; before = {base}, after = this tree")
+print(f"\nW1 over HTTP, {rounds} rounds each, alternating; before = {base}, after = {after}")
 for side in ("before", "after"):
     for r, run in enumerate(runs[side], 1):
         f = figures(run)

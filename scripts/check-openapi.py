@@ -51,11 +51,11 @@ except ImportError:
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 # A route's name in api/router.cpp's route table -> the documented operation. `statuses` is every status the
-# route can answer (the router's own, the codec's and the core's, plus 413/431/503 from the
+# route can answer (the router's own, the codec's and the core's, plus 413/431/501/503 from the
 # HTTP layer). 405 is not listed per operation: it is the answer to the methods a path does
 # not have (x-seatd-other-methods).
-EVENT_SCOPED = {"400", "401", "404", "413", "415", "429", "431", "503"}
-SERVER_LEVEL = {"413", "431", "503"}
+EVENT_SCOPED = {"400", "401", "404", "413", "415", "429", "431", "501", "503"}
+SERVER_LEVEL = {"413", "431", "501", "503"}
 ROUTES = {
     "healthz": ("get", "/healthz", "getHealthz", "none", {"200"} | SERVER_LEVEL),
     "readyz": ("get", "/readyz", "getReadyz", "none", {"200"} | SERVER_LEVEL),

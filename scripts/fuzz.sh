@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (libFuzzer, with ASan and UBSan) of every decoder and of the event
-# machine. Builds the `fuzz` preset (clang), then runs each fuzzer for SECONDS on its corpus in
+# Coverage-guided fuzzing (libFuzzer, with ASan and UBSan) of every decoder (the HTTP request
+# reader and the stream record included) and of the event machine. Builds the `fuzz` preset (clang), then runs each fuzzer for SECONDS on its corpus in
 # tests/fuzz/corpus/<target>/, keeping the new entries it finds there (merge them into the
 # repository when they are worth it). Prints each fuzzer's executions and coverage.
 # A crash, leak or failed check leaves its input in build/fuzz/artifacts/ and exits 1;
@@ -22,7 +22,8 @@ for arg in "$@"; do
     *) seconds=$arg ;;
   esac
 done
-all=(command_codec_fuzz snapshot_codec_fuzz json_codec_fuzz event_machine_fuzz)
+all=(command_codec_fuzz snapshot_codec_fuzz json_codec_fuzz event_machine_fuzz http_request_fuzz
+  stream_record_fuzz)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 cmake --preset fuzz >/dev/null

@@ -251,6 +251,18 @@ TEST_CASE("json_codec: the codec leaves lengths, duplicates and limits to event_
 
 // ---- robustness -------------------------------------------------------------------------
 
+TEST_CASE("json_codec: a NUL byte ends nothing: the bytes after the document are refused",
+          "[unit][api]") {
+  const std::string hold = R"({"customer_id":"c1","seats":["A-1-1"]})";
+  const std::string nul(1, '\0');
+  check_invalid(api::parse_hold(hold + nul).error(),
+                "body: malformed JSON at byte " + std::to_string(hold.size() + 1) + ": a NUL byte");
+  CHECK_FALSE(api::parse_hold(hold + nul + "{}").ok());
+  CHECK_FALSE(api::parse_cancel(nul, "r1").ok());
+  CHECK_FALSE(api::parse_release("{}" + nul, "h1").ok());
+  CHECK(api::parse_hold(hold + " \r\n\t").ok());
+}
+
 TEST_CASE("json_codec: deep nesting is refused before it costs anything", "[unit][api]") {
   const std::string nested = "body: nested deeper than 64 levels";
   check_invalid(api::parse_hold(std::string(100'000, '[')).error(), nested);

@@ -1,5 +1,6 @@
 // Writes the fuzzers' seed corpora (tests/fuzz/corpus/<target>/): real encodings of every
-// command kind and of snapshots of a used event, and one JSON body of each request kind, so
+// command kind and of snapshots of a used event, one JSON body of each request kind, HTTP
+// connections (issue 9's framings among them) and rendered stream records, so
 // the fuzzers start from valid inputs instead of discovering the formats byte by byte.
 // Usage: make_seeds DIR  (scripts/fuzz.sh --seeds runs it)
 
@@ -13,6 +14,7 @@
 #include "actors/event_host.hpp"
 #include "actors/snapshot_codec.hpp"
 #include "actors/venues.hpp"
+#include "storage/stream_record.hpp"
 
 namespace {
 
@@ -82,6 +84,59 @@ void json_seeds(const fs::path& dir) {
     write(dir, "body-" + std::to_string(i), std::string(1, bodies[i].first) + bodies[i].second);
 }
 
+// What clients send on a connection: plain, pipelined, chunked and sized bodies, and the
+// framings of issue 9 that must be refused (each smuggling a second request).
+void http_seeds(const fs::path& dir) {
+  const std::string hold = R"({"customer_id":"c1","seats":["A-1-1"]})";
+  const std::string post =
+      "POST /v1/events/ev1/holds HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer t\r\nContent-Type: application/json\r\n";
+  const std::string sized =
+      post + "Content-Length: " + std::to_string(hold.size()) + "\r\n\r\n" + hold;
+  const std::vector<std::string> connections = {
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n"
+      "Connection: close\r\n\r\n",
+      sized + sized,
+      post + "Transfer-Encoding: chunked\r\n\r\n26\r\n" + hold + "\r\n0\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + sized,
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \"chunked\"\r\n\r\n" + sized,
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" +
+          sized,
+      "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n" + sized,
+      "GET /v1/events/ev1 HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: Bearer a\r\n"
+      "Authorization: Bearer b\r\n\r\n"};
+  for (std::size_t i = 0; i < connections.size(); ++i)
+    write(dir, "connection-" + std::to_string(i), connections[i]);
+}
+
+// Records as seatd renders them: a confirm of seats, and a cancel of GA places.
+void stream_record_seeds(const fs::path& dir) {
+  storage::stream_record confirmed;
+  confirmed.event_id = "ev1";
+  confirmed.seq = 7;
+  confirmed.prev_seq = 6;
+  confirmed.reservation_id = "r1";
+  confirmed.customer_id = "c1";
+  confirmed.hold_id = "h1";
+  confirmed.seats = {"A-1-1", "A-1-2"};
+  confirmed.total_minor = 440000;
+  confirmed.currency = "KRW";
+  confirmed.payment_ref = "pay_1";
+  confirmed.at_ms = 1'800'000'000'000;
+  confirmed.confirmed_at_ms = confirmed.at_ms;
+  storage::stream_record cancelled = confirmed;
+  cancelled.type = storage::record_type::cancelled;
+  cancelled.seq = 8;
+  cancelled.prev_seq = 7;
+  cancelled.seats.clear();
+  cancelled.ga = storage::ga_places{"FLOOR", 2};
+  cancelled.cancelled_at_ms = confirmed.at_ms + 60'000;
+  write(dir, "confirmed", storage::render_stream_record(confirmed));
+  write(dir, "cancelled", storage::render_stream_record(cancelled));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +166,8 @@ int main(int argc, char** argv) {
     write(root / "event_machine_fuzz", "program-" + std::to_string(seed), program);
   }
   json_seeds(root / "json_codec_fuzz");
+  http_seeds(root / "http_request_fuzz");
+  stream_record_seeds(root / "stream_record_fuzz");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
