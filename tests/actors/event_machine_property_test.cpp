@@ -35,7 +35,7 @@
 // nothing catches up before that check. The model still audits every answer, before and
 // after restarts.
 //
-// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together about 15 s
+// By default 40 seeds of 1000 steps, then 20 shard seeds of 2000 steps (together 11 to 16 s
 // in a Debug+ASan build on two busy cores). Replay one seed with
 //   SEATD_PROPERTY_SEED=<seed> ./seatd_unit_tests "[property]"
 // ("[restart]" runs only the shard test; SEATD_PROPERTY_SEEDS and SEATD_PROPERTY_STEPS change
@@ -96,7 +96,7 @@ constexpr bool unlogged_key_forgetting_is_known = false;
 // forgotten hold must not turn back into the hold after a restart. event_host logs a failed
 // command's (or a timer sweep's) clock move only when it expired holds or forgot keys, not
 // when it forgot holds alone, so a restart whose clock is behind brings such holds back
-// until the event's next stamp. Known gap (reported; e.g. SEATD_PROPERTY_SEED=1 "[restart]"
+// until the event's next stamp. Known gap (reported; e.g. SEATD_PROPERTY_SEED=3 "[restart]"
 // with this false): set to false to fail on it; while true such restarts are counted, and
 // reads of the holds they brought back are not compared until the clock catches up.
 constexpr bool unlogged_hold_forgetting_is_known = true;
