@@ -63,8 +63,13 @@ expectation failed(expectation e, errc code) {
 
 // ---- the layout --------------------------------------------------------------------------
 
-reference_model::reference_model(act::event_spec s, std::int64_t now_ms)
-    : spec(std::move(s)), clock(now_ms) {
+reference_model::reference_model(act::event_spec s, std::int64_t now_ms, std::uint64_t salt,
+                                 std::int64_t retention_ms, std::size_t max_keys)
+    : spec(std::move(s)),
+      id_salt(salt),
+      hold_retention_ms(retention_ms),
+      keys_max(max_keys),
+      clock(now_ms) {
   for (std::size_t sec = 0; sec < spec.sections.size(); ++sec) {
     for (const auto& row : spec.sections[sec].rows) {
       model_row built;
@@ -150,6 +155,17 @@ std::uint32_t reference_model::active_holds() const {
   return active;
 }
 
+bool reference_model::past_retention(const model_hold& h) const {
+  return (h.status == "released" || h.status == "expired") &&
+         clock - h.ended_ms >= hold_retention_ms;
+}
+
+bool reference_model::named_by_key(const std::string& hold_id) const {
+  for (const auto& [key, k] : keys)
+    if (!k.for_confirm && k.hold_answer.hold_id == hold_id) return true;
+  return false;
+}
+
 // ---- views -------------------------------------------------------------------------------
 
 act::hold_status reference_model::status_of(const std::string& status) {
@@ -208,8 +224,9 @@ std::string reference_model::rows_picture() const {
 
 // ---- time --------------------------------------------------------------------------------
 
-// The clock never goes back; holds at or past expires_at expire; keys older than 24 hours
-// are forgotten.
+// The clock never goes back; holds at or past expires_at expire; ended holds past their
+// retention are forgotten unless a key names them; keys older than 24 hours are forgotten,
+// and the holds only they kept with them.
 std::uint32_t reference_model::advance(std::int64_t now_ms) {
   clock = std::max(clock, now_ms);
   std::uint32_t expired = 0;
@@ -219,10 +236,12 @@ std::uint32_t reference_model::advance(std::int64_t now_ms) {
       for (std::size_t s : h.seats)
         state[s] = seat_state::available;
       h.status = "expired";
+      h.ended_ms = h.expires_ms;
       ++expired;
     }
   }
   expired_total += expired;
+  forget_due();
   for (auto it = keys.begin(); it != keys.end();) {
     forgotten_on_the_instant += clock - it->second.stamp_ms == day_ms ? 1u : 0u;
     if (clock - it->second.stamp_ms >= day_ms)
@@ -230,7 +249,70 @@ std::uint32_t reference_model::advance(std::int64_t now_ms) {
     else
       ++it;
   }
+  forget_due();
   return expired;
+}
+
+void reference_model::forget_due() {
+  std::vector<std::string> due;
+  for (auto& [id, h] : holds) {
+    if (!past_retention(h)) continue;
+    if (!named_by_key(id))
+      due.push_back(id);
+    else
+      h.kept_by_key = true;
+  }
+  for (const auto& id : due)
+    forget(id);
+}
+
+void reference_model::forget(const std::string& hold_id) {
+  const model_hold& h = holds.at(hold_id);
+  ++happenings[h.kept_by_key ? "kept hold forgotten with its key"
+                             : "hold forgotten after its retention"];
+  if (!h.kept_by_key && clock - h.ended_ms == hold_retention_ms)
+    ++happenings["hold forgotten exactly at the end of its retention"];
+  free_indices.insert(h.index);
+  forgotten.insert(hold_id);
+  holds.erase(hold_id);
+}
+
+void reference_model::remember(const std::string& key, model_key k) {
+  if (keys.size() >= keys_max) {
+    auto oldest = keys.begin();
+    for (auto it = keys.begin(); it != keys.end(); ++it)
+      if (it->second.order < oldest->second.order) oldest = it;
+    keys.erase(oldest);
+    ++happenings["key evicted early"];
+    const std::size_t before = holds.size();
+    forget_due();
+    if (holds.size() < before) ++happenings["kept hold forgotten with an evicted key"];
+  }
+  k.order = ++keys_remembered;
+  keys[key] = std::move(k);
+}
+
+// ---- ids ---------------------------------------------------------------------------------
+
+namespace {
+std::string hex_digits(std::uint64_t value, int digits) {
+  std::string out(static_cast<std::size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i, value >>= 4)
+    out[static_cast<std::size_t>(i)] = "0123456789abcdef"[value & 0xF];
+  return out;
+}
+std::string secret_digits(const act::id_secret& secret) {
+  return hex_digits(secret[0], 8) + hex_digits(secret[1], 8) + hex_digits(secret[2], 8);
+}
+}  // namespace
+
+std::string reference_model::new_hold_id(std::uint32_t index, const act::id_secret& secret) const {
+  return "h" + std::to_string(index) + "-" + secret_digits(secret);
+}
+
+std::string reference_model::new_reservation_id(std::size_t index,
+                                                const act::id_secret& secret) const {
+  return "r" + hex_digits(id_salt, 16) + "-" + std::to_string(index) + "-" + secret_digits(secret);
 }
 
 // ---- best available, by brute force over every candidate ---------------------------------
@@ -413,6 +495,15 @@ expectation reference_model::hold(const act::hold_command& c, std::int64_t now_m
     if (left < count) return failed(e, errc::ga_sold_out);
   }
 
+  // The lowest index a forgotten hold left, else a new one.
+  if (free_indices.empty()) {
+    h.index = indices++;
+  } else {
+    h.index = *free_indices.begin();
+    free_indices.erase(free_indices.begin());
+    ++happenings["slot reused"];
+  }
+  h.id = new_hold_id(h.index, c.secret);
   h.created_ms = clock;
   h.expires_ms = clock + ttl_s * ms_per_s;
   h.status = "active";
@@ -420,37 +511,70 @@ expectation reference_model::hold(const act::hold_command& c, std::int64_t now_m
     state[s] = seat_state::held;
   e.hold = view(h);
   e.new_hold = true;
-  pending_hold = h;
-  pending_key = c.idempotency_key;
-  pending_fingerprint = c.request_fingerprint;
+  holds.emplace(h.id, h);
+  hold_ids.push_back(h.id);
+  customers.insert(h.customer);
+  if (!c.idempotency_key.empty())
+    remember(c.idempotency_key, {false, c.request_fingerprint, clock, 0, *e.hold, {}});
   return e;
 }
 
-void reference_model::adopt_hold(const std::string& id) {
-  model_hold h = *pending_hold;
-  pending_hold.reset();
-  h.id = id;
-  holds.emplace(id, h);
-  hold_ids.push_back(id);
-  customers.insert(h.customer);
-  if (!pending_key.empty()) keys[pending_key] = {false, pending_fingerprint, clock, view(h), {}};
+const model_hold* reference_model::find_hold(const std::string& id, const std::string& acting,
+                                             expectation& e) const {
+  if (!is_identifier(id) || (!acting.empty() && !is_identifier(acting))) {
+    e.error = errc::invalid_request;
+    if (is_identifier(id)) e.note = "malformed actor";
+    return nullptr;
+  }
+  const auto it = holds.find(id);
+  if (it != holds.end() && (acting.empty() || acting == it->second.customer)) return &it->second;
+  e.error = errc::hold_not_found;
+  e.message = "no hold \"" + id + "\" in this event (a released or expired hold is kept " +
+              std::to_string(hold_retention_ms / ms_per_s) + " s)";
+  if (it != holds.end())
+    e.note = "another customer's hold not found";
+  else if (forgotten.count(id) != 0)
+    e.note = "forgotten hold not found";
+  return nullptr;
 }
 
-// 400 for a malformed id, else 404 when unknown, else the hold.
-std::optional<errc> reference_model::find_hold(const std::string& id, model_hold*& found) {
-  if (!is_identifier(id)) return errc::invalid_request;
-  const auto it = holds.find(id);
-  if (it == holds.end()) return errc::hold_not_found;
-  found = &it->second;
-  return std::nullopt;
+const model_reservation* reference_model::find_reservation(const std::string& id,
+                                                           const std::string& acting,
+                                                           expectation& e) const {
+  if (!is_identifier(id) || (!acting.empty() && !is_identifier(acting))) {
+    e.error = errc::invalid_request;
+    if (is_identifier(id)) e.note = "malformed actor";
+    return nullptr;
+  }
+  const auto it = reservations.find(id);
+  if (it != reservations.end() &&
+      (acting.empty() || acting == holds.at(it->second.hold_id).customer))
+    return &it->second;
+  e.error = errc::reservation_not_found;
+  if (it != reservations.end()) e.note = "another customer's reservation not found";
+  return nullptr;
+}
+
+expectation reference_model::read_hold(const std::string& id, const std::string& acting) const {
+  expectation e;
+  if (const model_hold* h = find_hold(id, acting, e)) e.hold = view(*h);
+  return e;
+}
+
+expectation reference_model::read_reservation(const std::string& id,
+                                              const std::string& acting) const {
+  expectation e;
+  if (const model_reservation* r = find_reservation(id, acting, e)) e.reservation = view(*r);
+  return e;
 }
 
 expectation reference_model::extend(const act::extend_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
   if (c.ttl_s < 1 || c.ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
-  model_hold* h = nullptr;
-  if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+  const model_hold* found = find_hold(c.hold_id, c.acting_customer, e);
+  if (!found) return e;
+  model_hold* h = &holds.at(found->id);
   if (h->status == "expired") return failed(e, errc::hold_expired);
   if (h->status == "released") return failed(e, errc::hold_released);
   if (h->status != "active") return failed(e, errc::hold_already_confirmed);
@@ -463,8 +587,9 @@ expectation reference_model::extend(const act::extend_command& c, std::int64_t n
 expectation reference_model::release(const act::release_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
-  model_hold* h = nullptr;
-  if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+  const model_hold* found = find_hold(c.hold_id, c.acting_customer, e);
+  if (!found) return e;
+  model_hold* h = &holds.at(found->id);
   if (h->status == "expired") return failed(e, errc::hold_expired);
   if (h->status == "confirmed" || h->status == "cancelled")
     return failed(e, errc::hold_already_confirmed);
@@ -472,6 +597,7 @@ expectation reference_model::release(const act::release_command& c, std::int64_t
     for (std::size_t s : h->seats)
       state[s] = seat_state::available;
     h->status = "released";
+    h->ended_ms = clock;
   }
   e.hold = view(*h);
   return e;
@@ -496,8 +622,9 @@ expectation reference_model::confirm(const act::confirm_command& c, std::int64_t
   if (c.payment_ref.empty() || c.payment_ref.size() > payment_ref_max ||
       !is_printable(c.payment_ref))
     return failed(e, errc::invalid_request);
-  model_hold* h = nullptr;
-  if (const auto code = find_hold(c.hold_id, h)) return failed(e, *code);
+  const model_hold* found = find_hold(c.hold_id, c.acting_customer, e);
+  if (!found) return e;
+  model_hold* h = &holds.at(found->id);
   if (h->status == "expired") return failed(e, errc::hold_expired);
   if (h->status == "released") return failed(e, errc::hold_released);
   if (h->status == "confirmed" || h->status == "cancelled") {
@@ -513,27 +640,20 @@ expectation reference_model::confirm(const act::confirm_command& c, std::int64_t
     state[s] = seat_state::sold;
   h->status = "confirmed";
   model_reservation r;
+  r.id = new_reservation_id(reservations.size(), c.secret);
   r.hold_id = h->id;
   r.payment_ref = c.payment_ref;
   r.confirmed_ms = clock;
+  h->reservation_id = r.id;
   e.reservation = view(r);
   e.created = true;
   e.new_reservation = true;
   e.publishes = true;
-  pending_reservation = r;
-  pending_key = c.idempotency_key;
-  pending_fingerprint = c.request_fingerprint;
+  reservations.emplace(r.id, r);
+  reservation_ids.push_back(r.id);
+  if (!c.idempotency_key.empty())
+    remember(c.idempotency_key, {true, c.request_fingerprint, clock, 0, {}, *e.reservation});
   return e;
-}
-
-void reference_model::adopt_reservation(const std::string& id) {
-  model_reservation r = *pending_reservation;
-  pending_reservation.reset();
-  r.id = id;
-  reservations.emplace(id, r);
-  reservation_ids.push_back(id);
-  holds.at(r.hold_id).reservation_id = id;
-  if (!pending_key.empty()) keys[pending_key] = {true, pending_fingerprint, clock, {}, view(r)};
 }
 
 expectation reference_model::cancel(const act::cancel_command& c, std::int64_t now_ms) {
@@ -541,10 +661,9 @@ expectation reference_model::cancel(const act::cancel_command& c, std::int64_t n
   e.expired_first = advance(now_ms);
   if (c.reason.size() > reason_max || !is_printable(c.reason))
     return failed(e, errc::invalid_request);
-  if (!is_identifier(c.reservation_id)) return failed(e, errc::invalid_request);
-  const auto it = reservations.find(c.reservation_id);
-  if (it == reservations.end()) return failed(e, errc::reservation_not_found);
-  model_reservation& r = it->second;
+  const model_reservation* found = find_reservation(c.reservation_id, c.acting_customer, e);
+  if (!found) return e;
+  model_reservation& r = reservations.at(found->id);
   if (r.cancelled) return failed(e, errc::reservation_already_cancelled);
   model_hold& h = holds.at(r.hold_id);
   for (std::size_t s : h.seats)

@@ -17,6 +17,27 @@
 //   printable ASCII characters; GA count: 1 to 50, like seat counts.
 // - Block replies list each requested seat once with its state, in any order;
 //   unblocking a seat that is not blocked leaves it as it is.
+//
+// And of the rules seatd adds (ids, the acting customer, retention; see event_machine.hpp):
+// - Ids are "h<index>-<secret>" and "r<salt>-<index>-<secret>": the secret is the command's
+//   96 bits as 24 lowercase hex digits (its three words in order), the salt the event's as
+//   16, the index decimal without leading zeros. A hold takes the lowest index a forgotten
+//   hold left, else the next new one; reservations count up from 0. Any other spelling
+//   (another secret, 8 hex digits, another index) names nothing: 404.
+// - The acting customer, when given, must be an identifier (400 after the id's own check,
+//   before any 404); when it is not the owner (a reservation's owner is its hold's
+//   customer) the answer is the 404 of an unknown id, message included. Checks run in the
+//   machine's order: extend: ttl_s, id, actor, 404, state; release: id, actor, 404, state;
+//   confirm: key, payment_ref, id, actor, 404, repeat rules, state; cancel: reason, id,
+//   actor, 404, already cancelled.
+// - A released hold ended at the release's stamp, an expired one at its expires_at. Once
+//   the clock reaches ended + the event's hold retention, the hold is forgotten (404 with
+//   "no hold "ID" in this event (a released or expired hold is kept N s)", N the retention
+//   in whole seconds), unless a key of a hold request still names it: then it goes when
+//   that key goes (24 hours on, or evicted early when the event keeps keys_max keys and a
+//   new one comes; the oldest goes first, after the new hold took its index). Within one
+//   clock move: holds expire, holds past their retention go, then keys past 24 hours (and
+//   the holds only they kept). Confirmed and cancelled holds stay.
 
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +79,7 @@ struct model_row {
 
 struct model_hold {
   std::string id;
+  std::uint32_t index = 0;  // the id's index
   std::string customer;
   std::vector<std::size_t> seats;  // ascending layout indices
   std::optional<std::size_t> ga_area;
@@ -66,6 +88,8 @@ struct model_hold {
   std::int64_t expires_ms = 0;
   std::string status;  // active, expired, released, confirmed, cancelled (reads "confirmed")
   std::string reservation_id;
+  std::int64_t ended_ms = 0;  // released or expired: when it ended
+  bool kept_by_key = false;   // its retention ended while a key named it
 };
 
 struct model_reservation {
@@ -81,6 +105,7 @@ struct model_key {
   bool for_confirm = false;
   std::uint64_t fingerprint = 0;
   std::int64_t stamp_ms = 0;
+  std::uint64_t order = 0;  // when it was remembered: the oldest is evicted first
   actors::hold_view hold_answer;
   actors::reservation_view confirm_answer;
 };
@@ -102,15 +127,21 @@ struct expectation {
   bool publishes = false;  // a new record on the reservation stream
   bool replay = false;     // answered from an idempotency key
   std::string note;        // what kind of success or failure this was, for a coverage tally
+  std::string message;     // the failure's message, where the rules fix it
   std::optional<std::vector<actors::seat_view>> seats;  // block
   std::optional<std::uint32_t> holds_expired;           // expire
 };
 
-// One event. apply() answers a command and changes the state as the contract says; a
-// successful hold or confirm then waits for adopt_hold / adopt_reservation with the id the
-// machine chose (ids carry a random nonce the contract does not fix).
+// One event. apply() answers a command and changes the state as the contract says; the ids
+// of new holds and reservations follow from the command's secret (see the readings above).
 struct reference_model {
+  static constexpr std::int64_t default_hold_retention_ms = 3600 * contract::ms_per_s;
+  static constexpr std::size_t default_keys_max = 1'000'000;
+
   actors::event_spec spec;
+  std::uint64_t id_salt = 0;
+  std::int64_t hold_retention_ms = default_hold_retention_ms;
+  std::size_t keys_max = default_keys_max;  // idempotency keys kept at most
   std::int64_t clock = 0;
 
   // The layout, in layout order: sections, rows, physical order.
@@ -121,28 +152,32 @@ struct reference_model {
 
   // The state.
   std::vector<actors::seat_state> state;
-  std::map<std::string, model_hold> holds;
-  std::vector<std::string> hold_ids;  // creation order
+  std::map<std::string, model_hold> holds;  // the holds kept (not forgotten)
+  std::vector<std::string> hold_ids;        // every hold ever made, creation order
+  std::set<std::string> forgotten;          // holds forgotten after their retention
+  std::set<std::uint32_t> free_indices;     // the indices forgotten holds left
+  std::uint32_t indices = 0;                // hold indices ever used
   std::map<std::string, model_reservation> reservations;
   std::vector<std::string> reservation_ids;  // creation order
   std::map<std::string, model_key> keys;
+  std::uint64_t keys_remembered = 0;
   std::set<std::string> customers;  // everyone who ever held
   std::uint64_t expired_total = 0;
   std::size_t expired_on_the_instant = 0;    // holds expired with the clock exactly at expires_at
   std::size_t forgotten_on_the_instant = 0;  // keys forgotten exactly 24 hours after their use
+  // How often the retention rules came into play, by name, for the coverage tally.
+  std::map<std::string, std::size_t> happenings;
 
-  // A successful hold or confirm waits for the machine's id.
-  std::optional<model_hold> pending_hold;
-  std::optional<model_reservation> pending_reservation;
-  std::string pending_key;
-  std::uint64_t pending_fingerprint = 0;
-
-  reference_model(actors::event_spec s, std::int64_t now_ms);
+  reference_model(actors::event_spec s, std::int64_t now_ms, std::uint64_t salt,
+                  std::int64_t retention_ms = default_hold_retention_ms,
+                  std::size_t max_keys = default_keys_max);
 
   // ---- commands
   expectation apply(const actors::command& command, std::int64_t now_ms);
-  void adopt_hold(const std::string& id);
-  void adopt_reservation(const std::string& id);
+
+  // ---- reads (GET of a hold or a reservation, with the acting customer or without)
+  expectation read_hold(const std::string& id, const std::string& acting) const;
+  expectation read_reservation(const std::string& id, const std::string& acting) const;
 
   // ---- definitions and derived quantities, recomputed from the holds every time
   std::optional<std::size_t> category_index(const std::string& id) const;
@@ -159,6 +194,10 @@ struct reference_model {
   std::map<std::string, std::uint32_t> customer_totals() const;
   std::uint32_t ga_places(std::size_t area, const std::string& status) const;
   std::uint32_t active_holds() const;
+  // Released or expired, and ended + the retention has come: kept only by a key.
+  bool past_retention(const model_hold& h) const;
+  // Whether a key of a hold request names the hold.
+  bool named_by_key(const std::string& hold_id) const;
 
   // ---- views
   static actors::hold_status status_of(const std::string& status);
@@ -169,6 +208,13 @@ struct reference_model {
 
  private:
   std::uint32_t advance(std::int64_t now_ms);
+  // Forgets every hold past its retention that no key names.
+  void forget_due();
+  void forget(const std::string& hold_id);
+  // Remembers a key; when keys_max are kept, the oldest is forgotten first.
+  void remember(const std::string& key, model_key k);
+  std::string new_hold_id(std::uint32_t index, const actors::id_secret& secret) const;
+  std::string new_reservation_id(std::size_t index, const actors::id_secret& secret) const;
 
   bool row_matches(std::size_t r, std::optional<std::size_t> category,
                    std::optional<std::size_t> section) const;
@@ -180,7 +226,12 @@ struct reference_model {
 
   std::optional<actors::errc> resolve(const std::vector<std::string>& ids, std::size_t max,
                                       expectation& e, std::vector<std::size_t>& seats) const;
-  std::optional<actors::errc> find_hold(const std::string& id, model_hold*& found);
+  // 400 for a malformed id or actor, 404 for an unknown id or another customer's: then null,
+  // and e says which.
+  const model_hold* find_hold(const std::string& id, const std::string& acting,
+                              expectation& e) const;
+  const model_reservation* find_reservation(const std::string& id, const std::string& acting,
+                                            expectation& e) const;
   expectation hold(const actors::hold_command& c, std::int64_t now_ms);
   expectation extend(const actors::extend_command& c, std::int64_t now_ms);
   expectation release(const actors::release_command& c, std::int64_t now_ms);
