@@ -29,7 +29,7 @@ proposal event_host::entry_of(const log_command& logged, std::int64_t stamp_ms) 
 }
 
 std::optional<std::int64_t> event_host::arm_timer(std::int64_t clock_ms) {
-  const auto next = machine_.next_expiry_ms();
+  const auto next = machine_.next_time_change_ms();
   if (!next || (timer_at_ms_ && *timer_at_ms_ <= *next)) return std::nullopt;
   timer_at_ms_ = *next;
   // One past the expiry: a hold is expired from the instant now >= expires_at.
@@ -48,16 +48,17 @@ event_ready event_host::on_command(command c, std::int64_t clock_ms, const id_se
   if (auto* confirm = std::get_if<confirm_command>(&c)) confirm->secret = secret;
   const std::int64_t stamp_ms = stamp_at(clock_ms);
   const auto expired_before = machine_.holds_expired_total();
-  const auto keys_before = machine_.idempotency_keys();
+  const auto changes_before = machine_.time_changes();
   ready.reply = machine_.apply(c, stamp_ms);
   ready.holds_expired = static_cast<std::uint32_t>(machine_.holds_expired_total() - expired_before);
   // Only what succeeded goes into the log. A failed command changed nothing but what time
-  // does: holds expire and idempotency keys are forgotten. When it did either, that is
-  // logged, so its answer (410 hold_expired, seats freed for the next request, a key no
-  // longer replayed) still holds after a restart, even one whose wall clock is behind.
+  // does: holds expire, ended holds and idempotency keys are forgotten. When it did any of
+  // that, it is logged, so its answer (410 hold_expired, seats freed for the next request,
+  // a hold or key no longer found) still holds after a restart, even one whose wall clock is
+  // behind.
   if (ready.reply->ok())
     ready.entry = entry_of(machine_command_to_log(c), stamp_ms);
-  else if (ready.holds_expired > 0 || machine_.idempotency_keys() < keys_before)
+  else if (machine_.time_changes() != changes_before)
     ready.entry = entry_of(expire_command{}, stamp_ms);
   ready.timer_delay_ms = arm_timer(clock_ms);
   return ready;
@@ -67,13 +68,13 @@ event_ready event_host::on_timer(std::int64_t clock_ms) {
   event_ready ready;
   timer_at_ms_.reset();
   const std::int64_t stamp_ms = stamp_at(clock_ms);
-  const auto next = machine_.next_expiry_ms();
+  const auto next = machine_.next_time_change_ms();
   if (next && *next <= stamp_ms) {
-    const auto keys_before = machine_.idempotency_keys();
+    const auto changes_before = machine_.time_changes();
     ready.holds_expired = machine_.expire(stamp_ms).holds_expired;
     // Through the log, so that every replica frees the same seats (and forgets the same
-    // keys) at the same position.
-    if (ready.holds_expired > 0 || machine_.idempotency_keys() < keys_before)
+    // holds and keys) at the same position.
+    if (machine_.time_changes() != changes_before)
       ready.entry = entry_of(expire_command{}, stamp_ms);
   }
   ready.timer_delay_ms = arm_timer(clock_ms);

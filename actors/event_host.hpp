@@ -6,8 +6,9 @@
 // machine, ahead of the log (decision 0005): an answer that changed state waits for its own
 // entry to commit, one that changed nothing waits for the shard's earlier entries.
 //
-// Guarantees: only successful commands, and expiries that freed holds or forgot idempotency
-// keys (by the timer, or on the way to a failed command), become entries, each stamped with
+// Guarantees: only successful commands, and expiries that changed anything time changes
+// (a hold expired, an ended hold or an idempotency key forgotten; by the timer, which fires
+// for the earliest of those, or on the way to a failed command), become entries, stamped with
 // a time never behind the machine's clock, so replaying the entries rebuilds the machine
 // exactly up to its clock (which failed commands move without an entry, and the next
 // entry's stamp moves as far); nothing is applied when the log has no room.

@@ -130,9 +130,21 @@ std::uint32_t event_machine::advance(std::int64_t now_ms) {
     else
       forget_hold(hold);
   }
-  for (const idempotency_outcome& forgotten : idempotency_.forget_expired(clock_ms_))
+  for (const idempotency_outcome& forgotten : idempotency_.forget_expired(clock_ms_)) {
+    ++keys_forgotten_total_;
     unpin(forgotten);
+  }
   return expired;
+}
+
+std::optional<std::int64_t> event_machine::next_time_change_ms() const {
+  std::optional<std::int64_t> next = next_expiry_ms();
+  auto earliest = [&next](std::optional<std::int64_t> at) {
+    if (at && (!next || *at < *next)) next = at;
+  };
+  if (!retention_.empty()) earliest(retention_.top().at_ms);
+  earliest(idempotency_.next_forget_ms());
+  return next;
 }
 
 void event_machine::unpin(const idempotency_outcome& outcome) {
@@ -160,6 +172,7 @@ void event_machine::forget_hold(std::uint32_t hold) {
   h.reservation = none;
   h.flags = flag_free;
   free_holds_.insert(hold);
+  ++holds_forgotten_total_;
   // Rebuilt once most of it is garbage: amortised, and invisible outside (offsets only).
   if (seat_list_garbage_ > 1024 && seat_list_garbage_ * 2 > seat_lists_.size())
     compact_seat_lists();

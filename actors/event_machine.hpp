@@ -229,9 +229,18 @@ class event_machine {
     if (expiries_.empty()) return std::nullopt;
     return expiries_.top().at_ms;
   }
+  // The earliest time the clock alone changes anything: a hold expires, an ended hold is
+  // forgotten, or an idempotency key is. A timer set for it keeps a quiet event's memory
+  // bounded too. Possibly early (stale expiry entries), never late.
+  std::optional<std::int64_t> next_time_change_ms() const;
   std::uint64_t holds_expired_total() const { return holds_expired_total_; }
   // Idempotency keys remembered now (they are forgotten 24 hours on, by command stamps).
   std::size_t idempotency_keys() const { return idempotency_.size(); }
+  // How many things time has changed so far, for a caller that must log every such change:
+  // expiries, forgotten holds and forgotten keys each only ever add to it.
+  std::uint64_t time_changes() const {
+    return holds_expired_total_ + holds_forgotten_total_ + keys_forgotten_total_;
+  }
   std::uint64_t stream_seq() const { return stream_seq_; }
   std::uint32_t customer_seats(std::string_view customer_id) const;
 
@@ -348,6 +357,8 @@ class event_machine {
   idempotency_ledger idempotency_;
   std::uint32_t active_holds_ = 0;
   std::uint64_t holds_expired_total_ = 0;
+  std::uint64_t holds_forgotten_total_ = 0;  // not state: counts since this process built it
+  std::uint64_t keys_forgotten_total_ = 0;
   std::uint64_t stream_seq_ = 0;
 };
 

@@ -54,6 +54,11 @@ class idempotency_ledger {
   std::vector<idempotency_outcome> forget_expired(std::int64_t now_ms);
 
   std::size_t size() const { return by_key_.size(); }
+  // When the oldest key is forgotten by time; nullopt without keys.
+  std::optional<std::int64_t> next_forget_ms() const {
+    if (order_.empty()) return std::nullopt;
+    return order_.front()->second.stamp_ms + retention_ms_;
+  }
   std::uint64_t evicted_early() const { return evicted_early_; }
   std::size_t memory_bytes() const;
 

@@ -197,3 +197,39 @@ TEST_CASE("event_host: create gives the machine and the entry that makes it agai
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == errc::invalid_request);
 }
+
+TEST_CASE("event_host: the timer also fires to forget ended holds, and logs what it forgot",
+          "[unit][host]") {
+  auto created = event_host::create(3, "ev1", test::flash_venue(1, 1, 10), test::t0, 7, 1000);
+  REQUIRE(created.ok());
+  event_host host(3, std::move(created.value().machine));
+  const auto held = host.on_command(hold_of({"1-1-1"}, 600), test::t0, test::secret_of(1), true);
+  CHECK(held.timer_delay_ms == 600'001);  // the hold's expiry
+  const std::string id = std::get<hold_view>(held.reply->value()).hold_id;
+  // Released at t0+10, kept 1 s: the timer moves earlier, to the forgetting.
+  const auto released = host.on_command(release_command{id}, test::t0 + 10, {}, true);
+  REQUIRE(released.entry);
+  CHECK(released.timer_delay_ms == 1'001);
+  const auto fired = host.on_timer(test::t0 + 1010);
+  CHECK(fired.holds_expired == 0);
+  REQUIRE(fired.entry);  // the forgetting is logged: a restart must not bring the hold back
+  CHECK(std::holds_alternative<expire_command>(decoded(*fired.entry)));
+  CHECK(host.machine().find_hold(id).error().code == errc::hold_not_found);
+  CHECK(host.machine().holds_kept() == 0);
+}
+
+TEST_CASE("event_host: a failed command that forgot ended holds logs that at its stamp",
+          "[unit][host]") {
+  auto created = event_host::create(3, "ev1", test::flash_venue(1, 1, 10), test::t0, 7, 1000);
+  REQUIRE(created.ok());
+  event_host host(3, std::move(created.value().machine));
+  const auto held = host.on_command(hold_of({"1-1-1"}, 600), test::t0, test::secret_of(1), true);
+  const std::string id = std::get<hold_view>(held.reply->value()).hold_id;
+  REQUIRE(host.on_command(release_command{id}, test::t0, {}, true).entry);
+  const auto refused =
+      host.on_command(hold_of({"1-1-99"}), test::t0 + 1000, test::secret_of(2), true);
+  CHECK(refused.reply->error().code == errc::unknown_seat);
+  REQUIRE(refused.entry);
+  CHECK(std::holds_alternative<expire_command>(decoded(*refused.entry)));
+  CHECK(host.machine().holds_kept() == 0);
+}

@@ -679,7 +679,7 @@ TEST_CASE("json_codec: the machine's failures render with their details", "[unit
   CHECK(not_found.status == 404);
   CHECK(
       not_found.body ==
-      R"({"error":"hold_not_found","message":"no hold \"h9-000000010000000000000000\" in this event"})");
+      R"json({"error":"hold_not_found","message":"no hold \"h9-000000010000000000000000\" in this event (a released or expired hold is kept 3600 s)"})json");
 }
 
 // ---- answers ----------------------------------------------------------------------------

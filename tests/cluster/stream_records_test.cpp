@@ -53,8 +53,8 @@ TEST_CASE("stream_records: stream records carry the whole reservation and the ch
   sold_concert s;
   CHECK(s.sold.stream_seq == 1);
   const std::string sale =
-      R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
-      R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
+      R"("reservation_id":"r0000000000c0ffee-0-0000abcd0000000000000000","customer_id":"c3",)"
+      R"("hold_id":"h2-0000000c0000000000000000","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
       R"("currency":"KRW","payment_ref":"pay_123",)";
   CHECK(rendered("ev1", s.sold.stream_seq, s.sold.reservation) ==
         R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)" + sale +

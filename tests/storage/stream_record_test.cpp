@@ -13,8 +13,8 @@ namespace {
 // What seatd publishes for a confirm and its cancel: the exact bytes render_stream_record must
 // produce (tests/cluster/stream_records_test.cpp gets them from a real event machine).
 const std::string sale =
-    R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
-    R"("hold_id":"h2-0000000c","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
+    R"("reservation_id":"r0000000000c0ffee-0-0000abcd0000000000000000","customer_id":"c3",)"
+    R"("hold_id":"h2-0000000c0000000000000000","seats":["A-2-5"],"ga":null,"total_minor":165000,)"
     R"("currency":"KRW","payment_ref":"pay_123",)";
 const std::string seatd_confirm =
     R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)" + sale +
@@ -51,9 +51,9 @@ stream_record seatd_sale() {
   r.event_id = "ev1";
   r.seq = 1;
   r.prev_seq = 0;
-  r.reservation_id = "r0000000000c0ffee-0-0000abcd";
+  r.reservation_id = "r0000000000c0ffee-0-0000abcd0000000000000000";
   r.customer_id = "c3";
-  r.hold_id = "h2-0000000c";
+  r.hold_id = "h2-0000000c0000000000000000";
   r.seats = {"A-2-5"};
   r.total_minor = 165000;
   r.currency = "KRW";
@@ -105,9 +105,9 @@ TEST_CASE("stream_record: seatd's confirm record parses whole", "[unit][persiste
   CHECK(r.type == record_type::confirmed);
   CHECK(r.event_id == "ev1");
   CHECK(r.seq == 1);
-  CHECK(r.reservation_id == "r0000000000c0ffee-0-0000abcd");
+  CHECK(r.reservation_id == "r0000000000c0ffee-0-0000abcd0000000000000000");
   CHECK(r.customer_id == "c3");
-  CHECK(r.hold_id == "h2-0000000c");
+  CHECK(r.hold_id == "h2-0000000c0000000000000000");
   CHECK(r.seats == std::vector<std::string>{"A-2-5"});
   CHECK_FALSE(r.ga.has_value());
   CHECK(r.total_minor == 165000);
@@ -355,8 +355,8 @@ TEST_CASE("stream_record: a GA sale renders ga as an object and seats as an empt
   r.total_minor = 198000;
   CHECK(render_stream_record(r) ==
         R"({"schema":1,"type":"reservation.confirmed","event_id":"ev1","seq":1,)"
-        R"("reservation_id":"r0000000000c0ffee-0-0000abcd","customer_id":"c3",)"
-        R"("hold_id":"h2-0000000c","seats":[],"ga":{"area":"FLOOR","count":2},)"
+        R"("reservation_id":"r0000000000c0ffee-0-0000abcd0000000000000000","customer_id":"c3",)"
+        R"("hold_id":"h2-0000000c0000000000000000","seats":[],"ga":{"area":"FLOOR","count":2},)"
         R"("total_minor":198000,"currency":"KRW","payment_ref":"pay_123",)"
         R"("at":"2026-09-21T14:13:21.000Z","status":"confirmed",)"
         R"("confirmed_at":"2026-09-21T14:13:21.000Z","prev_seq":0})");
