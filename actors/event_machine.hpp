@@ -152,6 +152,13 @@ struct seat_view {
   seat_state state = seat_state::available;
   bool operator==(const seat_view&) const = default;
 };
+// One page of a seat map (GET .../seats): consecutive seats of a section, or of the event,
+// in layout order.
+struct seat_page {
+  seat_index first = 0;  // the index of seats[0]; where the page would start when empty
+  std::vector<seat_view> seats;
+  bool more = false;  // the section (or event) has seats after the page's last
+};
 struct expire_reply {
   std::uint32_t holds_expired = 0;
 };
@@ -195,7 +202,13 @@ class event_machine {
   ga_counts ga(std::uint16_t area) const;
   result<hold_view> find_hold(std::string_view hold_id) const;
   result<reservation_view> find_reservation(std::string_view reservation_id) const;
+  // Every seat of the section (or of the event), in layout order.
   std::vector<seat_view> seat_views(std::optional<std::uint32_t> section) const;
+  // At most `limit` of them, from seat index `from` on: a `from` before the section starts at
+  // its first seat, one at or past its end gives an empty page. Its cost is the page's: no
+  // other seat is looked at.
+  seat_page seat_views(std::optional<std::uint32_t> section, seat_index from,
+                       std::uint32_t limit) const;
   std::uint32_t active_holds() const { return active_holds_; }
   // The earliest time a hold may expire (possibly earlier than any real expiry: stale
   // queue entries are dropped lazily), for a timer to wake up at.
