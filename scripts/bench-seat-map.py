@@ -87,6 +87,13 @@ class Server:
             [binary, "--listen", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data"),
              "--insecure-no-auth", "--log-level", "info"],
             stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a server behind
+            raise
+
+    def wait_ready(self):
         self.port = None
         deadline = time.time() + 30
         while time.time() < deadline and self.port is None:
