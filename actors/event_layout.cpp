@@ -218,6 +218,14 @@ std::optional<std::uint32_t> event_layout::find_section(std::string_view id) con
   return std::nullopt;
 }
 
+seat_range event_layout::seats_of(std::optional<std::uint32_t> section) const {
+  if (!section) return {0, seat_count_};
+  SEATD_ASSERT(*section < sections_.size(), "section index out of range");
+  const section_layout& s = sections_[*section];
+  const row_layout& last_row = rows_[s.first_row + s.row_count - 1];
+  return {rows_[s.first_row].first_seat, last_row.first_seat + last_row.seat_count};
+}
+
 std::optional<std::uint16_t> event_layout::find_category(std::string_view id) const {
   for (std::size_t i = 0; i < spec_.categories.size(); ++i)
     if (spec_.categories[i].id == id) return static_cast<std::uint16_t>(i);

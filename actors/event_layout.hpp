@@ -47,6 +47,15 @@ struct section_layout {
   std::uint32_t row_count = 0;
 };
 
+// Seats [first, end) in layout order: one section's, or the event's.
+struct seat_range {
+  seat_index first = 0;
+  seat_index end = 0;
+  std::uint32_t size() const { return end - first; }
+  bool contains(seat_index seat) const { return seat >= first && seat < end; }
+  bool operator==(const seat_range&) const = default;
+};
+
 struct ga_layout {
   std::string id;
   std::uint32_t capacity = 0;
@@ -81,6 +90,8 @@ class event_layout {
   std::string seat_id(seat_index seat) const;
 
   std::optional<std::uint32_t> find_section(std::string_view id) const;
+  // A section's seats (its rows are consecutive), or every seat of the event without one.
+  seat_range seats_of(std::optional<std::uint32_t> section) const;
   std::optional<std::uint16_t> find_category(std::string_view id) const;
   std::optional<std::uint16_t> find_ga_area(std::string_view id) const;
 

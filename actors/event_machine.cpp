@@ -723,19 +723,20 @@ result<reservation_view> event_machine::find_reservation(std::string_view id,
 }
 
 std::vector<seat_view> event_machine::seat_views(std::optional<std::uint32_t> section) const {
-  seat_index first = 0;
-  seat_index last = layout_->seat_count();
-  if (section) {
-    const section_layout& s = layout_->sections()[*section];
-    const row_layout& last_row = layout_->rows()[s.first_row + s.row_count - 1];
-    first = layout_->rows()[s.first_row].first_seat;
-    last = last_row.first_seat + last_row.seat_count;
-  }
-  std::vector<seat_view> views;
-  views.reserve(last - first);
-  for (seat_index s = first; s < last; ++s)
-    views.push_back({layout_->seat_id(s), seats_.state(s)});
-  return views;
+  return seat_views(section, 0, layout_->seat_count()).seats;
+}
+
+seat_page event_machine::seat_views(std::optional<std::uint32_t> section, seat_index from,
+                                    std::uint32_t limit) const {
+  const seat_range range = layout_->seats_of(section);
+  seat_page page;
+  page.first = std::clamp(from, range.first, range.end);
+  const seat_index end = page.first + std::min(limit, range.end - page.first);
+  page.seats.reserve(end - page.first);
+  for (seat_index s = page.first; s < end; ++s)
+    page.seats.push_back({layout_->seat_id(s), seats_.state(s)});
+  page.more = end < range.end;
+  return page;
 }
 
 ga_counts event_machine::ga(std::uint16_t area) const {

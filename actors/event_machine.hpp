@@ -166,6 +166,13 @@ struct seat_view {
   seat_state state = seat_state::available;
   bool operator==(const seat_view&) const = default;
 };
+// One page of a seat map (GET .../seats): consecutive seats of a section, or of the event,
+// in layout order.
+struct seat_page {
+  seat_index first = 0;  // the index of seats[0]; where the page would start when empty
+  std::vector<seat_view> seats;
+  bool more = false;  // the section (or event) has seats after the page's last
+};
 struct expire_reply {
   std::uint32_t holds_expired = 0;
 };
@@ -218,7 +225,13 @@ class event_machine {
                               std::string_view acting_customer = {}) const;
   result<reservation_view> find_reservation(std::string_view reservation_id,
                                             std::string_view acting_customer = {}) const;
+  // Every seat of the section (or of the event), in layout order.
   std::vector<seat_view> seat_views(std::optional<std::uint32_t> section) const;
+  // At most `limit` of them, from seat index `from` on: a `from` before the section starts at
+  // its first seat, one at or past its end gives an empty page. Its cost is the page's: no
+  // other seat is looked at.
+  seat_page seat_views(std::optional<std::uint32_t> section, seat_index from,
+                       std::uint32_t limit) const;
   std::uint32_t active_holds() const { return active_holds_; }
   std::int64_t hold_retention_ms() const { return hold_retention_ms_; }
   // Hold records kept: active, confirmed, and ended within the retention (or pinned by a key).

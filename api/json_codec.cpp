@@ -1,5 +1,7 @@
 #include "api/json_codec.hpp"
 
+#include <charconv>
+#include <cstdio>
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -7,6 +9,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/checksum.hpp"
 #include "common/identifier.hpp"
 #include "common/time_format.hpp"
 
@@ -597,24 +600,164 @@ std::string render_event(const actors::event_machine& machine) {
   return dump(out);
 }
 
-std::string render_seats(const actors::event_machine& machine,
-                         std::optional<std::uint32_t> section) {
-  const actors::event_layout& layout = machine.layout();
-  SEATD_ASSERT(!section || *section < layout.sections().size(), "section index out of range");
-  const std::vector<actors::seat_view> views = machine.seat_views(section);
-  const actors::seat_index first =
-      section ? layout.rows()[layout.sections()[*section].first_row].first_seat : 0;
-  ordered out;
-  ordered& seats = out["seats"] = ordered::array();
-  for (std::size_t i = 0; i < views.size(); ++i) {
-    const auto seat = static_cast<actors::seat_index>(first + i);
-    ordered entry;
-    entry["id"] = views[i].id;
-    entry["state"] = actors::seat_state_name(views[i].state);
-    entry["category"] = layout.categories()[layout.category_of(seat)].id;
-    seats.push_back(std::move(entry));
+namespace {
+
+constexpr std::string_view cursor_rule = "must be the \"next\" of a previous page, as it was";
+
+// The check of a cursor: FNV-1a of the event, the section listed (empty for the whole
+// event: section ids are never empty) and the seat. It tells a cursor of another event or
+// another listing from one of this one; it is not a secret.
+std::uint32_t cursor_check(std::string_view event_id, std::string_view section,
+                           actors::seat_index after) {
+  std::string key;
+  key.reserve(event_id.size() + section.size() + 12);
+  key.append(event_id).append("/").append(section).append("/").append(std::to_string(after));
+  return static_cast<std::uint32_t>(common::fnv1a64(key));
+}
+
+std::optional<std::uint32_t> hex32(std::string_view text) {
+  std::uint32_t value = 0;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9')
+      value = value * 16 + static_cast<std::uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      value = value * 16 + static_cast<std::uint32_t>(c - 'a' + 10);
+    else
+      return std::nullopt;
   }
-  return dump(out);
+  return value;
+}
+
+std::optional<seat_cursor> parse_seat_cursor(std::string_view text) {
+  if (text.size() != 16) return std::nullopt;
+  const auto after = hex32(text.substr(0, 8));
+  const auto check = hex32(text.substr(8));
+  if (!after || !check) return std::nullopt;
+  return seat_cursor{*after, *check};
+}
+
+// Seat ids, state names and category ids are ASCII identifiers: nothing needs escaping, but
+// the writer escapes what JSON requires anyway, so that it can never write a broken answer.
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      constexpr char digits[] = "0123456789abcdef";
+      out += "\\u00";
+      out += digits[(c >> 4) & 0xF];
+      out += digits[c & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string seat_cursor_text(const seat_cursor& cursor) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%08x%08x", cursor.after, cursor.check);
+  return text;
+}
+
+seat_cursor make_seat_cursor(const actors::event_machine& machine,
+                             std::optional<std::uint32_t> section, actors::seat_index after) {
+  const std::string_view section_id =
+      section ? std::string_view(machine.layout().sections()[*section].id) : std::string_view{};
+  return {after, cursor_check(machine.event_id(), section_id, after)};
+}
+
+parsed<seat_query> parse_seat_query(std::string_view query) {
+  seat_query out;
+  bool section_seen = false, limit_seen = false, after_seen = false;
+  auto refuse = [](std::string_view name, std::string_view rule) {
+    return common::fail(
+        error_response(400, "invalid_request", std::string(name) + ": " + std::string(rule)));
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    bool* seen = name == "section" ? &section_seen
+                 : name == "limit" ? &limit_seen
+                 : name == "after" ? &after_seen
+                                   : nullptr;
+    if (seen == nullptr) continue;  // not ours: ignored, as before these three
+    if (*seen) return refuse(name, "given more than once");
+    *seen = true;
+    if (name == "section") {
+      if (!common::is_seat_part(value)) return refuse(name, seat_part_rule);
+      out.section = std::string(value);
+    } else if (name == "limit") {
+      // Digits only: from_chars alone would take a leading '-' and stop at a '.'.
+      std::uint64_t limit = 0;
+      const bool digits = !value.empty() && value.size() <= 9 &&
+                          value.find_first_not_of("0123456789") == std::string_view::npos;
+      if (digits) std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (limit < 1 || limit > seats_per_page_max)
+        return refuse(name, "must be an integer from 1 to " + std::to_string(seats_per_page_max));
+      out.limit = static_cast<std::uint32_t>(limit);
+    } else {
+      out.after = parse_seat_cursor(value);
+      if (!out.after) return refuse(name, cursor_rule);
+    }
+  }
+  return out;
+}
+
+response render_seats(const actors::event_machine& machine, const seat_query& query) {
+  const actors::event_layout& layout = machine.layout();
+  std::optional<std::uint32_t> section;
+  if (query.section) {
+    section = layout.find_section(*query.section);
+    if (!section)
+      return error_response(400, "invalid_request",
+                            "section: the event has no section " + in_quotes(*query.section));
+  }
+  const actors::seat_range range = layout.seats_of(section);
+  actors::seat_index from = range.first;
+  if (query.after) {
+    const seat_cursor& cursor = *query.after;
+    if (!range.contains(cursor.after) || make_seat_cursor(machine, section, cursor.after) != cursor)
+      return error_response(
+          400, "invalid_request",
+          section ? "after: not a cursor of section " + in_quotes(*query.section) + " of this event"
+                  : std::string("after: not a cursor of this event's seats"));
+    from = cursor.after + 1;
+  }
+  const actors::seat_page page = machine.seat_views(section, from, query.limit);
+  // About 60 bytes a seat: {"id":"A-1-17","state":"available","category":"VIP"},
+  std::string out;
+  out.reserve(32 + page.seats.size() * 64);
+  out += R"({"seats":[)";
+  for (std::size_t i = 0; i < page.seats.size(); ++i) {
+    const actors::seat_view& seat = page.seats[i];
+    const auto index = static_cast<actors::seat_index>(page.first + i);
+    out += i == 0 ? R"({"id":)" : R"(,{"id":)";
+    append_string(out, seat.id);
+    out += R"(,"state":)";
+    append_string(out, actors::seat_state_name(seat.state));
+    out += R"(,"category":)";
+    append_string(out, layout.categories()[layout.category_of(index)].id);
+    out += '}';
+  }
+  out += R"(],"next":)";
+  if (page.more) {
+    const auto last = static_cast<actors::seat_index>(page.first + page.seats.size() - 1);
+    append_string(out, seat_cursor_text(make_seat_cursor(machine, section, last)));
+  } else {
+    out += "null";
+  }
+  out += '}';
+  return {200, std::move(out)};
 }
 
 std::string render_hold(std::string_view event_id, const actors::hold_view& hold,

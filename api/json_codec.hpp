@@ -58,9 +58,47 @@ std::string render_event_created(const actors::event_machine& machine);
 // GET /v1/events/{id}: definition summary and live counts; extensions: "blocked" per
 // category and section, "currency", the customer and TTL limits, "created_at".
 std::string render_event(const actors::event_machine& machine);
-// GET /v1/events/{id}/seats[?section=]: {"seats": [{"id", "state", "category"}]}
-std::string render_seats(const actors::event_machine& machine,
-                         std::optional<std::uint32_t> section);
+// ---- GET /v1/events/{id}/seats: the seat map, a page at a time ------------------------------
+// (docs/decisions/0010-paginated-seat-map.md)
+
+// A page holds at most this many seats; a request without `limit` gets this many.
+inline constexpr std::uint32_t seats_per_page_max = 10'000;
+inline constexpr std::uint32_t seats_per_page_default = 10'000;
+
+// Where the previous page ended: its last seat, bound to the event and the section (or the
+// whole event) it was a page of. On the wire (`next`, `after`): 16 lower-case hex digits, the
+// seat's index then `check`. Opaque to clients, valid for as long as the event exists (a
+// layout never changes).
+struct seat_cursor {
+  actors::seat_index after = 0;
+  std::uint32_t check = 0;
+  bool operator==(const seat_cursor&) const = default;
+};
+std::string seat_cursor_text(const seat_cursor& cursor);
+// The cursor of seat `after` of a page of `section` (nullopt: of the whole event).
+seat_cursor make_seat_cursor(const actors::event_machine& machine,
+                             std::optional<std::uint32_t> section, actors::seat_index after);
+
+// The query of GET .../seats. Other parameters than these three are ignored.
+struct seat_query {
+  std::optional<std::string> section;
+  std::uint32_t limit = seats_per_page_default;
+  std::optional<seat_cursor> after;
+  bool operator==(const seat_query&) const = default;
+};
+// What can be checked without the event (API.md's error order puts it before 404): 400
+// invalid_request naming the parameter for one given twice, a `limit` that is not an integer
+// from 1 to seats_per_page_max, a `section` outside the section id grammar, an `after` that
+// is not 16 lower-case hex digits. Values are taken as sent (no percent-decoding).
+parsed<seat_query> parse_seat_query(std::string_view query);
+
+// {"seats": [{"id", "state", "category"}], "next": cursor | null}: up to `limit` seats of the
+// section (or of the event) in layout order, after the cursor's seat (else from the first),
+// and the cursor of the page's last seat while more follow (an extension), null on the last
+// page. Written straight from the machine's page of views: nothing of the rest of the event
+// is built. 400 invalid_request naming `section` for a section the event does not have, or
+// `after` for a cursor that is not of this event and this section (or whole-event) listing.
+response render_seats(const actors::event_machine& machine, const seat_query& query);
 // Holds: POST answers without "status"; GET, extend and DELETE answers with it (and, as an
 // extension, "reservation_id" once the hold is confirmed).
 std::string render_hold(std::string_view event_id, const actors::hold_view& hold, bool with_status);

@@ -370,16 +370,12 @@ void event_put(call& c) {
   create(c, std::move(spec).value());
 }
 
+// The seat map, a page at a time: the query is checked before the event is looked up.
 void seats(call& c) {
-  read(c, [section = query_param(c.query, "section")](const event_machine& m) {
-    std::optional<std::uint32_t> index;
-    if (section) {
-      index = m.layout().find_section(*section);
-      if (!index)
-        return error_response(400, "invalid_request",
-                              "section: the event has no section \"" + *section + "\"");
-    }
-    return response{200, render_seats(m, index)};
+  auto query = parse_seat_query(c.query);
+  if (!query) return c.reply(query.error());
+  read(c, [query = std::move(query).value()](const event_machine& m) {
+    return render_seats(m, query);
   });
 }
 

@@ -681,13 +681,16 @@ def constants(relative):
 def check_limits(doc):
     s = doc["components"]["schemas"]
     ids = constants("common/identifier.hpp")
-    codec = constants("api/json_codec.cpp")
+    codec = {**constants("api/json_codec.cpp"), **constants("api/json_codec.hpp")}
     layout = constants("actors/event_layout.hpp")
     machine = constants("actors/event_machine.hpp")
     ttl_max = layout["hold_ttl_s_max"]
     price = int(re.search(r"price_minor_max = ([0-9']+)", read("actors/event_layout.hpp"))
                 .group(1).replace("'", ""))
     ev = s["EventDefinition"]["properties"]
+    list_seats = doc["paths"]["/v1/events/{event_id}/seats"]["get"]
+    seats_limit = next((p["schema"] for p in list_seats.get("parameters", [])
+                        if p.get("name") == "limit"), {})
     row_seats = s["Row"]["properties"]["seats"]["oneOf"]
     expected = [
         ("Identifier.pattern", s["Identifier"]["pattern"],
@@ -706,6 +709,10 @@ def check_limits(doc):
          codec["seats_per_hold_max"]),
         ("SeatsRequest.seats.maxItems", s["SeatsRequest"]["properties"]["seats"]["maxItems"],
          codec["seats_per_block_max"]),
+        ("listSeats limit maximum", seats_limit.get("maximum"), codec["seats_per_page_max"]),
+        ("listSeats limit default", seats_limit.get("default"), codec["seats_per_page_default"]),
+        ("SeatList.seats.maxItems", s["SeatList"]["properties"]["seats"]["maxItems"],
+         codec["seats_per_page_max"]),
         ("EventDefinition.name.maxLength", ev["name"]["maxLength"], layout["name_length_max"]),
         ("EventDefinition.categories.maxItems", ev["categories"]["maxItems"],
          layout["categories_max"]),
@@ -873,6 +880,27 @@ def run_live(doc, base, admin, gateway):
     c("GET", base_event + "/seats", want=200)
     c("GET", base_event + "/seats?section=A", want=200)
     c("GET", base_event + "/seats?section=Z", want=400)
+    # The map in pages: 13 seats, 5 at a time, every seat once; then bad parameters.
+    seen, after = [], None
+    for _ in range(4):
+        status, page = c("GET", base_event + "/seats?section=A&limit=5" +
+                         (f"&after={after}" if after else ""), want=200)
+        if not isinstance(page, dict):
+            break
+        seen += [seat.get("id") for seat in page.get("seats", [])]
+        after = page.get("next")
+        if after is None:
+            break
+    if len(seen) != 13 or len(set(seen)) != 13 or after is not None:
+        fail(f"live: the pages of 5 of {ev}'s 13 seats gave {seen}, next {after!r}")
+    c("GET", base_event + "/seats?limit=0", want=400)
+    c("GET", base_event + "/seats?limit=10001", want=400)
+    c("GET", base_event + "/seats?limit=2&limit=2", want=400)
+    c("GET", base_event + "/seats?after=not-a-cursor", want=400)
+    c("GET", "/v1/events/no-such-event-here/seats?limit=0", want=400)
+    status, page = c("GET", base_event + "/seats?limit=2", want=200)
+    cursor = page.get("next") if isinstance(page, dict) else None
+    c("GET", base_event + f"/seats?section=A&after={cursor}", want=400)
     c("POST", base_event + "/seats/block", {"seats": ["A-1-10"]}, who="gateway", want=403)
     c("POST", base_event + "/seats/block", {"seats": ["A-1-10"]}, who="admin", want=200)
     c("POST", base_event + "/seats/block", {"seats": ["A-9-9"]}, who="admin", want=400)

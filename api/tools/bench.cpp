@@ -82,7 +82,7 @@ check_result check_consistency(http_client& client, const std::string& event_id,
   seat_problem held("seats still held"), sold_unknown("seats sold but not confirmed in the ledger"),
       not_sold("seats confirmed in the ledger but not sold");
   const std::string path = event_path(event_id);
-  const json seats = parsed_body(client.request("GET", path + "/seats"), "GET " + path + "/seats");
+  const json seats = parsed_body(get_all_pages(client, path + "/seats"), "GET " + path + "/seats");
   for (const auto& seat : seats.at("seats")) {
     const auto id = seat.at("id").get<std::string>();
     const auto state = seat.at("state").get<std::string>();

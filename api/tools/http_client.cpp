@@ -79,6 +79,30 @@ std::string describe_answer(const http_reply& reply) {
   return out;
 }
 
+http_reply get_all_pages(http_client& client, const std::string& target, const std::string& list) {
+  using json = nlohmann::ordered_json;
+  http_reply reply = client.request("GET", target);
+  json whole = json::parse(reply.body, nullptr, false);
+  if (reply.status != 200 || !whole.is_object()) return reply;
+  const char joint = target.find('?') == std::string::npos ? '?' : '&';
+  for (auto next = whole.find("next"); next != whole.end() && next->is_string();
+       next = whole.find("next")) {
+    const std::string cursor = next->get<std::string>();
+    http_reply page_reply = client.request("GET", target + joint + "after=" + cursor);
+    json page = json::parse(page_reply.body, nullptr, false);
+    if (page_reply.status != 200 || !page.is_object()) return page_reply;
+    if (page.value("next", json()) == cursor)
+      throw std::runtime_error("GET " + target + ": the server answered the cursor " + cursor +
+                               " it was given: the list would never end");
+    json& items = whole[list];
+    for (json& item : page[list])
+      items.push_back(std::move(item));
+    whole["next"] = std::move(page["next"]);
+  }
+  if (whole.contains("next")) reply.body = whole.dump();
+  return reply;
+}
+
 struct http_client::impl {
   asio::io_context io;
   beast::tcp_stream stream{io};

@@ -58,4 +58,13 @@ class http_client {
   std::unique_ptr<impl> impl_;
 };
 
+// A paged list read whole (docs/API.md: GET .../seats answers `next`, a cursor, until its last
+// page): GET target, then target with `after=<next>` added, for as long as an answer's `next`
+// is a string. The first answer that is not 200 or not a JSON object is returned as it is.
+// Else the first page's answer with `list` holding every page's items, in order, and `next`
+// null. An answer without `next` (a server that does not page) is the whole list. Throws
+// std::runtime_error when the server answers a cursor it was just given (it would never end).
+http_reply get_all_pages(http_client& client, const std::string& target,
+                         const std::string& list = "seats");
+
 }  // namespace seatd::tools

@@ -35,11 +35,14 @@ struct api_call {
   std::string target;
   std::string body;
   std::function<std::string(const json&, unsigned status)> human;
+  // A GET of a list that comes in pages (the seat map): every page, as one answer.
+  bool all_pages = false;
 };
 
 int perform(const global_options& g, const api_call& call) {
   http_client client(parse_base_url(g.url), g.token);
-  const http_reply reply = client.request(call.method, call.target, call.body);
+  const http_reply reply = call.all_pages ? get_all_pages(client, call.target)
+                                          : client.request(call.method, call.target, call.body);
   if (reply.status < 200 || reply.status >= 300) {
     std::fprintf(stderr, "seatctl: %s\n", describe_answer(reply).c_str());
     return exit_api_error;
@@ -96,7 +99,7 @@ void add_event_commands(CLI::App& app, call_maker& make) {
     };
   });
 
-  auto* seats = app.add_subcommand("seats", "the seat map, a line per row");
+  auto* seats = app.add_subcommand("seats", "the whole seat map (every page), a line per row");
   auto seats_id = std::make_shared<std::string>();
   auto section = std::make_shared<std::string>();
   seats->add_option("ID", *seats_id, "event id")->required();
@@ -105,7 +108,7 @@ void add_event_commands(CLI::App& app, call_maker& make) {
     make = [seats_id, section] {
       const std::string query = section->empty() ? "" : "?section=" + *section;
       return api_call{"GET", event_path(*seats_id) + "/seats" + query, "",
-                      [](const json& a, unsigned) { return render_seat_map(a); }};
+                      [](const json& a, unsigned) { return render_seat_map(a); }, true};
     };
   });
 

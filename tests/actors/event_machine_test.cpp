@@ -620,3 +620,81 @@ TEST_CASE("event_machine: forgotten slots survive a snapshot and are reused alik
   }
   CHECK(snapshot_codec::encode(copy.value()) == snapshot_codec::encode(m));
 }
+
+TEST_CASE("event_machine: a page of seat views is one range of a section, in layout order",
+          "[unit][inventory]") {
+  event_spec two = concert();
+  two.sections.push_back({"B", {{"1", 3, {}, "R"}, {"2", 0, {"9", "7"}, "R"}}});
+  auto m = make_machine(two);
+  REQUIRE(m.hold(seats_for("c1", {"A-2-5", "B-1-1"}), t0).ok());
+  CHECK(m.layout().seats_of(std::nullopt) == seat_range{0, 59});
+  CHECK(m.layout().seats_of(0u) == seat_range{0, 54});
+  CHECK(m.layout().seats_of(1u) == seat_range{54, 59});
+
+  // Section B from its start: the first page, then the rest, then nothing more.
+  const seat_page first = m.seat_views(1u, 0, 2);
+  CHECK(first.first == 54);
+  CHECK(first.seats ==
+        std::vector<seat_view>{{"B-1-1", seat_state::held}, {"B-1-2", seat_state::available}});
+  CHECK(first.more);
+  const seat_page rest = m.seat_views(1u, 56, 10);
+  CHECK(rest.first == 56);
+  CHECK(rest.seats == std::vector<seat_view>{{"B-1-3", seat_state::available},
+                                             {"B-2-9", seat_state::available},
+                                             {"B-2-7", seat_state::available}});
+  CHECK_FALSE(rest.more);
+  // A page that ends exactly at the section's end says there is no more.
+  CHECK_FALSE(m.seat_views(1u, 57, 2).more);
+  CHECK(m.seat_views(1u, 57, 1).more);
+
+  // Clamped into the section: before it starts at its first seat; at or past its end, empty.
+  CHECK(m.seat_views(1u, 3, 1).seats == std::vector<seat_view>{{"B-1-1", seat_state::held}});
+  for (const seat_index past : {59u, 60u, 0xFFFFFFFFu}) {
+    const seat_page none = m.seat_views(1u, past, 5);
+    CHECK(none.first == 59);
+    CHECK(none.seats.empty());
+    CHECK_FALSE(none.more);
+  }
+  // Section A's pages stop at its last seat, before B's first.
+  const seat_page a_end = m.seat_views(0u, 52, 100);
+  CHECK(a_end.seats ==
+        std::vector<seat_view>{{"A-2-3", seat_state::available}, {"A-2-5", seat_state::held}});
+  CHECK_FALSE(a_end.more);
+  // The whole event runs on from A into B.
+  CHECK(m.seat_views(std::nullopt, 53, 2).seats ==
+        std::vector<seat_view>{{"A-2-5", seat_state::held}, {"B-1-1", seat_state::held}});
+  CHECK(m.seat_views(std::nullopt, 53, 2).more);
+  // limit 0: an empty page that says whether seats remain.
+  CHECK(m.seat_views(std::nullopt, 10, 0).seats.empty());
+  CHECK(m.seat_views(std::nullopt, 10, 0).more);
+}
+
+TEST_CASE("event_machine: pages of any size cover every seat once, as the whole list does",
+          "[unit][inventory]") {
+  event_spec two = concert();
+  two.sections.push_back({"B", {{"1", 3, {}, "R"}, {"2", 0, {"9", "7"}, "R"}}});
+  auto m = make_machine(two);
+  REQUIRE(m.hold(seats_for("c1", {"A-1-7", "B-2-7"}), t0).ok());
+  for (const std::optional<std::uint32_t> section :
+       {std::optional<std::uint32_t>{}, std::optional<std::uint32_t>{0u},
+        std::optional<std::uint32_t>{1u}}) {
+    const std::vector<seat_view> whole = m.seat_views(section);
+    for (std::uint32_t limit = 1; limit <= whole.size() + 1; ++limit) {
+      INFO("section " << (section ? std::to_string(*section) : "none") << ", limit " << limit);
+      std::vector<seat_view> walked;
+      seat_index from = 0;
+      std::size_t pages = 0;
+      for (bool more = true; more; ++pages) {
+        REQUIRE(pages <= whole.size());  // a page that never ends the walk fails, not hangs
+        seat_page page = m.seat_views(section, from, limit);
+        REQUIRE(page.seats.size() <= limit);
+        REQUIRE((page.more || page.seats.size() + walked.size() == whole.size()));
+        from = page.first + static_cast<seat_index>(page.seats.size());
+        more = page.more;
+        walked.insert(walked.end(), page.seats.begin(), page.seats.end());
+      }
+      CHECK(walked == whole);
+      CHECK(pages == (whole.size() + limit - 1) / limit);
+    }
+  }
+}

@@ -688,6 +688,13 @@ namespace {
 
 // The concert at t0 with c1 holding A-1-1 and A-1-2 (hold h0), c2 holding 2 FLOOR places
 // (h1), c3's hold h2 of A-2-5 confirmed at t0 + 1 s as r..-0-.., and A-1-50 blocked.
+// GET .../seats's query, as parse_seat_query gives it.
+api::seat_query seats_query(std::optional<std::string> section = std::nullopt,
+                            std::uint32_t limit = api::seats_per_page_default,
+                            std::optional<api::seat_cursor> after = std::nullopt) {
+  return {std::move(section), limit, after};
+}
+
 struct sold_concert {
   event_machine machine = make_machine(concert());
   hold_view seated;
@@ -740,23 +747,180 @@ TEST_CASE("json_codec: an event renders its definition and live counts", "[unit]
 
 TEST_CASE("json_codec: seats render in layout order with state and category", "[unit][api]") {
   const sold_concert s;
-  const json all = json::parse(api::render_seats(s.machine, std::nullopt));
-  REQUIRE(all.size() == 1);
+  const response whole = api::render_seats(s.machine, seats_query());
+  REQUIRE(whole.status == 200);
+  const json all = json::parse(whole.body);
+  // The contract's "seats", and "next": null, since 54 seats fit in the default page.
+  REQUIRE(all.size() == 2);
+  CHECK(all.at("next") == nullptr);
   REQUIRE(all.at("seats").size() == 54);
   CHECK(all["seats"][0] == json({{"id", "A-1-1"}, {"state", "held"}, {"category", "VIP"}}));
   CHECK(all["seats"][2] == json({{"id", "A-1-3"}, {"state", "available"}, {"category", "VIP"}}));
   CHECK(all["seats"][49] == json({{"id", "A-1-50"}, {"state", "blocked"}, {"category", "VIP"}}));
   CHECK(all["seats"][52] == json({{"id", "A-2-3"}, {"state", "available"}, {"category", "R"}}));
   CHECK(all["seats"][53] == json({{"id", "A-2-5"}, {"state", "sold"}, {"category", "R"}}));
-  CHECK(api::render_seats(s.machine, 0u) == api::render_seats(s.machine, std::nullopt));
+  CHECK(api::render_seats(s.machine, seats_query("A")) == whole);
 
   // A second section: a section's seats start at its own first seat.
   event_spec two = concert();
   two.sections.push_back({"B", {{"1", 2, {}, "R"}}});
   const auto m = make_machine(two);
-  CHECK(api::render_seats(m, 1u) ==
+  CHECK(api::render_seats(m, seats_query("B")).body ==
         R"({"seats":[{"id":"B-1-1","state":"available","category":"R"},)"
-        R"({"id":"B-1-2","state":"available","category":"R"}]})");
+        R"({"id":"B-1-2","state":"available","category":"R"}],"next":null})");
+  CHECK(api::render_seats(m, seats_query("Z")) ==
+        error_response(400, "invalid_request", R"(section: the event has no section "Z")"));
+}
+
+TEST_CASE("json_codec: a page of seats, byte for byte, with the cursor of the next one",
+          "[unit][api]") {
+  const sold_concert s;
+  // The cursor is the last seat's index in 8 hex digits, then the low 32 bits of FNV-1a 64 of
+  // "{event}/{section or nothing}/{index}": "ev1//1" gives 31582542.
+  const response first = api::render_seats(s.machine, seats_query(std::nullopt, 2));
+  CHECK(first.status == 200);
+  CHECK(first.body == R"({"seats":[{"id":"A-1-1","state":"held","category":"VIP"},)"
+                      R"({"id":"A-1-2","state":"held","category":"VIP"}],)"
+                      R"("next":"0000000131582542"})");
+  const auto after = [](const std::string& cursor) {
+    return api::parse_seat_query("limit=2&after=" + cursor).value().after;
+  };
+  CHECK(
+      api::render_seats(s.machine, seats_query(std::nullopt, 2, after("0000000131582542"))).body ==
+      R"({"seats":[{"id":"A-1-3","state":"available","category":"VIP"},)"
+      R"({"id":"A-1-4","state":"available","category":"VIP"}],)"
+      R"("next":"00000003315821dc"})");
+  // The last page: "next" is null. After seat 52 ("ev1//52"), one seat is left.
+  CHECK(
+      api::render_seats(s.machine, seats_query(std::nullopt, 2, after("00000034d8bb6d8c"))).body ==
+      R"({"seats":[{"id":"A-2-5","state":"sold","category":"R"}],"next":null})");
+  // A page that ends on the last seat is the last page too: no empty page follows.
+  const api::seat_cursor at_51 = api::make_seat_cursor(s.machine, std::nullopt, 51);
+  CHECK(api::render_seats(s.machine, seats_query(std::nullopt, 2, at_51)).body ==
+        R"({"seats":[{"id":"A-2-3","state":"available","category":"R"},)"
+        R"({"id":"A-2-5","state":"sold","category":"R"}],"next":null})");
+  // A section's pages have cursors of their own ("ev1/A/1").
+  CHECK(json::parse(api::render_seats(s.machine, seats_query("A", 2)).body)["next"] ==
+        "0000000109ca7419");
+  CHECK(api::seat_cursor_text(at_51).substr(0, 8) == "00000033");
+  CHECK(api::seat_cursor_text({1, 0x31582542}) == "0000000131582542");
+}
+
+TEST_CASE("json_codec: following next with any limit gives every seat once, in layout order",
+          "[unit][api]") {
+  event_spec two = concert();
+  two.sections.push_back({"B", {{"1", 3, {}, "R"}, {"2", 0, {"9", "7"}, "R"}}});
+  const auto m = make_machine(two);
+  for (const std::string section : {"", "A", "B"}) {
+    const std::string base = section.empty() ? "" : "section=" + section + "&";
+    const json whole = json::parse(api::render_seats(m, api::parse_seat_query(base).value()).body);
+    REQUIRE(whole.at("next") == nullptr);
+    for (int limit = 1; limit <= 60; ++limit) {
+      INFO("section " << section << ", limit " << limit);
+      json walked = json::array();
+      std::string query = base + "limit=" + std::to_string(limit);
+      for (int pages = 1;; ++pages) {
+        REQUIRE(pages <= 60);
+        const response r = api::render_seats(m, api::parse_seat_query(query).value());
+        REQUIRE(r.status == 200);
+        const json page = json::parse(r.body);
+        REQUIRE(page.at("seats").size() <= static_cast<std::size_t>(limit));
+        for (const json& seat : page["seats"])
+          walked.push_back(seat);
+        if (page.at("next").is_null()) break;
+        REQUIRE(page["seats"].size() == static_cast<std::size_t>(limit));
+        query =
+            base + "limit=" + std::to_string(limit) + "&after=" + page["next"].get<std::string>();
+      }
+      CHECK(walked == whole["seats"]);
+    }
+  }
+}
+
+TEST_CASE("json_codec: the seat query refuses bad values before the event, naming them",
+          "[unit][api]") {
+  CHECK(api::parse_seat_query("").value() == api::seat_query{});
+  CHECK(api::seat_query{}.limit == 10'000);
+  CHECK(api::parse_seat_query("section=A&limit=10000&after=0000000131582542&other=x&x&&").value() ==
+        api::seat_query{"A", 10'000, api::seat_cursor{1, 0x31582542}});
+  CHECK(api::parse_seat_query("limit=1").value().limit == 1);
+  CHECK(api::parse_seat_query("limit=0010").value().limit == 10);
+  CHECK(api::parse_seat_query("other=1&other=2").ok());  // not ours: ignored, as always
+
+  const std::string limit_rule = "limit: must be an integer from 1 to 10000";
+  const std::string cursor_rule = R"(after: must be the "next" of a previous page, as it was)";
+  const std::string section_rule = "section: must be 1 to 16 of [A-Za-z0-9._:]";
+  check_rejects<api::seat_query>(
+      {
+          {"limit=0", limit_rule},
+          {"limit=10001", limit_rule},
+          {"limit=abc", limit_rule},
+          {"limit=", limit_rule},
+          {"limit", limit_rule},
+          {"limit=-1", limit_rule},
+          {"limit=+5", limit_rule},
+          {"limit=1.5", limit_rule},
+          {"limit=%31", limit_rule},
+          {"limit=99999999999999999999999", limit_rule},
+          {"section=A&limit=5&limit=5", "limit: given more than once"},
+          {"limit=5&limit=6", "limit: given more than once"},
+          {"section=A&section=B", "section: given more than once"},
+          {"after=0000000131582542&after=0000000131582542", "after: given more than once"},
+          {"after=", cursor_rule},
+          {"after", cursor_rule},
+          {"after=A-1-1", cursor_rule},
+          {"after=000000013158254", cursor_rule},
+          {"after=0000000131582542a", cursor_rule},
+          {"after=00000001315825G2", cursor_rule},
+          {"after=00000001315825A2", cursor_rule},
+          {"section=", section_rule},
+          {"section", section_rule},
+          {"section=A-1", section_rule},
+          {"section=bad!", section_rule},
+          {"section=" + repeat("S", 17), section_rule},
+          // The first bad parameter, in the order sent, is the one named.
+          {"limit=0&section=bad!", limit_rule},
+          {"section=bad!&limit=0", section_rule},
+      },
+      api::parse_seat_query);
+}
+TEST_CASE("json_codec: a cursor of another event, section or listing is refused, naming after",
+          "[unit][api]") {
+  event_spec two = concert();
+  two.sections.push_back({"B", {{"1", 3, {}, "R"}}});
+  const auto m = make_machine(two);
+  const auto other = event_machine::create("ev2", two, t0, 0xC0FFEE).value();
+  const std::string not_of_event = "after: not a cursor of this event's seats";
+  const std::string not_of_a = R"(after: not a cursor of section "A" of this event)";
+  const std::string not_of_b = R"(after: not a cursor of section "B" of this event)";
+  const auto page = [&m](std::optional<std::string> section, api::seat_cursor after) {
+    return api::render_seats(m, seats_query(std::move(section), 2, after));
+  };
+  const auto refused = [](const std::string& message) {
+    return error_response(400, "invalid_request", message);
+  };
+  // Each listing's own cursors are good.
+  CHECK(page(std::nullopt, api::make_seat_cursor(m, std::nullopt, 1)).status == 200);
+  CHECK(page("A", api::make_seat_cursor(m, 0u, 1)).status == 200);
+  CHECK(page("B", api::make_seat_cursor(m, 1u, 55)).status == 200);
+  // The same seat, of another event with the same layout.
+  CHECK(page(std::nullopt, api::make_seat_cursor(other, std::nullopt, 1)) == refused(not_of_event));
+  CHECK(page("A", api::make_seat_cursor(other, 0u, 1)) == refused(not_of_a));
+  // The same seat, of another listing of this event: the whole event's, section A's.
+  CHECK(page("A", api::make_seat_cursor(m, std::nullopt, 1)) == refused(not_of_a));
+  CHECK(page(std::nullopt, api::make_seat_cursor(m, 0u, 1)) == refused(not_of_event));
+  CHECK(page("B", api::make_seat_cursor(m, std::nullopt, 55)) == refused(not_of_b));
+  // A seat of another section, with a check made for section B; a seat past the event.
+  CHECK(page("B", api::make_seat_cursor(m, 1u, 3)) == refused(not_of_b));
+  CHECK(page("B", api::make_seat_cursor(m, 1u, 57)) == refused(not_of_b));
+  CHECK(page(std::nullopt, api::make_seat_cursor(m, std::nullopt, 57)) == refused(not_of_event));
+  // A forged cursor: another seat under a good cursor's check.
+  api::seat_cursor forged = api::make_seat_cursor(m, std::nullopt, 1);
+  forged.after = 2;
+  CHECK(page(std::nullopt, forged) == refused(not_of_event));
+  // An unknown section is named first.
+  CHECK(page("Z", api::make_seat_cursor(m, 0u, 1)) ==
+        refused(R"(section: the event has no section "Z")"));
 }
 
 TEST_CASE("json_codec: holds render as API.md lists them, status on request", "[unit][api]") {

@@ -108,7 +108,10 @@ struct run {
         return release_command{pick(p, holds, "h9-000000000000000000000000")};
       case 6: {
         confirm_command c{pick(p, holds, "h9-000000000000000000000000"),
-                          "pay" + std::to_string(p.below(3)), "", 0, 0};
+                          "pay" + std::to_string(p.below(3)),
+                          "",
+                          0,
+                          {}};
         if (p.below(3) == 0) c.idempotency_key = "k" + std::to_string(p.below(4));
         return c;
       }

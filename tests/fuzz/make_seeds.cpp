@@ -56,10 +56,10 @@ event_machine used_event() {
   auto run = [&](command c) {
     return host.on_command(std::move(c), test::t0, test::secret_of(++random), true);
   };
-  auto held = run(hold_command{"alice", 300, explicit_seats{{"A-1-1", "A-1-2"}}, "k", 1, 0});
+  auto held = run(hold_command{"alice", 300, explicit_seats{{"A-1-1", "A-1-2"}}, "k", 1, {}});
   const auto hold_id = std::get<hold_view>(held.reply->value()).hold_id;
-  run(hold_command{"bob", 60, ga_places{"FLOOR", 3}, "", 0, 0});
-  auto confirmed = run(confirm_command{hold_id, "pay", "", 0, 0});
+  run(hold_command{"bob", 60, ga_places{"FLOOR", 3}, "", 0, {}});
+  auto confirmed = run(confirm_command{hold_id, "pay", "", 0, {}});
   const auto reservation = std::get<confirm_reply>(confirmed.reply->value()).reservation;
   run(cancel_command{reservation.reservation_id, "refund"});
   run(block_command{{"A-1-9"}, true});

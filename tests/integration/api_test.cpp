@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -293,6 +294,151 @@ TEST_CASE("api: every path answers its checks in API.md's order, byte for byte",
     CHECK(r.status == e.status);
     CHECK(r.body == json({{"error", e.code}, {"message", e.message}}).dump());
     CHECK(r.headers["x-request-id"].size() == 16);
+  }
+}
+
+// The seat map comes in pages (docs/decisions/0010-paginated-seat-map.md): a 200,000-seat
+// event, the largest the layout limits allow (4 sections of 50 rows of 1,000 seats).
+TEST_CASE("api: the seat map of a 200,000-seat event comes in pages, every seat once, in order",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  REQUIRE(c.request("PUT", "/v1/events/big", flash_json(4, 50, 1000), admin).status == 201);
+  // A few seats not available, on both sides of page and section boundaries.
+  const std::vector<std::string> taken{"1-1-1", "1-10-1000", "1-11-1", "2-1-1", "4-50-1000"};
+  const auto held = c.request("POST", "/v1/events/big/holds", hold_seats("c", taken), gateway);
+  REQUIRE(held.status == 201);
+
+  std::vector<std::string> layout_order;  // every seat id, in layout order
+  layout_order.reserve(200'000);
+  for (int s = 1; s <= 4; ++s)
+    for (int r = 1; r <= 50; ++r)
+      for (int seat = 1; seat <= 1000; ++seat)
+        layout_order.push_back(std::to_string(s) + "-" + std::to_string(r) + "-" +
+                               std::to_string(seat));
+
+  // Walks a listing page by page; returns the ids in the order received, checking each
+  // seat's state and category, and that no page is longer than asked.
+  auto walk = [&](const std::string& first_query, std::size_t limit, std::size_t& pages) {
+    std::vector<std::string> ids;
+    std::string query = first_query;
+    for (pages = 1;; ++pages) {
+      REQUIRE(pages <= 200'001);
+      const auto r = c.request("GET", "/v1/events/big/seats?" + query, "", gateway);
+      REQUIRE(r.status == 200);
+      const json page = body_of(r);
+      REQUIRE(page.at("seats").size() <= limit);
+      for (const json& seat : page["seats"]) {
+        const std::string id = seat.at("id");
+        const bool is_taken = std::find(taken.begin(), taken.end(), id) != taken.end();
+        CHECK(seat.at("state") == (is_taken ? "held" : "available"));
+        CHECK(seat.at("category") == "STD");
+        ids.push_back(id);
+      }
+      if (page.at("next").is_null()) break;
+      REQUIRE(page["seats"].size() == limit);  // only the last page is short
+      query = first_query + "&after=" + page["next"].get<std::string>();
+    }
+    return ids;
+  };
+
+  std::size_t pages = 0;
+  CHECK(walk("limit=10000", 10'000, pages) == layout_order);
+  CHECK(pages == 20);
+  // A limit that does not divide a section or a row, over section 2 alone.
+  const std::vector<std::string> section_2(layout_order.begin() + 50'000,
+                                           layout_order.begin() + 100'000);
+  CHECK(walk("section=2&limit=7777", 7777, pages) == section_2);
+  CHECK(pages == 7);
+}
+
+TEST_CASE("api: without limit the seat map is one bounded page; a small event is all of it",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  REQUIRE(c.request("PUT", "/v1/events/big", flash_json(4, 50, 1000), admin).status == 201);
+  create_concert(c);
+
+  // A client that does not page gets a correct first page, and "next" to go on.
+  const auto first = c.request("GET", "/v1/events/big/seats", "", gateway);
+  REQUIRE(first.status == 200);
+  const json page = body_of(first);
+  REQUIRE(page.at("seats").size() == 10'000);
+  CHECK(page["seats"].front().at("id") == "1-1-1");
+  CHECK(page["seats"].back().at("id") == "1-10-1000");
+  CHECK(page.at("next").is_string());
+  // The whole event in one answer was 11,142,611 bytes; its first page is under 1/15 of it.
+  INFO("default page: " << first.body.size() << " bytes");
+  CHECK(first.body.size() <= 10'000 * 64);
+  CHECK(first.body.size() > 10'000 * 48);
+  // What limit=10000 gives, byte for byte.
+  CHECK(c.request("GET", "/v1/events/big/seats?limit=10000", "", gateway).body == first.body);
+
+  // API.md's example event (54 seats): the contract's answer, and "next": null.
+  const auto small = c.request("GET", "/v1/events/ev1/seats", "", gateway);
+  REQUIRE(small.status == 200);
+  CHECK(body_of(small).at("seats").size() == 54);
+  CHECK(body_of(small).at("next").is_null());
+  CHECK(small.body.rfind(R"({"seats":[{"id":"A-1-1","state":"available","category":"VIP"},)", 0) ==
+        0);
+  CHECK(small.body.size() - small.body.rfind(R"(],"next":null})") == 14);
+}
+
+TEST_CASE("api: bad seat map parameters are 400 naming them, in API.md's order", "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const std::string other_body = flash_json(1, 1, 60);
+  REQUIRE(c.request("PUT", "/v1/events/other", other_body, admin).status == 201);
+  // Cursors of ev1's whole map, of its section A, and of another event, each after 2 seats.
+  auto next_of = [&](const std::string& target) {
+    return body_of(c.request("GET", target, "", gateway)).at("next").get<std::string>();
+  };
+  const std::string ev1_cursor = next_of("/v1/events/ev1/seats?limit=2");
+  const std::string ev1_a_cursor = next_of("/v1/events/ev1/seats?section=A&limit=2");
+  const std::string other_cursor = next_of("/v1/events/other/seats?limit=2");
+  CHECK(c.request("GET", "/v1/events/ev1/seats?limit=2&after=" + ev1_cursor, "", gateway).status ==
+        200);
+
+  const std::string limit_rule = "limit: must be an integer from 1 to 10000";
+  const std::string cursor_rule = R"(after: must be the "next" of a previous page, as it was)";
+  const std::vector<std::tuple<std::string, unsigned, std::string>> cases{
+      {"/v1/events/ev1/seats?limit=0", 400, limit_rule},
+      {"/v1/events/ev1/seats?limit=10001", 400, limit_rule},
+      {"/v1/events/ev1/seats?limit=abc", 400, limit_rule},
+      {"/v1/events/ev1/seats?limit=", 400, limit_rule},
+      {"/v1/events/ev1/seats?limit=2&limit=2", 400, "limit: given more than once"},
+      {"/v1/events/ev1/seats?section=A&section=A", 400, "section: given more than once"},
+      {"/v1/events/ev1/seats?after=" + ev1_cursor + "&after=" + ev1_cursor, 400,
+       "after: given more than once"},
+      {"/v1/events/ev1/seats?after=A-1-2", 400, cursor_rule},
+      {"/v1/events/ev1/seats?after=", 400, cursor_rule},
+      {"/v1/events/ev1/seats?section=bad!", 400, "section: must be 1 to 16 of [A-Za-z0-9._:]"},
+      // Malformed before the event is looked up (400 before 404).
+      {"/v1/events/nope/seats?limit=0", 400, limit_rule},
+      {"/v1/events/nope/seats?after=xyz", 400, cursor_rule},
+      {"/v1/events/nope/seats?limit=5", 404, R"(no event "nope")"},
+      // Well-formed, but not of this event or this listing: after the lookup.
+      {"/v1/events/ev1/seats?after=" + other_cursor, 400,
+       "after: not a cursor of this event's seats"},
+      {"/v1/events/ev1/seats?section=A&after=" + ev1_cursor, 400,
+       R"(after: not a cursor of section "A" of this event)"},
+      {"/v1/events/ev1/seats?after=" + ev1_a_cursor, 400,
+       "after: not a cursor of this event's seats"},
+      {"/v1/events/nope/seats?after=" + ev1_cursor, 404, R"(no event "nope")"},
+      {"/v1/events/ev1/seats?section=Z&after=" + ev1_cursor, 400,
+       R"(section: the event has no section "Z")"},
+  };
+  for (const auto& [target, status, message] : cases) {
+    const auto r = c.request("GET", target, "", gateway);
+    INFO(target << " -> " << r.status << " " << r.body);
+    CHECK(r.status == status);
+    CHECK(r.body == json({{"error", status == 404 ? "event_not_found" : "invalid_request"},
+                          {"message", message}})
+                        .dump());
   }
 }
 

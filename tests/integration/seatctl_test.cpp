@@ -107,6 +107,51 @@ TEST_CASE("seatctl: create-event, hold, confirm, event and seats against a real 
   CHECK(starts_with(seatctl(port, {"cluster"}).out, "answered by node n1; 1 events\n"));
 }
 
+TEST_CASE("seatctl seats: a map of more seats than a page prints whole, every page followed",
+          "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  const auto port = node.port();
+  // One section of 25 rows of 1,000 seats: three pages of the server's default 10,000.
+  const std::string file = write_temp_file(flash_json(1, 25, 1000));
+  REQUIRE(seatctl(port, {"create-event", "big", file}).exit_code == 0);
+  std::remove(file.c_str());
+  REQUIRE(
+      seatctl(port, {"hold", "big", "--customer", "c", "--seats", "1-11-1,1-25-1000"}).exit_code ==
+      0);
+
+  std::string expected = "section 1\n";
+  for (int row = 1; row <= 25; ++row) {
+    std::string line(1000, '.');
+    if (row == 11) line.front() = 'h';
+    if (row == 25) line.back() = 'h';
+    expected +=
+        "  row " + std::string(row < 10 ? " " : "") + std::to_string(row) + "  " + line + "\n";
+  }
+  expected += "('.' available, 'h' held, '#' sold, 'x' blocked)\n";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"seats", "big"},
+        std::vector<std::string>{"seats", "big", "--section", "1"}}) {
+    const auto map = seatctl(port, args);
+    INFO(map.err);
+    CHECK(map.exit_code == 0);
+    CHECK(map.out == expected);
+  }
+  // --json: one answer with every seat, in order, and "next": null.
+  const auto as_json = seatctl(port, {"--json", "seats", "big"});
+  REQUIRE(as_json.exit_code == 0);
+  const json answer = json::parse(as_json.out);
+  REQUIRE(answer.at("seats").size() == 25'000);
+  CHECK(answer["seats"][10'000]["id"] == "1-11-1");
+  CHECK(answer["seats"][10'000]["state"] == "held");
+  CHECK(answer["seats"][24'999]["id"] == "1-25-1000");
+  CHECK(answer.at("next").is_null());
+  // An error on the way is the API's error.
+  const auto unknown = seatctl(port, {"seats", "big", "--section", "9"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err == "seatctl: invalid_request: section: the event has no section \"9\"\n");
+}
+
 TEST_CASE("seatctl: API errors exit 1 with the code on stderr, usage errors 2, no server 3",
           "[integration]") {
   seatd_process node;
