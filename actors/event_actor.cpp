@@ -56,8 +56,11 @@ void handle_request(self_pointer self, const std::shared_ptr<event_request>& req
     carry_out(self, nothing, request->handle(st.host->machine(), nullptr));
     return;
   }
-  event_ready ready = st.host->on_command(std::move(*request->mutation), st.config.clock_ms(),
-                                          st.config.random_secret(), st.config.log->has_room());
+  command& c = *request->mutation;
+  // A syscall's worth of randomness only for the commands that can make an id.
+  const id_secret secret = event_host::needs_secret(c) ? st.config.random_secret() : id_secret{};
+  event_ready ready =
+      st.host->on_command(std::move(c), st.config.clock_ms(), secret, st.config.log->has_room());
   if (ready.overloaded) {
     if (request->overloaded) request->overloaded();
     return;

@@ -20,6 +20,10 @@ result<created_event> event_host::create(std::uint32_t shard, std::string event_
   return created_event{std::move(machine).value(), std::move(entry)};
 }
 
+bool event_host::needs_secret(const command& c) {
+  return std::holds_alternative<hold_command>(c) || std::holds_alternative<confirm_command>(c);
+}
+
 std::int64_t event_host::stamp_at(std::int64_t clock_ms) const {
   return std::max(clock_ms, machine_.clock_ms());
 }

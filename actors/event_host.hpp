@@ -51,8 +51,11 @@ class event_host {
       std::uint64_t id_salt,
       std::int64_t hold_retention_ms = event_machine::default_hold_retention_ms);
 
+  // Whether the command may make a new id (a hold or a confirm): only then must the shell
+  // draw a secret for it.
+  static bool needs_secret(const command& c);
   // A mutation. `secret` is the secret part of a new hold's or reservation's id: 96 bits from
-  // a cryptographically secure source, drawn by the shell for every mutation.
+  // a cryptographically secure source, drawn by the shell when needs_secret() says so.
   event_ready on_command(command c, std::int64_t clock_ms, const id_secret& secret,
                          bool log_has_room);
   // The expiry timer fired: frees the holds due and logs that, if any.

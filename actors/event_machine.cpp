@@ -12,10 +12,13 @@ namespace {
 
 constexpr std::int64_t ms_per_s = 1000;
 
+// `digits` lower-case hex digits of value, leading zeros kept (on every id answered: no printf).
 std::string hex(std::uint64_t value, int digits) {
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%0*llx", digits, static_cast<unsigned long long>(value));
-  return buffer;
+  static constexpr char alphabet[] = "0123456789abcdef";
+  std::string out(static_cast<std::size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i, value >>= 4)
+    out[static_cast<std::size_t>(i)] = alphabet[value & 0xF];
+  return out;
 }
 
 // Parses exactly `digits` lowercase hex digits.

@@ -141,12 +141,12 @@ std::string render_stream_record(const actors::stream_change& change) {
       cluster::stream_record_of(change.event_id, change.seq, change.reservation));
 }
 
-// Unpredictable bits from the kernel's CSPRNG (id secrets, salts), from any thread. Blocks
-// only until the pool is first seeded at boot; any other failure stops the process, since
-// an id without its secret would be guessable.
-std::uint64_t random_bits() {
-  std::uint64_t value = 0;
-  auto* bytes = reinterpret_cast<char*>(&value);
+// 96 unpredictable bits from the kernel's CSPRNG (an id's secret, a salt), in one getrandom
+// call, from any thread. Blocks only until the pool is first seeded at boot; any other
+// failure stops the process, since an id without its secret would be guessable.
+actors::id_secret random_secret() {
+  actors::id_secret value{};
+  auto* bytes = reinterpret_cast<char*>(value.data());
   std::size_t have = 0;
   while (have < sizeof value) {
     const ssize_t got = ::getrandom(bytes + have, sizeof value - have, 0);
@@ -245,7 +245,7 @@ int run(settings s) {
   // Declared before the node, destroyed after it: the node's stop still uses both.
   cluster::opened_log opened;
   std::unique_ptr<cluster::kafka_emitter> emitter;
-  cluster::node node(node_config, actors_system, metrics, {wall_clock_ms, random_bits});
+  cluster::node node(node_config, actors_system, metrics, {wall_clock_ms, random_secret});
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
   router_config.node_id = s.node_id;

@@ -10,7 +10,7 @@ namespace seatd::cluster {
 node::node(node_config config, caf::actor_system& system, common::metrics_registry& metrics,
            node_ports ports)
     : config_(config), system_(system), metrics_(metrics), ports_(std::move(ports)) {
-  SEATD_ASSERT(ports_.clock_ms && ports_.random, "a node needs a clock and randomness");
+  SEATD_ASSERT(ports_.clock_ms && ports_.random_secret, "a node needs a clock and randomness");
 }
 
 node::~node() {
@@ -51,11 +51,7 @@ void node::host(std::string event_id, actors::event_host event) {
   config.clock_ms = ports_.clock_ms;
   // Every id's secret straight from the node's secure source: nothing derived, nothing to
   // predict from the ids a client has seen.
-  config.random_secret = [random = ports_.random] {
-    const std::uint64_t a = random(), b = random();
-    return actors::id_secret{static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(a >> 32),
-                             static_cast<std::uint32_t>(b)};
-  };
+  config.random_secret = ports_.random_secret;
   config.stats = std::make_shared<actors::event_actor_stats>();
   const std::uint32_t shard = event.shard();
   hosted h{actors::spawn_event_actor(system_, config, std::move(event)), shard, config.stats};
@@ -148,9 +144,10 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
     return dispatch(event_id, std::move(request));
   }
   if (!log_->has_room()) return dispatch_status::log_full;
-  auto created =
-      actors::event_host::create(shard_of(event_id), event_id, std::move(spec), ports_.clock_ms(),
-                                 ports_.random(), config_.hold_retention_ms);
+  const actors::id_secret salt_bits = ports_.random_secret();
+  const std::uint64_t salt = (std::uint64_t{salt_bits[0]} << 32) | salt_bits[1];
+  auto created = actors::event_host::create(shard_of(event_id), event_id, std::move(spec),
+                                            ports_.clock_ms(), salt, config_.hold_retention_ms);
   if (!created) return common::fail(std::move(created).error());
   actors::created_event& event = created.value();
   // Proposed under the directory lock: no command of the event can precede its creation.

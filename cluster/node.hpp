@@ -36,8 +36,8 @@ struct node_config {
 // What the node reads from the world. Both are called from any thread, one call at a time.
 struct node_ports {
   std::function<std::int64_t()> clock_ms;  // wall clock, milliseconds since the epoch
-  // Unpredictable bits from a cryptographically secure source (id secrets, salts).
-  std::function<std::uint64_t()> random;
+  // Unpredictable bits from a cryptographically secure source: id secrets, and event salts.
+  std::function<actors::id_secret()> random_secret;
 };
 
 // 429 either way, told apart for the message: overloaded, the event's mailbox is full;

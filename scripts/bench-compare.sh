@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Before and after, side by side in one run: W1 over HTTP (seatctl bench) against seatd built
-# from another commit and against seatd built from this tree, alternating, several rounds
+# from one commit and against seatd built from another (or this tree), alternating, several rounds
 # each, so that the machine's noise falls on both alike; then the recovery benchmark of both.
 # Prints every round, the medians and the ratios after/before. Both servers are release
 # builds with a fresh data dir, no auth, fsync group commit; the same seatctl (this tree's)
@@ -49,6 +49,7 @@ source scripts/lib/background.sh
 # run_w1 NAME BINARY ROUND: one W1 run against a fresh node; its JSON in $work/NAME-ROUND.json.
 run_w1() {
   local name=$1 binary=$2 round=$3
+  shift 3
   start_server "$work/$name-$round.log" "listen=" "$binary" --listen 127.0.0.1:0 \
     --data-dir "$work/data-$name-$round" --insecure-no-auth --log-level info
   wait_ready "$port"
@@ -103,8 +104,9 @@ for key in figures(runs["before"][0]):
     print(f"  {key:<20} {b:>10.2f} {a:>10.2f} {a / b if b else float('nan'):>13.3f}")
 
 def recovery(path):
-    text = open(path).read()
-    return [float(x) for x in re.findall(r": ([0-9.]+) s", text)]
+    # The last "<seconds> s" of the lines "A. ..." and "B. ...".
+    lines = [l for l in open(path) if l.startswith(("A.", "B."))]
+    return [float(re.findall(r"([0-9.]+) s\b", l)[-1]) for l in lines]
 b, a = recovery(f"{work}/recovery-before.txt"), recovery(f"{work}/recovery-after.txt")
 print("\nrecovery (seatd_recovery_bench: A = log only, B = snapshots + log), seconds")
 for label, x, y in zip(("A", "B"), b, a):

@@ -233,3 +233,13 @@ TEST_CASE("event_host: a failed command that forgot ended holds logs that at its
   CHECK(std::holds_alternative<expire_command>(decoded(*refused.entry)));
   CHECK(host.machine().holds_kept() == 0);
 }
+
+TEST_CASE("event_host: only a hold or a confirm needs a secret drawn for it", "[unit][host]") {
+  CHECK(event_host::needs_secret(hold_of({"1-1-1"})));
+  CHECK(event_host::needs_secret(confirm_command{"h0-000000000000000000000000", "pay", "", 0, {}}));
+  CHECK_FALSE(event_host::needs_secret(release_command{"h0-000000000000000000000000"}));
+  CHECK_FALSE(event_host::needs_secret(extend_command{"h0-000000000000000000000000", 5}));
+  CHECK_FALSE(event_host::needs_secret(cancel_command{"r0-0-0", "", ""}));
+  CHECK_FALSE(event_host::needs_secret(block_command{{"1-1-1"}, true}));
+  CHECK_FALSE(event_host::needs_secret(expire_command{}));
+}
