@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, with ASan and UBSan) of every decoder (the HTTP request
-# reader and the stream record included) and of the event machine. Builds the `fuzz` preset (clang), then runs each fuzzer for SECONDS on its corpus in
+# reader, the stream record and the peer wire included) and of the event machine. Builds the
+# `fuzz` preset (clang), then runs each fuzzer for SECONDS on its corpus in
 # tests/fuzz/corpus/<target>/, keeping the new entries it finds there (merge them into the
 # repository when they are worth it). Prints each fuzzer's executions and coverage.
 # A crash, leak or failed check leaves its input in build/fuzz/artifacts/ and exits 1;
@@ -23,7 +24,7 @@ for arg in "$@"; do
   esac
 done
 all=(command_codec_fuzz snapshot_codec_fuzz json_codec_fuzz event_machine_fuzz http_request_fuzz
-  stream_record_fuzz)
+  stream_record_fuzz peer_frame_fuzz)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 cmake --preset fuzz >/dev/null

@@ -14,6 +14,7 @@
 #include "actors/event_host.hpp"
 #include "actors/snapshot_codec.hpp"
 #include "actors/venues.hpp"
+#include "cluster/peer_codec.hpp"
 #include "storage/stream_record.hpp"
 
 namespace {
@@ -137,6 +138,45 @@ void stream_record_seeds(const fs::path& dir) {
   write(dir, "cancelled", storage::render_stream_record(cancelled));
 }
 
+// Peer streams (split byte first): a whole handshake then Raft traffic, and a refusal.
+void peer_frame_seeds(const fs::path& dir) {
+  namespace peer = cluster::peer;
+  namespace raft = cluster::raft;
+  auto append = [](std::string& out, peer::frame_kind kind, const std::vector<std::uint8_t>& body) {
+    const auto frame = peer::encode_frame(kind, body);
+    out.append(frame.begin(), frame.end());
+  };
+  const std::string fingerprint = peer::cluster_fingerprint(8, 3, {1, 2, 3});
+  std::string session(1, '\x07');
+  append(session, peer::frame_kind::hello,
+         peer::encode(peer::hello{peer::wire_version, fingerprint, 1, {1, 2}}));
+  append(session, peer::frame_kind::challenge, peer::encode(peer::challenge{2, {3, 4}, {5}}));
+  append(session, peer::frame_kind::proof, peer::encode(peer::proof{{6}}));
+  raft::message m;
+  m.kind = raft::message_kind::append;
+  m.from = 1;
+  m.to = 2;
+  m.term = 3;
+  m.index = 10;
+  m.log_term = 2;
+  m.commit = 9;
+  m.entries = {raft::entry{3, 11, raft::entry_kind::noop, {}},
+               raft::entry{3, 12, raft::entry_kind::command, {1, 2, 3, 4}}};
+  append(session, peer::frame_kind::raft, peer::encode(peer::raft_frame{4, m}));
+  m.kind = raft::message_kind::append_response;
+  m.entries.clear();
+  m.reject = true;
+  m.hint_index = 8;
+  m.hint_term = 2;
+  append(session, peer::frame_kind::raft, peer::encode(peer::raft_frame{4, m}));
+  append(session, peer::frame_kind::snapshot_piece,
+         peer::encode(peer::snapshot_piece{4, {100, 3}, 0, true, {9, 9, 9}}));
+  write(dir, "session", session);
+  std::string refusal(1, '\xff');
+  append(refusal, peer::frame_kind::refused, peer::encode(peer::refused{"fingerprint differs"}));
+  write(dir, "refused", refusal);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,6 +208,7 @@ int main(int argc, char** argv) {
   json_seeds(root / "json_codec_fuzz");
   http_seeds(root / "http_request_fuzz");
   stream_record_seeds(root / "stream_record_fuzz");
+  peer_frame_seeds(root / "peer_frame_fuzz");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
