@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 pure_globs=(
   'actors/*.hpp' 'actors/*.cpp'
   'cluster/group_commit_queue.*' 'cluster/outbox_queue.*' 'cluster/recovery.*'
-  'cluster/raft/*' 'cluster/peer_codec.*'
+  'cluster/raft/*' 'cluster/peer_codec.*' 'cluster/peer_handshake.*'
   'storage/store.*' 'storage/memory_store.*'
   'common/*.hpp' 'common/*.cpp'
   'sim/reference_model.*'
