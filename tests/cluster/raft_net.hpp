@@ -9,18 +9,60 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/raft/core.hpp"
 
+// How Catch prints the core's values when a check fails (found by argument-dependent lookup).
+namespace seatd::cluster::raft {
+
+inline std::ostream& operator<<(std::ostream& os, role r) {
+  return os << role_name(r);
+}
+inline std::ostream& operator<<(std::ostream& os, message_kind k) {
+  return os << message_kind_name(k);
+}
+inline std::ostream& operator<<(std::ostream& os, const entry& e) {
+  os << "(" << e.index << "," << e.term;
+  if (e.kind == entry_kind::noop) os << ",noop";
+  if (!e.data.empty()) os << ",\"" << std::string(e.data.begin(), e.data.end()) << "\"";
+  return os << ")";
+}
+inline std::ostream& operator<<(std::ostream& os, const hard_state& h) {
+  return os << "{term " << h.term << ", vote " << h.vote << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const read_state& r) {
+  return os << "{read " << r.context << " at " << r.index << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const message& m) {
+  os << "{" << m.kind << " " << m.from << "->" << m.to << " term " << m.term << " index " << m.index
+     << " log_term " << m.log_term;
+  if (!m.entries.empty()) {
+    os << " entries";
+    for (const entry& e : m.entries)
+      os << " " << e;
+  }
+  os << " commit " << m.commit;
+  if (m.reject) os << " REJECT hint " << m.hint_index << "/" << m.hint_term;
+  if (m.context != 0) os << " context " << m.context;
+  if (m.transfer) os << " transfer";
+  return os << "}";
+}
+
+}  // namespace seatd::cluster::raft
+
 namespace seatd::test::raft {
 
 using namespace seatd::cluster::raft;
 
+// Changes a node's configuration beyond what config_for sets (flow control, message sizes).
+using tuning = std::function<void(config&)>;
+
 inline config config_for(node_id id, std::vector<node_id> voters, bool pre_vote = false,
-                         bool check_quorum = false) {
+                         bool check_quorum = false, const tuning& tune = {}) {
   config c;
   c.id = id;
   c.voters = std::move(voters);
@@ -28,6 +70,7 @@ inline config config_for(node_id id, std::vector<node_id> voters, bool pre_vote 
   c.heartbeat_ticks = 1;
   c.pre_vote = pre_vote;
   c.check_quorum = check_quorum;
+  if (tune) tune(c);
   return c;
 }
 
@@ -63,15 +106,16 @@ struct node {
   std::vector<entry> applied;  // every committed entry handed out, in order
   std::vector<read_state> reads;
   int leadership_lost = 0;
+  std::vector<ready> held;  // taken but not yet written (network::hold)
 };
 
 class network {
  public:
   network(std::vector<node_id> ids, bool pre_vote = false, bool check_quorum = false,
-          std::uint64_t seed = 1)
-      : ids_(ids), pre_vote_(pre_vote), check_quorum_(check_quorum) {
+          std::uint64_t seed = 1, tuning tune = {})
+      : ids_(ids), pre_vote_(pre_vote), check_quorum_(check_quorum), tune_(std::move(tune)) {
     for (node_id id : ids) {
-      nodes_[id].raft = std::make_unique<core>(config_for(id, ids, pre_vote, check_quorum),
+      nodes_[id].raft = std::make_unique<core>(config_for(id, ids, pre_vote, check_quorum, tune_),
                                                restored_state{}, seed * 1000 + id);
     }
   }
@@ -117,12 +161,25 @@ class network {
     for (int t = 0; t < 100 && raft(id).current_role() == before; ++t)
       raft(id).tick();
   }
-  // A crash and restart: the core is rebuilt from what its disk holds.
+  // A crash and restart: the core is rebuilt from what its disk holds (writes withheld by
+  // hold() are lost).
   void restart(node_id id, std::uint64_t seed = 7) {
     node& n = at(id);
-    n.raft = std::make_unique<core>(config_for(id, ids_, pre_vote_, check_quorum_),
+    n.raft = std::make_unique<core>(config_for(id, ids_, pre_vote_, check_quorum_, tune_),
                                     n.stored.restore(), seed);
     n.applied.clear();
+    n.held.clear();
+    held_.erase(id);
+  }
+  // A slow disk on `id`: its readies are taken and their messages_now leave, but nothing is
+  // written (nor reported persisted, nor applied, nor are `messages` sent) until release(id).
+  void hold(node_id id) { held_.insert(id); }
+  void release(node_id id) {
+    held_.erase(id);
+    node& n = at(id);
+    for (ready& r : n.held)
+      finish(n, r);
+    n.held.clear();
   }
   std::vector<message> delivered;  // every message that reached its node, in order
 
@@ -135,17 +192,24 @@ class network {
       node& n = at(id);
       while (n.raft->has_ready()) {
         ready r = n.raft->take_ready();
-        n.stored.write(r);
         for (auto& m : r.messages_now)
           queue_.push_back(std::move(m));
-        n.raft->persisted(r.id);
-        for (auto& m : r.messages)
-          queue_.push_back(std::move(m));
-        n.applied.insert(n.applied.end(), r.committed.begin(), r.committed.end());
-        n.reads.insert(n.reads.end(), r.reads.begin(), r.reads.end());
-        if (r.leadership_lost) ++n.leadership_lost;
+        if (held_.count(id) > 0)
+          n.held.push_back(std::move(r));
+        else
+          finish(n, r);
       }
     }
+  }
+  // The rest of a ready once its messages_now left: the write, then what waits for it.
+  void finish(node& n, ready& r) {
+    n.stored.write(r);
+    n.raft->persisted(r.id);
+    for (auto& m : r.messages)
+      queue_.push_back(std::move(m));
+    n.applied.insert(n.applied.end(), r.committed.begin(), r.committed.end());
+    n.reads.insert(n.reads.end(), r.reads.begin(), r.reads.end());
+    if (r.leadership_lost) ++n.leadership_lost;
   }
   void deliver_all() {
     std::deque<message> now;
@@ -159,7 +223,9 @@ class network {
 
   std::vector<node_id> ids_;
   bool pre_vote_, check_quorum_;
+  tuning tune_;
   std::map<node_id, node> nodes_;
+  std::set<node_id> held_;
   std::deque<message> queue_;
   std::set<std::pair<node_id, node_id>> cut_;
 };
