@@ -1229,13 +1229,20 @@ TEST_CASE("raft: duplicated, reordered and stale answers are harmless", "[unit][
   flush(*c);
 
   SECTION("an older success does not move match back") {
-    c->step(append_ok(2, 1, 1, 3));
-    c->step(append_ok(2, 1, 1, 5));  // a duplicate
+    c->step(append_ok(2, 1, 1, 3));  // late
     CHECK(c->followers().at(2).match == 5);
     CHECK(c->followers().at(2).next == 6);
     CHECK(c->followers().at(2).state == progress::mode::replicate);
+    CHECK(flush(*c).messages_now.empty());
+    c->step(append_ok(2, 1, 1, 5));  // a duplicate
+    CHECK(c->followers().at(2).match == 5);
+    CHECK(c->followers().at(2).next == 6);
     CHECK(c->log().committed() == 5);
     CHECK(flush(*c).messages_now.empty());
+    // Replication goes on from where it was.
+    REQUIRE_FALSE(c->propose(bytes("e")));
+    CHECK(to_node(flush(*c).messages_now, 2) ==
+          std::vector<message>{append(1, 2, 1, 5, 1, {cmd(6, 1, "e")}, 5)});
   }
   SECTION("a stale refusal (of an index at or below match) is ignored") {
     c->step(append_refused(2, 1, 1, 4, 1, 1));
