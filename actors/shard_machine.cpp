@@ -33,6 +33,7 @@ common::result<std::optional<stream_change>, std::string> shard_machine::apply(
     const shard_entry& entry) {
   SEATD_ASSERT(entry.index > applied_index_, "entries apply in index order, each once");
   applied_index_ = entry.index;
+  if (entry.event_id.empty() && entry.payload.empty()) return std::optional<stream_change>{};
   auto decoded = decode_command(entry.payload);
   if (!decoded) return common::fail(entry_error(entry, decoded.error()));
   const auto slot = events_.find(entry.event_id);

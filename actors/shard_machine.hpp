@@ -25,6 +25,7 @@
 namespace seatd::actors {
 
 // One entry of the shard's log as the machine reads it (the storage layer's record, viewed).
+// An empty event id and payload is Raft's no-op: it only moves applied_index().
 struct shard_entry {
   std::uint64_t index = 0;
   std::int64_t stamp_ms = 0;

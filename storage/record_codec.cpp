@@ -125,7 +125,8 @@ decoded<log_entry> decode_log(std::string_view key, std::string_view value) {
   entry.term = r.u64();
   entry.stamp_ms = r.i64();
   entry.event_id = r.string(event_id_length_max);
-  if (!r.ok() || !valid_event_id(entry.event_id))
+  const bool noop = r.ok() && entry.event_id.empty() && r.at_end() && entry.term >= 1;
+  if (!r.ok() || (!noop && !valid_event_id(entry.event_id)))
     return common::fail(std::string("undecodable log value"));
   entry.payload = rest_of(body.value(), r);
   return entry;

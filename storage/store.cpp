@@ -21,7 +21,10 @@ void check_batch(const write_batch& batch, std::uint32_t shard_count) {
   for (const auto& entry : batch.entries) {
     SEATD_ASSERT(entry.shard < shard_count, "log entry for a shard the store does not have");
     SEATD_ASSERT(entry.index >= 1, "log indices start at 1");
-    check_event_id(entry.event_id);
+    if (entry.noop())
+      SEATD_ASSERT(entry.payload.empty() && entry.term >= 1, "a no-op has a term and no payload");
+    else
+      check_event_id(entry.event_id);
     const auto [last, first_of_shard] = last_index_by_shard.try_emplace(entry.shard, entry.index);
     if (!first_of_shard) {
       SEATD_ASSERT(entry.index == last->second + 1, "a shard's entries in a batch are contiguous");

@@ -23,7 +23,9 @@ struct storage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One command in a shard's log. Indices start at 1 and are contiguous within a shard.
+// One command in a shard's log. Indices start at 1 and are contiguous within a shard. An
+// entry with an empty event id and payload is Raft's no-op, the entry a new leader appends in
+// its term (term >= 1): it changes no event.
 struct log_entry {
   std::uint32_t shard = 0;
   std::uint64_t index = 0;
@@ -31,6 +33,7 @@ struct log_entry {
   std::int64_t stamp_ms = 0;  // the leader's time: the command's time in the event machine
   std::string event_id;
   std::vector<std::uint8_t> payload;  // actors::encode_command
+  bool noop() const { return event_id.empty(); }
   bool operator==(const log_entry&) const = default;
 };
 

@@ -122,6 +122,25 @@ TEST_CASE("shard_machine: replaying a shard's log gives its events byte for byte
   CHECK(changes[2].reservation.seats == std::vector<std::string>{"2-1-3"});
 }
 
+TEST_CASE("shard_machine: a Raft no-op between entries changes no event and moves the index",
+          "[unit][shard]") {
+  const shard_driver d = sample_history();
+  shard_machine shard(0);
+  apply_range(shard, d.log, 1, 3);
+  const std::vector<std::uint8_t> no_payload;
+  // Indices need only increase: the no-op takes the place of index 3, the rest follow it.
+  auto noop = shard.apply({3, test::t0, "", no_payload});
+  REQUIRE(noop.ok());
+  CHECK_FALSE(noop.value().has_value());
+  CHECK(shard.applied_index() == 3);
+  std::vector<logged> rest;
+  for (const auto& l : d.log)
+    if (l.index >= 3) rest.push_back({l.index + 1, l.entry});
+  apply_range(shard, rest, 4, rest.size() + 4);
+  require_same(shard, d);
+  CHECK(shard.applied_index() == d.log.size() + 1);
+}
+
 TEST_CASE("shard_machine: a snapshot at a cut plus the entries after it gives the same state",
           "[unit][shard]") {
   const shard_driver d = sample_history();

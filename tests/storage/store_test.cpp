@@ -191,6 +191,19 @@ TEMPLATE_TEST_CASE("store: written batches survive a restart exactly, in recover
   check_state(fixture.restart(300).recover(), want);
 }
 
+TEMPLATE_TEST_CASE("store: Raft no-op entries (no event, no payload) are kept like commands",
+                   "[unit][storage]", memory_fixture, rocksdb_fixture) {
+  TestType fixture;
+  store& s = fixture.open(2);
+  write_batch batch;
+  batch.entries = {entry(1, 1), {1, 2, 7, 0, "", {}}, entry(1, 3)};
+  s.write(batch);
+  const auto state = fixture.restart(2).recover();
+  REQUIRE(state.entries == batch.entries);
+  CHECK(state.entries[1].noop());
+  CHECK_FALSE(state.entries[0].noop());
+}
+
 TEMPLATE_TEST_CASE("store: a new snapshot of an event replaces its previous one", "[unit][storage]",
                    memory_fixture, rocksdb_fixture) {
   TestType fixture;
@@ -551,6 +564,15 @@ TEST_CASE("rocksdb_store: damaged records stop recovery with an error naming the
       raw.put("log", log_key(1, 2), value);
     }
     CHECK(recover_error(dir.db()) == "storage: log key (shard 1, index 2): checksum mismatch");
+  }
+  SECTION("a log value without an event id that is not a no-op") {
+    {
+      raw_db raw(dir.db());
+      log_entry damaged = entry(1, 2, "x");
+      damaged.event_id.clear();  // a payload, so not a no-op
+      raw.put("log", log_key(1, 2), seatd::storage::record_codec::log_value(damaged));
+    }
+    CHECK(recover_error(dir.db()) == "storage: log key (shard 1, index 2): undecodable log value");
   }
   SECTION("a log value under another entry's key") {
     {

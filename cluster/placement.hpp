@@ -1,0 +1,20 @@
+#pragma once
+// Which nodes replicate a shard: rendezvous (highest random weight) hashing of the shard
+// over the members. Pure and fixed: every node computes the same replicas from the same
+// member list, whatever its order, and adding or removing a member moves only the shards
+// whose top `replication_factor` scores it enters or leaves.
+
+#include <cstdint>
+#include <vector>
+
+#include "cluster/raft/types.hpp"
+
+namespace seatd::cluster {
+
+// The `replication_factor` members with the highest score for the shard, highest first
+// (all members when there are fewer). Members must be distinct and non-zero.
+std::vector<raft::node_id> replicas_of(std::uint32_t shard,
+                                       const std::vector<raft::node_id>& members,
+                                       std::uint32_t replication_factor);
+
+}  // namespace seatd::cluster

@@ -1,0 +1,167 @@
+#pragma once
+// The Raft side of one node: a raft::core for every shard the node replicates (placement.hpp
+// says which), driven together by one loop. Pure: the shell owns the thread, the store, the
+// peer connections and the clock, and passes ticks, messages and proposals in.
+//
+// A loop turn, as the shell carries it out:
+//   1. take_turn(): one ready of every core that has one, as ONE storage batch (every
+//      shard's entries, hard states and suffix truncations: one fsync for all of them) and
+//      the messages that may leave at once (a leader's appends, which need nothing durable);
+//   2. send those messages, write the batch (synced);
+//   3. written(id): the messages that had to wait for the write, the committed entries of
+//      every shard (apply them to the shard machines, in order), leader changes, and the
+//      completions of proposals and barriers with their status (run them after applying).
+// One turn is in flight at a time; whatever arrives meanwhile goes into the next, which is
+// how many proposals share one fsync.
+//
+// Completions carry the log_port statuses: `committed` once the entry is committed (on a
+// majority, this node's own write included) and handed out for applying; `not_leader` when
+// nothing was proposed (this node does not lead the shard, or hands leadership over);
+// `leadership_lost` when it was proposed and its outcome is unknown (this node stopped
+// leading before it committed, or a new leader replaced it). A barrier completes once the
+// node is confirmed leader by a heartbeat round (read index) and everything proposed to the
+// shard before it is committed: an answer it releases never comes from a deposed leader's
+// state alone.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/log_port.hpp"
+#include "cluster/raft/core.hpp"
+#include "common/result.hpp"
+#include "storage/store.hpp"
+
+namespace seatd::cluster {
+
+struct raft_shards_config {
+  raft::node_id self = raft::no_node;
+  std::vector<raft::node_id> members;  // every node of the cluster, this one included
+  std::uint32_t shard_count = 0;
+  std::uint32_t replication_factor = 3;
+  int election_ticks = 10;  // see raft::config; the shell ticks every tick_ms
+  int heartbeat_ticks = 1;
+  std::size_t waiting_max = 200'000;  // proposals and barriers waiting for their outcome
+};
+
+// A Raft message of one shard's group, as it crosses the peer link (peer_codec's raft_frame).
+struct shard_message {
+  std::uint32_t shard = 0;
+  raft::message message;
+  bool operator==(const shard_message&) const = default;
+};
+
+struct leader_change {
+  std::uint32_t shard = 0;
+  raft::node_id leader = raft::no_node;  // no_node: none known
+  raft::term_t term = 0;
+  bool operator==(const leader_change&) const = default;
+};
+
+struct raft_turn {
+  std::uint64_t id = 0;
+  storage::write_batch batch;  // write synced (when not empty), then call written(id)
+  std::vector<shard_message> messages_now;
+};
+
+struct raft_turn_done {
+  using completion = actors::log_port::completion;
+  std::vector<shard_message> messages;
+  std::vector<storage::log_entry> committed;  // by shard, then index; no-ops included
+  std::vector<leader_change> leader_changes;
+  std::vector<std::pair<completion, actors::log_status>> completions;  // in order
+};
+
+// The data of a command entry in a Raft log: the proposal's stamp, event id and payload.
+std::vector<std::uint8_t> encode_entry_data(const actors::proposal& p);
+// nullopt when the bytes are not a command entry's data.
+std::optional<actors::proposal> decode_entry_data(std::uint32_t shard,
+                                                  const std::vector<std::uint8_t>& data);
+
+class raft_shards {
+ public:
+  using completion = actors::log_port::completion;
+
+  // Rebuilds every replicated shard's core from the store's state. Errors: the store holds a
+  // shard this node does not replicate (another member list or factor wrote it), entries
+  // without a term (written by a single node), or a log that does not start at index 1
+  // (restoring from a snapshot is not built yet).
+  static common::result<std::unique_ptr<raft_shards>, std::string> restore(
+      raft_shards_config config, const storage::recovered_state& state, std::uint64_t seed);
+
+  bool replicates(std::uint32_t shard) const { return replicas_.count(shard) > 0; }
+  bool has_room() const { return waiting_ < config_.waiting_max; }
+
+  // Proposes the entry to its shard. nullopt: proposed, and `done` runs with its outcome;
+  // otherwise the status it got at once (not_leader), and `done` is not kept.
+  std::optional<actors::log_status> propose(actors::proposal entry, completion done);
+  // Waits for a confirmed leadership and the shard's earlier proposals (see above); nullopt
+  // when waiting, else not_leader at once.
+  std::optional<actors::log_status> barrier(std::uint32_t shard, completion done);
+  // A message from a peer. False when it was dropped: a shard this node does not replicate,
+  // a message addressed to another node, or entries whose data is not a command's.
+  bool step(const shard_message& m);
+  void tick();
+  void transfer_leadership(std::uint32_t shard, raft::node_id to);
+
+  // nullopt while a turn is in flight or when no core has anything to do.
+  std::optional<raft_turn> take_turn();
+  // The batch of turn `id` is durable.
+  raft_turn_done written(std::uint64_t id);
+  bool turn_in_flight() const { return in_flight_.has_value(); }
+
+  // The shard's core (nullptr when this node does not replicate it), for status and tests.
+  const raft::core* core_of(std::uint32_t shard) const;
+  const std::vector<raft::node_id>& replicas(std::uint32_t shard) const;
+  std::size_t waiting() const { return waiting_; }
+  const raft_shards_config& config() const { return config_; }
+
+ private:
+  // A proposal or a barrier waiting for its outcome. Each shard's complete in the order of
+  // the calls: a waiter is released only once every waiter before it is.
+  struct waiter {
+    bool barrier = false;
+    raft::index_t index = 0;    // a proposal's entry; a barrier's: committed up to here first
+    raft::term_t term = 0;      // a proposal's term
+    std::uint64_t context = 0;  // a barrier's read; 0: not asked yet (no entry of the term)
+    bool confirmed = false;     // a barrier's read confirmed by a heartbeat round
+    std::optional<actors::log_status> outcome;
+    completion done;
+  };
+  struct replica {
+    replica(raft::config cfg, raft::restored_state state, std::uint64_t seed)
+        : core(std::move(cfg), std::move(state), seed) {}
+    raft::core core;
+    std::deque<waiter> waiters;
+    raft::index_t last_proposed = 0;
+    raft::index_t stored_last = 0;     // the last entry written (or being written)
+    raft::index_t committed_last = 0;  // the last committed entry handed out
+    raft::node_id known_leader = raft::no_node;
+    raft::term_t known_term = 0;
+  };
+  struct taken {
+    std::uint32_t shard;
+    raft::ready ready;
+  };
+
+  raft_shards(raft_shards_config config, std::vector<std::vector<raft::node_id>> placement);
+  void ask_read(replica& r, waiter& b);
+  void finish(std::uint32_t shard, replica& r, raft::ready& ready, raft_turn_done& out);
+
+  raft_shards_config config_;
+  std::vector<std::vector<raft::node_id>> placement_;  // by shard
+  std::map<std::uint32_t, replica> replicas_;
+  std::size_t waiting_ = 0;
+  std::uint64_t next_context_ = 1;
+  std::uint64_t next_turn_ = 1;
+  std::optional<std::uint64_t> in_flight_;
+  std::vector<taken> taken_;
+};
+
+}  // namespace seatd::cluster

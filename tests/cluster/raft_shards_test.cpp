@@ -1,0 +1,590 @@
+// The node's Raft side (cluster/raft_shards.hpp) and shard placement, over memory stores and
+// an in-memory network: nodes take turns as the loop thread will (send at once, write the
+// batch, then what waits for the write), committed entries go into shard machines, and the
+// completions' statuses are recorded.
+
+#include "cluster/raft_shards.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actors/shard_machine.hpp"
+#include "actors/snapshot_codec.hpp"
+#include "cluster/event_script.hpp"
+#include "cluster/placement.hpp"
+#include "storage/memory_store.hpp"
+
+namespace act = seatd::actors;
+namespace raft = seatd::cluster::raft;
+namespace storage = seatd::storage;
+using act::log_status;
+using seatd::cluster::leader_change;
+using seatd::cluster::raft_shards;
+using seatd::cluster::raft_shards_config;
+using seatd::cluster::replicas_of;
+using seatd::cluster::shard_message;
+using seatd::test::event_script;
+
+namespace {
+
+// A completion that records its status, once.
+struct outcome {
+  std::vector<log_status> statuses;
+  act::log_port::completion done() {
+    return [this](log_status s) { statuses.push_back(s); };
+  }
+  bool decided() const { return !statuses.empty(); }
+  log_status status() const {
+    REQUIRE(statuses.size() == 1);
+    return statuses.front();
+  }
+};
+
+struct sim_node {
+  std::unique_ptr<storage::memory_store> store;
+  std::unique_ptr<raft_shards> raft;
+  std::vector<act::shard_machine> machines;  // the committed state, by shard
+  std::vector<storage::log_entry> applied;   // every committed entry handed out
+  std::vector<leader_change> changes;
+  std::size_t synced_batches = 0;
+};
+
+class cluster {
+ public:
+  cluster(std::vector<raft::node_id> members, std::uint32_t shards, std::uint32_t factor = 3)
+      : members_(std::move(members)), shards_(shards), factor_(factor) {
+    for (raft::node_id id : members_) {
+      nodes_[id].store = std::make_unique<storage::memory_store>(shards);
+      boot(id);
+    }
+  }
+
+  raft_shards_config config_of(raft::node_id id) const {
+    raft_shards_config c;
+    c.self = id;
+    c.members = members_;
+    c.shard_count = shards_;
+    c.replication_factor = factor_;
+    return c;
+  }
+  sim_node& node(raft::node_id id) { return nodes_.at(id); }
+  raft_shards& raft(raft::node_id id) { return *nodes_.at(id).raft; }
+
+  // Every node takes its turns until none has one, then messages are delivered; `rounds`
+  // times. A node's turn runs as the loop thread's will: messages_now leave, the batch is
+  // written, then written() and what it hands back.
+  void settle(int rounds = 20) {
+    for (int i = 0; i < rounds; ++i) {
+      for (auto& [id, n] : nodes_) {
+        if (down_.count(id) > 0) continue;
+        while (auto turn = n.raft->take_turn()) {
+          send(id, turn->messages_now);
+          if (!turn->batch.empty()) {
+            n.store->write(turn->batch);
+            ++n.synced_batches;
+          }
+          auto done = n.raft->written(turn->id);
+          send(id, done.messages);
+          for (const auto& e : done.committed) {
+            n.applied.push_back(e);
+            auto applied = n.machines.at(e.shard).apply(
+                {e.index, e.stamp_ms, e.event_id,
+                 std::span<const std::uint8_t>(e.payload.data(), e.payload.size())});
+            INFO((applied.ok() ? std::string() : applied.error()));
+            REQUIRE(applied.ok());
+          }
+          n.changes.insert(n.changes.end(), done.leader_changes.begin(), done.leader_changes.end());
+          for (auto& [completion, status] : done.completions)
+            completion(status);
+        }
+      }
+      deliver();
+    }
+  }
+  void tick(int ticks = 1) {
+    for (int t = 0; t < ticks; ++t) {
+      for (auto& [id, n] : nodes_)
+        if (down_.count(id) == 0) n.raft->tick();
+      settle(3);
+    }
+  }
+  // Ticks until every shard has a leader that all its live replicas know.
+  void elect() {
+    for (int t = 0; t < 200 && !all_led(); ++t)
+      tick();
+    REQUIRE(all_led());
+  }
+  bool all_led() {
+    for (std::uint32_t shard = 0; shard < shards_; ++shard)
+      if (leader_of(shard) == raft::no_node) return false;
+    return true;
+  }
+  // The leader all live, connected replicas of the shard agree on; no_node if none.
+  raft::node_id leader_of(std::uint32_t shard) {
+    raft::node_id agreed = raft::no_node;
+    for (raft::node_id id : replicas_of(shard, members_, factor_)) {
+      if (down_.count(id) > 0 || cut_.count(id) > 0) continue;
+      const raft::core* c = raft(id).core_of(shard);
+      if (c->leader() == raft::no_node || (agreed != raft::no_node && c->leader() != agreed))
+        return raft::no_node;
+      agreed = c->leader();
+    }
+    if (agreed == raft::no_node || cut_.count(agreed) > 0) return raft::no_node;
+    return raft(agreed).core_of(shard)->current_role() == raft::role::leader ? agreed
+                                                                             : raft::no_node;
+  }
+  // Cuts the node off: nothing it sends arrives, nothing reaches it.
+  void cut(raft::node_id id) { cut_.insert(id); }
+  void heal(raft::node_id id) { cut_.erase(id); }
+  // kill -9 and restart: the node comes back from what its store made durable.
+  void crash(raft::node_id id) {
+    sim_node& n = nodes_.at(id);
+    n.store = n.store->after_crash();
+    boot(id);
+  }
+  void inject(raft::node_id from, shard_message m) { wire_.push_back({from, std::move(m)}); }
+
+ private:
+  void boot(raft::node_id id) {
+    sim_node& n = nodes_.at(id);
+    auto restored = raft_shards::restore(config_of(id), n.store->recover(), id * 31);
+    INFO((restored.ok() ? std::string() : restored.error()));
+    REQUIRE(restored.ok());
+    n.raft = std::move(restored).value();
+    n.machines.clear();
+    for (std::uint32_t shard = 0; shard < shards_; ++shard)
+      n.machines.emplace_back(shard);
+    n.applied.clear();
+  }
+  void send(raft::node_id from, std::vector<shard_message>& messages) {
+    for (auto& m : messages)
+      wire_.push_back({from, std::move(m)});
+    messages.clear();
+  }
+  void deliver() {
+    std::deque<std::pair<raft::node_id, shard_message>> now;
+    now.swap(wire_);
+    for (auto& [from, m] : now) {
+      const raft::node_id to = m.message.to;
+      if (cut_.count(from) > 0 || cut_.count(to) > 0 || down_.count(to) > 0) continue;
+      nodes_.at(to).raft->step(m);
+    }
+  }
+
+  std::vector<raft::node_id> members_;
+  std::uint32_t shards_;
+  std::uint32_t factor_;
+  std::map<raft::node_id, sim_node> nodes_;
+  std::deque<std::pair<raft::node_id, shard_message>> wire_;
+  std::set<raft::node_id> cut_;
+  std::set<raft::node_id> down_;
+};
+
+// The shard's snapshot bytes on a node, event by event.
+std::map<std::string, std::vector<std::uint8_t>> state_of(sim_node& n, std::uint32_t shard) {
+  std::map<std::string, std::vector<std::uint8_t>> out;
+  n.machines.at(shard).for_each(
+      [&](const act::event_machine& m) { out[m.event_id()] = act::snapshot_codec::encode(m); });
+  return out;
+}
+
+// Elects the cluster's leaders and creates event "ev" on shard 0; returns the shard's leader.
+raft::node_id start_with_event(cluster& c, event_script& script) {
+  c.elect();
+  const raft::node_id leader = c.leader_of(0);
+  outcome created;
+  REQUIRE_FALSE(c.raft(leader).propose(script.create(0, "ev"), created.done()));
+  c.settle();
+  REQUIRE(created.status() == log_status::committed);
+  return leader;
+}
+
+std::vector<std::uint8_t> command_data(const storage::log_entry& e) {
+  return seatd::cluster::encode_entry_data({e.shard, e.event_id, e.stamp_ms, e.payload});
+}
+
+}  // namespace
+
+TEST_CASE("placement: replicas are distinct members, fixed by the member set, not its order",
+          "[unit][raft]") {
+  const std::vector<raft::node_id> members{1, 2, 3, 4, 5};
+  std::map<raft::node_id, int> load;
+  for (std::uint32_t shard = 0; shard < 300; ++shard) {
+    const auto replicas = replicas_of(shard, members, 3);
+    REQUIRE(replicas.size() == 3);
+    CHECK(std::set<raft::node_id>(replicas.begin(), replicas.end()).size() == 3);
+    CHECK(replicas_of(shard, {5, 3, 1, 4, 2}, 3) == replicas);
+    for (raft::node_id id : replicas)
+      ++load[id];
+  }
+  // 900 replicas over 5 members: each near 180.
+  for (const auto& [id, count] : load) {
+    INFO("member " << id);
+    CHECK(count > 140);
+    CHECK(count < 220);
+  }
+  // Fewer members than the factor: all of them.
+  CHECK(replicas_of(7, {2, 1}, 3).size() == 2);
+  CHECK(replicas_of(7, {9}, 3) == std::vector<raft::node_id>{9});
+}
+
+TEST_CASE("placement: adding a member moves only the replicas it takes over", "[unit][raft]") {
+  const std::vector<raft::node_id> before{1, 2, 3, 4};
+  const std::vector<raft::node_id> after{1, 2, 3, 4, 5};
+  int moved = 0;
+  for (std::uint32_t shard = 0; shard < 400; ++shard) {
+    const auto a = replicas_of(shard, before, 3);
+    const auto b = replicas_of(shard, after, 3);
+    std::set<raft::node_id> sa(a.begin(), a.end());
+    std::set<raft::node_id> sb(b.begin(), b.end());
+    if (sa == sb) continue;
+    ++moved;
+    // The new member came in and exactly one old replica left; the other two stayed.
+    CHECK(sb.count(5) == 1);
+    std::vector<raft::node_id> kept;
+    std::set_intersection(sa.begin(), sa.end(), sb.begin(), sb.end(), std::back_inserter(kept));
+    CHECK(kept.size() == 2);
+  }
+  // Each shard takes the new member with probability 3/5.
+  CHECK(moved > 200);
+  CHECK(moved < 280);
+}
+
+TEST_CASE("raft_shards: one node's proposals of many shards share one synced batch",
+          "[unit][raft]") {
+  cluster c({1}, 4, 1);
+  c.elect();
+  const std::size_t batches_before = c.node(1).synced_batches;
+  event_script script;
+  std::vector<outcome> outcomes(4);
+  for (std::uint32_t shard = 0; shard < 4; ++shard)
+    REQUIRE_FALSE(c.raft(1).propose(script.create(shard, "ev" + std::to_string(shard)),
+                                    outcomes[shard].done()));
+  auto turn = c.raft(1).take_turn();
+  REQUIRE(turn);
+  CHECK(turn->batch.sync);
+  REQUIRE(turn->batch.entries.size() == 4);
+  std::set<std::uint32_t> shards;
+  for (const auto& e : turn->batch.entries) {
+    shards.insert(e.shard);
+    CHECK(e.term >= 1);
+    CHECK_FALSE(e.noop());
+  }
+  CHECK(shards.size() == 4);
+  // Nothing is answered before the write.
+  CHECK_FALSE(c.raft(1).take_turn());
+  for (const auto& o : outcomes)
+    CHECK_FALSE(o.decided());
+  c.node(1).store->write(turn->batch);
+  auto done = c.raft(1).written(turn->id);
+  CHECK(done.completions.empty());  // committed once the core learns its write is durable
+  c.settle();
+  for (std::uint32_t shard = 0; shard < 4; ++shard) {
+    CHECK(outcomes[shard].status() == log_status::committed);
+    CHECK(state_of(c.node(1), shard).at("ev" + std::to_string(shard)) ==
+          script.bytes("ev" + std::to_string(shard)));
+  }
+  // The turn that handed out the commits had nothing to write (the test wrote the one above).
+  CHECK(c.node(1).synced_batches == batches_before);
+}
+
+TEST_CASE("raft_shards: entries proposed on a shard's leader commit on every replica",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 3);
+  c.elect();
+  event_script script;
+  std::vector<outcome> outcomes;
+  outcomes.reserve(16);
+  auto propose = [&](const act::proposal& p) {
+    outcomes.emplace_back();
+    const raft::node_id leader = c.leader_of(p.shard);
+    REQUIRE(leader != raft::no_node);
+    REQUIRE_FALSE(c.raft(leader).propose(p, outcomes.back().done()));
+  };
+  for (std::uint32_t shard = 0; shard < 3; ++shard) {
+    const std::string ev = "ev" + std::to_string(shard);
+    propose(script.create(shard, ev));
+    const auto hold = script.hold(ev, {"1-1-1", "1-1-2"});
+    propose(hold.entry);
+    propose(script.confirm(ev, hold.id).entry);
+  }
+  c.settle();
+  for (const auto& o : outcomes)
+    CHECK(o.status() == log_status::committed);
+  for (raft::node_id id : {1u, 2u, 3u}) {
+    INFO("node " << id);
+    for (std::uint32_t shard = 0; shard < 3; ++shard) {
+      const std::string ev = "ev" + std::to_string(shard);
+      const auto state = state_of(c.node(id), shard);
+      REQUIRE(state.count(ev) == 1);
+      CHECK(state.at(ev) == script.bytes(ev));
+    }
+  }
+  // Every node committed the same entries, each leader's no-op included.
+  CHECK(std::count_if(c.node(1).applied.begin(), c.node(1).applied.end(),
+                      [](const auto& e) { return !e.noop(); }) == 9);
+  auto by_position = [](std::vector<storage::log_entry> v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.shard, a.index) < std::tie(b.shard, b.index);
+    });
+    return v;
+  };
+  CHECK(by_position(c.node(1).applied) == by_position(c.node(2).applied));
+  CHECK(by_position(c.node(1).applied) == by_position(c.node(3).applied));
+}
+
+TEST_CASE("raft_shards: a follower refuses proposals and barriers, and logs nothing",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  c.elect();
+  const raft::node_id leader = c.leader_of(0);
+  const raft::node_id follower = leader == 1 ? 2 : 1;
+  event_script script;
+  outcome o;
+  CHECK(c.raft(follower).propose(script.create(0, "ev"), o.done()) == log_status::not_leader);
+  CHECK(c.raft(follower).barrier(0, o.done()) == log_status::not_leader);
+  CHECK(c.raft(follower).waiting() == 0);
+  const auto last = c.raft(follower).core_of(0)->log().last_index();
+  c.settle();
+  CHECK(c.raft(follower).core_of(0)->log().last_index() == last);
+  CHECK_FALSE(o.decided());
+}
+
+TEST_CASE("raft_shards: a barrier completes after a heartbeat round and the earlier proposals",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  outcome held;
+  outcome read;
+  REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-7"}).entry, held.done()));
+  REQUIRE_FALSE(c.raft(leader).barrier(0, read.done()));
+  c.settle();
+  CHECK(held.status() == log_status::committed);
+  CHECK(read.status() == log_status::committed);
+  // The order of completions is the order of the calls.
+  std::vector<int> order;
+  REQUIRE_FALSE(c.raft(leader).barrier(0, [&](log_status) { order.push_back(1); }));
+  REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-3"}).entry, [&](log_status s) {
+    CHECK(s == log_status::committed);
+    order.push_back(2);
+  }));
+  REQUIRE_FALSE(c.raft(leader).barrier(0, [&](log_status) { order.push_back(3); }));
+  c.settle();
+  CHECK(order == std::vector<int>{1, 2, 3});
+  CHECK(c.raft(leader).waiting() == 0);
+}
+
+TEST_CASE("raft_shards: a cut-off leader commits nothing; its proposal and barrier end unknown",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id old_leader = start_with_event(c, script);
+
+  c.cut(old_leader);
+  // A read with nothing pending still needs a heartbeat round that cannot happen.
+  outcome first_read;
+  REQUIRE_FALSE(c.raft(old_leader).barrier(0, first_read.done()));
+  c.settle();
+  CHECK_FALSE(first_read.decided());
+  outcome lost;
+  outcome read;
+  const auto lost_hold = script.hold("ev", {"1-1-1"});
+  REQUIRE_FALSE(c.raft(old_leader).propose(lost_hold.entry, lost.done()));
+  // Two more, so that the old leader's log ends beyond what replaces it.
+  std::vector<outcome> more_lost(2);
+  REQUIRE_FALSE(
+      c.raft(old_leader).propose(script.hold("ev", {"1-1-5"}).entry, more_lost[0].done()));
+  REQUIRE_FALSE(
+      c.raft(old_leader).propose(script.hold("ev", {"1-1-6"}).entry, more_lost[1].done()));
+  REQUIRE_FALSE(c.raft(old_leader).barrier(0, read.done()));
+  c.settle();
+  CHECK_FALSE(lost.decided());  // no majority: neither committed nor refused yet
+  CHECK_FALSE(read.decided());  // no heartbeat round confirms the leadership
+  // The others elect a leader; check-quorum makes the old one step down.
+  c.tick(60);
+  const raft::node_id new_leader = c.leader_of(0);
+  REQUIRE(new_leader != raft::no_node);
+  REQUIRE(new_leader != old_leader);
+  CHECK(first_read.status() == log_status::not_leader);
+  CHECK(lost.status() == log_status::leadership_lost);
+  CHECK(read.status() == log_status::not_leader);
+
+  // The new leader's history wins everywhere, the old leader's included once it is back.
+  // (A second owner of the same event that never saw the lost hold: the same creation.)
+  event_script other;
+  other.create(0, "ev");
+  outcome kept;
+  const auto kept_hold = other.hold("ev", {"1-1-2"});
+  REQUIRE_FALSE(c.raft(new_leader).propose(kept_hold.entry, kept.done()));
+  c.settle();
+  CHECK(kept.status() == log_status::committed);
+  c.heal(old_leader);
+  c.tick(5);
+  for (raft::node_id id : {1u, 2u, 3u}) {
+    INFO("node " << id);
+    const auto& applied = c.node(id).applied;
+    auto has = [&](const act::proposal& p) {
+      return std::any_of(applied.begin(), applied.end(), [&](const storage::log_entry& e) {
+        return !e.noop() && e.payload == p.payload;
+      });
+    };
+    CHECK(has(kept_hold.entry));
+    CHECK_FALSE(has(lost_hold.entry));
+    CHECK(c.raft(id).core_of(0)->log().committed() ==
+          c.raft(new_leader).core_of(0)->log().committed());
+  }
+  for (const auto& o : more_lost)
+    CHECK(o.status() == log_status::leadership_lost);
+  // The old leader's store holds the new history only: its own suffix was deleted.
+  CHECK(c.node(old_leader).store->recover().entries == c.node(new_leader).store->recover().entries);
+  // Leader changes were reported: the old leader saw the new one.
+  const auto& changes = c.node(old_leader).changes;
+  REQUIRE_FALSE(changes.empty());
+  CHECK(changes.back().leader == new_leader);
+}
+
+TEST_CASE("raft_shards: a restarted replica keeps its term, vote and log, and catches up",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 2);
+  c.elect();
+  event_script script;
+  std::vector<outcome> outcomes(4);
+  for (std::uint32_t shard = 0; shard < 2; ++shard) {
+    const std::string ev = "ev" + std::to_string(shard);
+    REQUIRE_FALSE(
+        c.raft(c.leader_of(shard)).propose(script.create(shard, ev), outcomes[shard * 2].done()));
+    REQUIRE_FALSE(c.raft(c.leader_of(shard))
+                      .propose(script.hold(ev, {"1-1-4"}).entry, outcomes[shard * 2 + 1].done()));
+  }
+  c.settle();
+  const raft::node_id victim = c.leader_of(0) == 3 ? 2 : 3;
+  const raft::core before = *c.raft(victim).core_of(0);
+  c.crash(victim);
+  const raft::core* after = c.raft(victim).core_of(0);
+  CHECK(after->term() == before.term());
+  CHECK(after->vote() == before.vote());
+  CHECK(after->log().last_index() == before.log().last_index());
+  c.tick(60);
+  for (std::uint32_t shard = 0; shard < 2; ++shard) {
+    const std::string ev = "ev" + std::to_string(shard);
+    CHECK(state_of(c.node(victim), shard).at(ev) == script.bytes(ev));
+  }
+  for (const auto& o : outcomes)
+    CHECK(o.status() == log_status::committed);
+}
+
+TEST_CASE("raft_shards: a store another cluster wrote is refused", "[unit][raft]") {
+  raft_shards_config config;
+  config.self = 1;
+  config.members = {1, 2, 3, 4, 5};
+  config.shard_count = 8;
+  config.replication_factor = 3;
+  storage::recovered_state state;
+  state.shard_count = 8;
+  std::uint32_t foreign = 0;
+  while (foreign < 8) {
+    const auto r = replicas_of(foreign, config.members, 3);
+    if (std::find(r.begin(), r.end(), 1u) == r.end()) break;
+    ++foreign;
+  }
+  REQUIRE(foreign < 8);
+  std::uint32_t own = foreign == 0 ? 1 : 0;
+  while (true) {
+    const auto r = replicas_of(own, config.members, 3);
+    if (std::find(r.begin(), r.end(), 1u) != r.end()) break;
+    ++own;
+  }
+  const storage::log_entry noop{own, 1, 1, 0, "", {}};
+
+  SECTION("a shard this node does not replicate") {
+    state.entries = {{foreign, 1, 1, 0, "", {}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("does not replicate"));
+  }
+  SECTION("entries a single node wrote (no term)") {
+    state.entries = {{own, 1, 0, 5, "ev", {1, 2}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("single node"));
+  }
+  SECTION("a log that starts after index 1") {
+    state.entries = {{own, 2, 1, 0, "", {}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("starts at index 2"));
+  }
+  SECTION("terms going down") {
+    state.entries = {{own, 1, 3, 0, "", {}}, {own, 2, 2, 0, "", {}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("lower term"));
+  }
+  SECTION("its own shards are fine") {
+    state.entries = {noop};
+    state.hard_states = {{own, 4, 2}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE(r.ok());
+    CHECK(r.value()->core_of(own)->term() == 4);
+    CHECK(r.value()->core_of(own)->vote() == 2);
+    CHECK(r.value()->core_of(own)->log().last_index() == 1);
+    CHECK(r.value()->core_of(foreign) == nullptr);
+  }
+}
+
+TEST_CASE("raft_shards: messages it cannot take are dropped and change nothing", "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  c.elect();
+  const raft::node_id leader = c.leader_of(0);
+  const raft::node_id follower = leader == 1 ? 2 : 1;
+  const raft::core before = *c.raft(follower).core_of(0);
+  raft::message append;
+  append.kind = raft::message_kind::append;
+  append.from = leader;
+  append.to = follower;
+  append.term = before.term();
+  append.index = before.log().last_index();
+  append.log_term = before.log().last_term();
+  append.entries = {{before.term(), append.index + 1, raft::entry_kind::command, {0xFF, 0x00}}};
+  CHECK_FALSE(c.raft(follower).step({0, append}));  // data that is not a command's
+  append.entries.clear();
+  CHECK_FALSE(c.raft(follower).step({5, append}));  // a shard the cluster does not have
+  raft::message elsewhere = append;
+  elsewhere.to = 9;
+  CHECK_FALSE(c.raft(follower).step({0, elsewhere}));  // addressed to another node
+  CHECK(c.raft(follower).core_of(0)->log().last_index() == before.log().last_index());
+  CHECK_FALSE(c.raft(follower).take_turn());
+  // A well-formed entry goes in.
+  storage::log_entry e{0, append.index + 1, before.term(), 5, "ev", {1}};
+  append.entries = {{before.term(), e.index, raft::entry_kind::command, command_data(e)}};
+  CHECK(c.raft(follower).step({0, append}));
+  auto turn = c.raft(follower).take_turn();
+  REQUIRE(turn);
+  CHECK(turn->batch.entries == std::vector<storage::log_entry>{e});
+}
+
+TEST_CASE("raft_shards: entry data round-trips, and anything else is refused", "[unit][raft]") {
+  const act::proposal p{3, "event-1", -42, {0, 1, 2, 0xFF}};
+  const auto data = seatd::cluster::encode_entry_data(p);
+  const auto back = seatd::cluster::decode_entry_data(3, data);
+  REQUIRE(back);
+  CHECK(*back == p);
+  CHECK_FALSE(seatd::cluster::decode_entry_data(3, {}));
+  auto wrong_version = data;
+  wrong_version[0] = 2;
+  CHECK_FALSE(seatd::cluster::decode_entry_data(3, wrong_version));
+  for (std::size_t cut = 0; cut < 1 + 8 + 1 + 7; ++cut) {
+    INFO("cut at " << cut);
+    CHECK_FALSE(seatd::cluster::decode_entry_data(
+        3, std::vector<std::uint8_t>(data.begin(), data.begin() + static_cast<long>(cut))));
+  }
+}
