@@ -227,6 +227,19 @@ raft_turn_done raft_shards::written(std::uint64_t id) {
   return out;
 }
 
+std::vector<std::pair<raft_shards::completion, log_status>> raft_shards::abandon() {
+  std::vector<std::pair<completion, log_status>> out;
+  for (auto& [shard, r] : replicas_) {
+    for (waiter& w : r.waiters)
+      out.emplace_back(std::move(w.done), w.outcome   ? *w.outcome
+                                          : w.barrier ? log_status::not_leader
+                                                      : log_status::leadership_lost);
+    waiting_ -= r.waiters.size();
+    r.waiters.clear();
+  }
+  return out;
+}
+
 // What a ready leaves once its writes are durable: messages, committed entries, outcomes.
 void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, raft_turn_done& out) {
   for (raft::message& m : ready.messages)

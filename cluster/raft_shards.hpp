@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "actors/log_port.hpp"
+#include "cluster/peer_codec.hpp"
 #include "cluster/raft/core.hpp"
 #include "common/result.hpp"
 #include "storage/store.hpp"
@@ -50,12 +51,8 @@ struct raft_shards_config {
   std::size_t waiting_max = 200'000;  // proposals and barriers waiting for their outcome
 };
 
-// A Raft message of one shard's group, as it crosses the peer link (peer_codec's raft_frame).
-struct shard_message {
-  std::uint32_t shard = 0;
-  raft::message message;
-  bool operator==(const shard_message&) const = default;
-};
+// A Raft message of one shard's group, as it crosses the peer link.
+using shard_message = peer::raft_frame;
 
 struct leader_change {
   std::uint32_t shard = 0;
@@ -115,6 +112,9 @@ class raft_shards {
   // The batch of turn `id` is durable.
   raft_turn_done written(std::uint64_t id);
   bool turn_in_flight() const { return in_flight_.has_value(); }
+  // The node stops: every waiting proposal ends leadership_lost (its outcome is unknown),
+  // every barrier not_leader, in order, shard by shard.
+  std::vector<std::pair<completion, actors::log_status>> abandon();
 
   // The shard's core (nullptr when this node does not replicate it), for status and tests.
   const raft::core* core_of(std::uint32_t shard) const;

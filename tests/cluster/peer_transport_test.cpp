@@ -19,21 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/eventually.hpp"
+
 namespace {
 
 using namespace seatd;
 using namespace seatd::cluster;
 using namespace std::chrono_literals;
 
-// Waits for a condition, at most `limit`.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
+using test::eventually;
 
 struct received {
   raft::node_id from;

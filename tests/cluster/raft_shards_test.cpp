@@ -452,6 +452,26 @@ TEST_CASE("raft_shards: a cut-off leader commits nothing; its proposal and barri
   CHECK(changes.back().leader == new_leader);
 }
 
+TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier", "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  c.cut(leader);
+  outcome held;
+  outcome read;
+  REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-9"}).entry, held.done()));
+  REQUIRE_FALSE(c.raft(leader).barrier(0, read.done()));
+  c.settle();
+  REQUIRE(c.raft(leader).waiting() == 2);
+  auto ended = c.raft(leader).abandon();
+  CHECK(c.raft(leader).waiting() == 0);
+  REQUIRE(ended.size() == 2);
+  for (auto& [done, status] : ended)
+    done(status);
+  CHECK(held.status() == log_status::leadership_lost);
+  CHECK(read.status() == log_status::not_leader);
+}
+
 TEST_CASE("raft_shards: a restarted replica keeps its term, vote and log, and catches up",
           "[unit][raft]") {
   cluster c({1, 2, 3}, 2);

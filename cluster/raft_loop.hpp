@@ -1,0 +1,110 @@
+#pragma once
+// The node's Raft thread: the shell around raft_shards (cluster/raft_shards.hpp says what a
+// turn is). One thread ticks every core, steps the messages peers sent, takes a turn, sends
+// what may leave at once, writes the turn's batch to the store with one fsync, and then sends
+// the rest, applies the committed entries to the shards' committed machines and runs the
+// completions. It is the log_port of a replicated node: event actors propose and wait here.
+//
+// Messages come in from any thread through receive() (the peer transport's), are checked
+// (a frame must decode, and a peer may only speak for itself: `from` must be the node the
+// connection proved), and wait for the loop. Nothing here blocks a caller: propose() and
+// barrier() queue and return; a refusal (not the leader) is answered at once.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/log_port.hpp"
+#include "actors/shard_machine.hpp"
+#include "cluster/raft_shards.hpp"
+#include "common/metrics.hpp"
+#include "storage/store.hpp"
+
+namespace seatd::cluster {
+
+struct raft_loop_options {
+  std::chrono::milliseconds tick{100};  // with election_ticks 10: elections after 1-2 s
+};
+
+// Where the loop's messages go: the peer transport in a node.
+using raft_sender = std::function<void(raft::node_id to, const shard_message& m)>;
+
+// A replicated shard as this node sees it.
+struct shard_status {
+  std::uint32_t shard = 0;
+  std::vector<raft::node_id> replicas;
+  raft::role role = raft::role::follower;
+  raft::node_id leader = raft::no_node;  // none known
+  raft::term_t term = 0;
+  raft::index_t commit = 0;
+  raft::index_t applied = 0;
+};
+
+class raft_loop final : public actors::log_port {
+ public:
+  raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store, raft_loop_options options,
+            common::metrics_registry& metrics, std::function<void(const std::string&)> on_fatal);
+  ~raft_loop() override;
+  raft_loop(const raft_loop&) = delete;
+  raft_loop& operator=(const raft_loop&) = delete;
+
+  void start(raft_sender send);
+  // Ends every waiting proposal (leadership_lost) and barrier (not_leader), stops the
+  // thread. Idempotent.
+  void stop();
+
+  // A raft frame's body from the proven peer `from`; false when it was dropped.
+  bool receive(raft::node_id from, std::span<const std::uint8_t> body);
+
+  bool has_room() const override;
+  void propose(actors::proposal entry, completion done) override;
+  void barrier(std::uint32_t shard, completion done) override;
+
+  std::vector<shard_status> status() const;  // every shard this node replicates
+  // Runs `visit` on the shard's committed machine (none: not replicated here), under the
+  // lock the loop applies entries with.
+  void read_committed(std::uint32_t shard,
+                      const std::function<void(const actors::shard_machine*)>& visit) const;
+
+ private:
+  // Runs `call` (a proposal or barrier) under the lock; a refusal, or a loop that stopped or
+  // failed, is answered at once on the caller's thread, outside the lock.
+  void submit(completion done,
+              const std::function<std::optional<actors::log_status>(const completion&)>& call);
+  void run();
+  void fail(const std::string& why);
+  void send_all(const std::vector<shard_message>& messages);
+
+  raft_loop_options options_;
+  storage::store& store_;
+  std::function<void(const std::string&)> on_fatal_;
+  raft_sender send_;
+
+  mutable std::mutex mutex_;  // shards_, inbox_, the flags
+  std::condition_variable wake_;
+  std::unique_ptr<raft_shards> shards_;
+  std::vector<shard_message> inbox_;
+  bool work_ = false;  // proposals or a finished turn: take a turn without waiting
+  bool stopping_ = false;
+  bool failed_ = false;
+  std::thread thread_;
+
+  mutable std::mutex machines_mutex_;
+  std::map<std::uint32_t, actors::shard_machine> machines_;  // the committed state
+
+  common::counter& turns_total_;
+  common::histogram& write_seconds_;
+  common::counter& leader_changes_total_;
+  common::counter& dropped_messages_total_;
+};
+
+}  // namespace seatd::cluster
