@@ -32,6 +32,13 @@ void configure_parser(http::request_parser<http::string_body>& parser, const htt
   parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
 }
 
+// Beast adds a chunked body's trailer fields to the request's fields, where they would pass
+// for headers that were never checked (a second Host, an Authorization): a request whose
+// field count grew after its head is refused (RFC 9110 §6.5.1: trailers are not merged).
+std::size_t field_count(const http::request<http::string_body>& message) {
+  return static_cast<std::size_t>(std::distance(message.begin(), message.end()));
+}
+
 namespace {
 
 // Why the HTTP layer refused a connection or a request: the `reason` label of
@@ -213,6 +220,7 @@ class session : public std::enable_shared_from_this<session> {
     // body_limit is raised once Content-Length is read: the header is complete.
     if (ec && ec != http::error::body_limit) return on_read_error(ec);
     if (refused_head()) return;
+    head_fields_ = field_count(parser_->get());
     if (ec) return answer_too_large();
     if (parser_->is_done()) return on_body({}, 0);
     http::async_read(stream_, buffer_, *parser_,
@@ -237,6 +245,11 @@ class session : public std::enable_shared_from_this<session> {
   void on_body(beast::error_code ec, std::size_t) {
     if (ec == http::error::body_limit) return answer_too_large();
     if (ec) return on_read_error(ec);
+    if (field_count(parser_->get()) != head_fields_) {
+      keep_alive_ = false;
+      server_->refuse(refusal::malformed);
+      return write(plain_error(400, "invalid_request", "trailer fields are not accepted"), 11);
+    }
     keep_alive_ = parser_->get().keep_alive();
     dispatch(parser_->get(), false);
   }
@@ -351,6 +364,7 @@ class session : public std::enable_shared_from_this<session> {
   std::array<char, 4096> discard_buffer_{};
   unsigned version_ = 11;
   bool head_request_ = false;
+  std::size_t head_fields_ = 0;  // the request's fields when its head was read
   bool keep_alive_ = true;
 };
 
@@ -422,6 +436,7 @@ bool read_one(std::string_view& bytes, const http_limits& limits, connection_rea
   http::request_parser<http::string_body> parser;
   configure_parser(parser, limits);
   bool head_checked = false;
+  std::size_t head_fields = 0;
   for (;;) {
     beast::error_code ec;
     const std::size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
@@ -437,12 +452,14 @@ bool read_one(std::string_view& bytes, const http_limits& limits, connection_rea
       const auto framing = check_request_head(head_of(parser.get()));
       if (!framing) return (out.refused_status = framing.error().status), false;
       head_checked = true;
+      head_fields = field_count(parser.get());
     }
     if (ec == http::error::body_limit) {
       out.requests.push_back(request_of(parser.get(), true));
       return false;
     }
     if (parser.is_done()) {
+      if (field_count(parser.get()) != head_fields) return (out.refused_status = 400), false;
       out.requests.push_back(request_of(parser.get(), false));
       return parser.get().keep_alive();
     }

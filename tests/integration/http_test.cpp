@@ -110,6 +110,18 @@ TEST_CASE("http: chunked bodies are still read as one request", "[integration]")
       "\r\nTransfer-Encoding: Chunked\r\n\r\n" + size + "\r\n" + body + "\r\n0\r\n\r\n");
   CHECK(r.status == 201);
   CHECK(held_seats(node) == 1);
+  // Trailer fields would pass for headers nobody checked (a second Host, another token):
+  // refused, the connection closed, nothing held.
+  const std::string other = R"({"customer_id":"c1","seats":["A-1-3"]})";
+  std::snprintf(size, sizeof size, "%zx", other.size());
+  http_client t("127.0.0.1", node.port());
+  auto trailed = t.read_or_closed_after(
+      "POST /v1/events/ev1/holds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gateway +
+      "\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + other +
+      "\r\n0\r\nHost: y\r\nAuthorization: Bearer nobody\r\n\r\n");
+  CHECK(trailed.status == 400);
+  CHECK(trailed.headers.at("connection") == "close");
+  CHECK(held_seats(node) == 1);
 }
 
 namespace {
