@@ -10,6 +10,7 @@ namespace {
 
 using request_atom = caf::atom_constant<caf::atom("request")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
 
 struct event_state {
   static constexpr const char* name = "seatd_event";
@@ -83,6 +84,7 @@ caf::behavior event_actor(self_pointer self, std::shared_ptr<event_host> host,
         event_ready ready = self->state.host->on_timer(self->state.config.clock_ms());
         carry_out(self, ready, nullptr);
       },
+      [=](retire_atom) { self->quit(); },
   };
 }
 
@@ -96,6 +98,10 @@ caf::actor spawn_event_actor(caf::actor_system& system, event_actor_config confi
 
 void send_request(const caf::actor& actor, std::shared_ptr<event_request> request) {
   caf::anon_send(actor, request_atom::value, std::move(request));
+}
+
+void retire(const caf::actor& actor) {
+  caf::anon_send(actor, retire_atom::value);
 }
 
 }  // namespace seatd::actors

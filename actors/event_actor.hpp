@@ -53,5 +53,8 @@ struct event_actor_config {
 caf::actor spawn_event_actor(caf::actor_system& system, event_actor_config config, event_host host);
 // Asynchronous; the caller has counted the request in stats->queued.
 void send_request(const caf::actor& actor, std::shared_ptr<event_request> request);
+// The actor handles the requests already in its mailbox, then ends (its node no longer owns
+// the event: the log refuses what it proposes from then on, so those are answered too).
+void retire(const caf::actor& actor);
 
 }  // namespace seatd::actors

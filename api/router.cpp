@@ -252,6 +252,11 @@ void event_busy(const reply_to& reply) {
 void node_busy(const reply_to& reply) {
   reply.error(429, "overloaded", "the node is busy; retry shortly");
 }
+// 503 (API.md: no leader for the event's shard here, with Retry-After).
+void not_leader(const reply_to& reply) {
+  reply.error(503, "unavailable",
+              "this node does not lead the event's shard; retry (another node may)");
+}
 
 void dispatch(call& c, std::shared_ptr<event_request> request) {
   switch (c.node.dispatch(c.parts[2], std::move(request))) {
@@ -263,6 +268,8 @@ void dispatch(call& c, std::shared_ptr<event_request> request) {
       return event_busy(c.reply);
     case cluster::dispatch_status::log_full:
       return node_busy(c.reply);
+    case cluster::dispatch_status::unavailable:
+      return not_leader(c.reply);
   }
 }
 
@@ -326,6 +333,8 @@ void create(call& c, actors::event_spec spec) {
       return node_busy(c.reply);
     case cluster::dispatch_status::not_found:  // the node is stopping
       return c.reply.error(503, "unavailable", "the node is stopping");
+    case cluster::dispatch_status::unavailable:
+      return not_leader(c.reply);
   }
 }
 

@@ -21,7 +21,10 @@
 #include <vector>
 
 #include "api/router.hpp"
+#include "cluster/membership.hpp"
 #include "cluster/node.hpp"
+#include "cluster/peer_transport.hpp"
+#include "cluster/raft_loop.hpp"
 #include "cluster/stream_records.hpp"
 #include "common/host_port.hpp"
 #include "common/http_server.hpp"
@@ -45,6 +48,9 @@ struct settings {
   std::string data_dir = "./seatd-data";
   std::string node_id = "n1";
   std::string peers;
+  std::string peer_listen;               // default: this node's own entry in --peers
+  std::uint32_t replication_factor = 0;  // 0: 3, or the member count when smaller
+  std::string cluster_secret;            // SEATD_CLUSTER_SECRET or cluster_secret in the file
   std::string kafka_brokers;
   std::string kafka_topic = "seat.reservations";
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // [kafka] in the file
@@ -89,6 +95,9 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("data_dir", "--data-dir", s.data_dir);
   take("node_id", "--node-id", s.node_id);
   take("peers", "--peers", s.peers);
+  take("peer_listen", "--peer-listen", s.peer_listen);
+  take("replication_factor", "--replication-factor", s.replication_factor);
+  if (const auto secret = file["cluster_secret"].value<std::string>()) s.cluster_secret = *secret;
   take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
   take("kafka_topic", "--kafka-topic", s.kafka_topic);
   take("outbox_high_water", "--outbox-high-water", s.outbox_high_water);
@@ -187,6 +196,56 @@ std::unique_ptr<common::http_server> open_admin_listener(const settings& s,
       metrics, "admin");
 }
 
+// --peers: the Raft side of the node over its store (refused when the store was written by
+// another cluster or by a single node), and its authenticated peer connections.
+void open_replication(settings& s, const std::vector<cluster::member>& members,
+                      storage::store& store, common::metrics_registry& metrics,
+                      std::unique_ptr<cluster::raft_loop>& raft,
+                      std::unique_ptr<cluster::peer_transport>& peers) {
+  std::vector<cluster::raft::node_id> ids;
+  const cluster::member* self = nullptr;
+  for (const auto& m : members) {
+    ids.push_back(m.id);
+    if (m.name == s.node_id) self = &m;
+  }
+  if (s.replication_factor == 0)
+    s.replication_factor = std::min<std::uint32_t>(3, static_cast<std::uint32_t>(ids.size()));
+  cluster::raft_shards_config config;
+  config.self = self->id;
+  config.members = ids;
+  config.shard_count = store.shard_count();
+  config.replication_factor = s.replication_factor;
+  const auto seed_bits = random_secret();
+  auto shards = cluster::raft_shards::restore(config, store.recover(),
+                                              (std::uint64_t{seed_bits[0]} << 32) | seed_bits[1]);
+  if (!shards) throw std::runtime_error("replication: " + shards.error());
+  cluster::raft_loop_options options;
+  for (const auto& m : members)
+    options.names[m.id] = m.name;
+  raft = std::make_unique<cluster::raft_loop>(std::move(shards).value(), store, options, metrics,
+                                              [](const std::string& why) {
+                                                spdlog::critical("msg=\"stopping: {}\"", why);
+                                                std::abort();
+                                              });
+  cluster::peer_transport_config transport;
+  transport.identity = {
+      self->id, cluster::peer::cluster_fingerprint(config.shard_count, s.replication_factor, ids),
+      ids, s.cluster_secret.empty() ? std::string("insecure-no-auth") : s.cluster_secret};
+  if (s.peer_listen.empty())
+    s.peer_listen = self->peer_address.host + ":" + std::to_string(self->peer_address.port);
+  auto listen = common::parse_host_port(s.peer_listen);
+  if (!listen) throw std::runtime_error("--peer-listen: " + listen.error());
+  transport.listen = std::move(listen).value();
+  for (const auto& m : members)
+    if (m.id != self->id) transport.members[m.id] = m.peer_address;
+  peers = std::make_unique<cluster::peer_transport>(
+      std::move(transport),
+      [loop = raft.get()](cluster::raft::node_id from, cluster::peer::frame f) {
+        if (f.kind == cluster::peer::frame_kind::raft) loop->receive(from, f.body);
+      },
+      metrics);
+}
+
 int run(settings s) {
   common::use_log_format();
   // Checked before it is set: an unknown name reads as "off", which would hide this very error.
@@ -199,11 +258,26 @@ int run(settings s) {
     spdlog::error("msg=\"--node-id must be 1 to 64 of [A-Za-z0-9._:-]\"");
     return 2;
   }
+  std::vector<cluster::member> members;
   if (!s.peers.empty()) {
-    spdlog::error(
-        "msg=\"--peers is set, but this build runs single-node only (replication is not built "
-        "yet)\"");
-    return 2;
+    auto parsed = cluster::parse_members(s.peers, s.node_id);
+    if (!parsed) {
+      spdlog::error("msg=\"{}\"", parsed.error());
+      return 2;
+    }
+    members = std::move(parsed).value();
+    if (!s.kafka_brokers.empty()) {
+      spdlog::error(
+          "msg=\"--kafka-brokers with --peers: a replicated node does not publish the stream yet "
+          "(docs/REPLICATION.md)\"");
+      return 2;
+    }
+    if (s.cluster_secret.empty() && members.size() > 1 && !s.insecure_no_auth) {
+      spdlog::error(
+          "msg=\"--peers needs the cluster secret: set SEATD_CLUSTER_SECRET or cluster_secret in "
+          "the config file (or pass --insecure-no-auth)\"");
+      return 2;
+    }
   }
   if (s.hold_retention_s < 1 || s.hold_retention_s > 30 * 24 * 3600) {
     spdlog::error("msg=\"hold_retention_s must be 1 to 2592000 (30 days)\"");
@@ -217,7 +291,7 @@ int run(settings s) {
   }
   if (s.kafka_brokers.empty() && s.outbox_high_water > 0)
     spdlog::warn("msg=\"--outbox-high-water applies only with --kafka-brokers; ignored\"");
-  if (s.kafka_brokers.empty())
+  if (s.kafka_brokers.empty() && members.empty())
     spdlog::warn(
         "msg=\"no --kafka-brokers: confirmed and cancelled reservations stay in the outbox until "
         "a start with brokers publishes them\"");
@@ -242,9 +316,11 @@ int run(settings s) {
   kafka.brokers = s.kafka_brokers;
   kafka.topic = s.kafka_topic;
   kafka.properties = s.kafka_properties;
-  // Declared before the node, destroyed after it: the node's stop still uses both.
+  // Declared before the node, destroyed after it: the node's stop still uses them.
   cluster::opened_log opened;
   std::unique_ptr<cluster::kafka_emitter> emitter;
+  std::unique_ptr<cluster::raft_loop> raft;
+  std::unique_ptr<cluster::peer_transport> peers;
   cluster::node node(node_config, actors_system, metrics, {wall_clock_ms, random_secret});
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
@@ -275,18 +351,22 @@ int run(settings s) {
   // Recovery, then the log, the emitter and the node, in the order they depend on each
   // other; node.stop() stops them in the reverse order.
   try {
-    opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,
-                                     metrics, [](const std::string& why) {
-                                       spdlog::critical("msg=\"stopping: {}\"", why);
-                                       std::abort();
-                                     });
-    // A setting librdkafka refuses stops the start here.
-    emitter = std::make_unique<cluster::kafka_emitter>(
-        kafka,
-        [log = opened.log.get()](std::vector<storage::outbox_key> keys) {
-          log->forget_outbox(std::move(keys));
-        },
-        metrics, emitter_log);
+    if (!members.empty()) {
+      open_replication(s, members, *store, metrics, raft, peers);
+    } else {
+      opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,
+                                       metrics, [](const std::string& why) {
+                                         spdlog::critical("msg=\"stopping: {}\"", why);
+                                         std::abort();
+                                       });
+      // A setting librdkafka refuses stops the start here.
+      emitter = std::make_unique<cluster::kafka_emitter>(
+          kafka,
+          [log = opened.log.get()](std::vector<storage::outbox_key> keys) {
+            log->forget_outbox(std::move(keys));
+          },
+          metrics, emitter_log);
+    }
   } catch (...) {
     // Stop serving before the error leaves: joinable threads must not be destroyed.
     io.stop();
@@ -294,14 +374,24 @@ int run(settings s) {
       t.join();
     throw;
   }
-  const cluster::recovery_report report = opened.report;
-  emitter->start(std::move(opened.outbox));
-  node.start(*opened.log, emitter.get());
-  spdlog::info(
-      "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
-      "seconds={:.3f} shards={}",
-      report.events, report.snapshots, report.entries_replayed, report.outbox_records,
-      report.seconds, node.shard_count());
+  if (raft) {
+    node.start_replicated(
+        *raft, [&peers](cluster::raft::node_id to, const cluster::shard_message& m) {
+          peers->send(to, cluster::peer::frame_kind::raft, cluster::peer::encode(m));
+        });
+    peers->start();
+    spdlog::info("msg=\"replicating\" node_id={} members={} peer_listen={} peer_port={} shards={}",
+                 s.node_id, members.size(), s.peer_listen, peers->port(), node.shard_count());
+  } else {
+    const cluster::recovery_report report = opened.report;
+    emitter->start(std::move(opened.outbox));
+    node.start(*opened.log, emitter.get());
+    spdlog::info(
+        "msg=\"recovered\" events={} snapshots={} entries_replayed={} outbox_records={} "
+        "seconds={:.3f} shards={}",
+        report.events, report.snapshots, report.entries_replayed, report.outbox_records,
+        report.seconds, node.shard_count());
+  }
   spdlog::info("msg=\"serving\" listen={}:{} admin_listen={} node_id={} data_dir={}", host,
                server.port(), admin_server ? s.admin_listen : "off", s.node_id, s.data_dir);
   if (!s.kafka_brokers.empty())
@@ -314,6 +404,7 @@ int run(settings s) {
   std::function<void(int)> wait_for_drain = [&](int rounds_left) {
     if (server.requests_in_flight() == 0 || rounds_left == 0) {
       node.stop();
+      if (peers) peers->stop();
       spdlog::info("msg=\"stopped\"");
       io.stop();
       return;
@@ -346,7 +437,14 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", s.data_dir, "RocksDB directory (log, snapshots, outbox)")
       ->capture_default_str();
   app.add_option("--node-id", s.node_id, "this node's id")->capture_default_str();
-  app.add_option("--peers", s.peers, "ID=HOST:PORT,... of the other nodes (replication: not yet)");
+  app.add_option("--peers", s.peers,
+                 "replication: NAME=HOST:PORT,... every member's peer address, this node's "
+                 "included (the secret: SEATD_CLUSTER_SECRET)");
+  app.add_option("--peer-listen", s.peer_listen,
+                 "HOST:PORT accepting peers (default: this node's entry in --peers)");
+  app.add_option("--replication-factor", s.replication_factor,
+                 "replicas per shard (default: 3, or the member count when smaller)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
   app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();
   app.add_option("--outbox-high-water", s.outbox_high_water,
@@ -399,6 +497,8 @@ int main(int argc, char** argv) {
       s.tokens[admin] = api::role::admin;
     if (const char* gateway = std::getenv("SEATD_GATEWAY_TOKEN"); gateway && *gateway)
       s.tokens[gateway] = api::role::gateway;
+    if (const char* secret = std::getenv("SEATD_CLUSTER_SECRET"); secret && *secret)
+      s.cluster_secret = secret;
     return run(std::move(s));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "seatd: %s\n", e.what());

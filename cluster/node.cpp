@@ -25,10 +25,12 @@ std::uint32_t node::shard_of(std::string_view event_id) const {
 void node::start(shard_log& log, kafka_emitter* emitter) {
   SEATD_ASSERT(log_ == nullptr, "a node starts once");
   log_ = &log;
+  shard_log_ = &log;
   emitter_ = emitter;
   shard_count_ = static_cast<std::uint32_t>(log.committed().size());
   {
     std::unique_lock lock(directory_mutex_);
+    led_.assign(shard_count_, true);
     // Each actor starts from a copy of its event's committed state: the committed machines
     // stay with the log, which applies every entry to them once it is written.
     for (const auto& shard : log.committed()) {
@@ -42,6 +44,56 @@ void node::start(shard_log& log, kafka_emitter* emitter) {
     if (emitter) emitter->publish(std::move(records));
   });
   ready_ = true;
+}
+
+void node::start_replicated(raft_loop& log, raft_sender send) {
+  SEATD_ASSERT(log_ == nullptr, "a node starts once");
+  log_ = &log;
+  raft_ = &log;
+  shard_count_ = log.shard_count();
+  {
+    std::unique_lock lock(directory_mutex_);
+    led_.assign(shard_count_, false);
+  }
+  register_metrics();
+  ready_ = true;
+  log.start(std::move(send),
+            {[this](std::uint32_t shard, std::vector<actors::event_machine> committed) {
+               lead_shard(shard, std::move(committed));
+             },
+             [this](std::uint32_t shard) { drop_shard(shard); }});
+}
+
+bool node::ready() const {
+  if (!ready_.load()) return false;
+  return raft_ == nullptr || raft_->every_shard_led();
+}
+
+void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed) {
+  std::unique_lock lock(directory_mutex_);
+  if (!ready_) return;  // stopping
+  for (auto& machine : committed) {
+    std::string event_id = machine.event_id();
+    host(std::move(event_id), actors::event_host(shard, std::move(machine)));
+  }
+  led_.at(shard) = true;
+}
+
+void node::drop_shard(std::uint32_t shard) {
+  std::unique_lock lock(directory_mutex_);
+  led_.at(shard) = false;
+  for (auto it = directory_.begin(); it != directory_.end();) {
+    if (it->second.shard == shard) {
+      actors::retire(it->second.actor);
+      it = directory_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool node::leads(std::uint32_t shard) const {
+  return led_.at(shard);
 }
 
 // Caller holds directory_mutex_ exclusively.
@@ -108,14 +160,20 @@ std::size_t node::event_count() const {
 }
 
 std::uint64_t node::committed_index(std::uint32_t shard) const {
-  return log_ ? log_->committed_index(shard) : 0;
+  if (shard_log_) return shard_log_->committed_index(shard);
+  if (raft_) {
+    for (const shard_status& s : raft_->status())
+      if (s.shard == shard) return s.commit;
+  }
+  return 0;
 }
 
 dispatch_status node::dispatch(std::string_view event_id,
                                std::shared_ptr<actors::event_request> request) {
   std::shared_lock lock(directory_mutex_);
   const auto it = directory_.find(std::string(event_id));
-  if (it == directory_.end()) return dispatch_status::not_found;
+  if (it == directory_.end())
+    return leads(shard_of(event_id)) ? dispatch_status::not_found : dispatch_status::unavailable;
   const hosted& h = it->second;
   // A full mailbox or a full log queue answers 429 instead of queueing without limit.
   if (h.stats->queued.load(std::memory_order_relaxed) >= config_.event_queue_max)
@@ -135,6 +193,7 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
     return common::fail(std::move(valid).error());
   std::unique_lock lock(directory_mutex_);
   if (!ready_) return dispatch_status::not_found;  // stopping
+  if (!leads(shard_of(event_id))) return dispatch_status::unavailable;
   if (directory_.count(event_id) > 0) {
     lock.unlock();
     auto request = std::make_shared<actors::event_request>();
@@ -172,11 +231,12 @@ void node::stop() {
     directory_.clear();
   }
   system_.await_all_actors_done();
+  if (raft_) return raft_->stop();  // ends what its actors proposed that did not commit
   // Everything they proposed is written, applied and handed to the emitter; then the
   // emitter's last deletes go to the log, which writes them and checkpoints every shard.
-  log_->flush();
+  shard_log_->flush();
   if (emitter_) emitter_->stop();
-  log_->stop();
+  shard_log_->stop();
 }
 
 }  // namespace seatd::cluster

@@ -1,10 +1,12 @@
 #pragma once
 // A seatd node: the events it hosts (one actor each over an event_host), their placement on
-// shards, event creation, and the order of a graceful stop. The shard log (with the
-// committed state and checkpoints) and the Kafka emitter are built outside and handed in,
-// and the clock and randomness are parameters, so that tests and the simulator can supply
-// their own. Every shard lives on this node for now; replication (Raft per shard) takes the
-// same shapes across nodes later.
+// shards, event creation, and the order of a graceful stop. Its log is built outside and
+// handed in, and the clock and randomness are parameters, so that tests and the simulator
+// can supply their own. Two logs: on a single node the shard log (committed state,
+// checkpoints, the Kafka emitter), where the node owns every shard's events from the start;
+// replicated, the Raft loop, where it hosts a shard's events only while it leads the shard
+// (from a copy of the committed state, once its leadership is confirmed) and answers
+// `unavailable` for the others.
 
 #include <atomic>
 #include <caf/fwd.hpp>
@@ -20,6 +22,7 @@
 
 #include "actors/event_actor.hpp"
 #include "cluster/kafka_emitter.hpp"
+#include "cluster/raft_loop.hpp"
 #include "cluster/shard_log.hpp"
 #include "common/metrics.hpp"
 
@@ -42,7 +45,8 @@ struct node_ports {
 
 // 429 either way, told apart for the message: overloaded, the event's mailbox is full;
 // log_full, the shard logs' queue is (a mutation or a creation cannot be written).
-enum class dispatch_status { sent, not_found, overloaded, log_full };
+// unavailable: this node does not lead the event's shard (503, retry; no forwarding yet).
+enum class dispatch_status { sent, not_found, overloaded, log_full, unavailable };
 
 class node {
  public:
@@ -58,7 +62,10 @@ class node {
   // Hosts every event of the log's committed state in an actor, starts the log (its written
   // records go to the emitter, which may be null) and reports ready.
   void start(shard_log& log, kafka_emitter* emitter);
-  bool ready() const { return ready_.load(); }
+  // Replicated: starts the Raft loop (its messages go to `send`), hosting each shard's events
+  // while this node leads it. Ready once every shard it replicates has a known leader.
+  void start_replicated(raft_loop& log, raft_sender send);
+  bool ready() const;
 
   dispatch_status dispatch(std::string_view event_id,
                            std::shared_ptr<actors::event_request> request);
@@ -93,6 +100,10 @@ class node {
     std::shared_ptr<actors::event_actor_stats> stats;
   };
   void host(std::string event_id, actors::event_host event);
+  // Replicated: this node now leads the shard (its committed events) / no longer does.
+  void lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed);
+  void drop_shard(std::uint32_t shard);
+  bool leads(std::uint32_t shard) const;  // caller holds directory_mutex_
   void register_metrics();
   // Folds one field of every hosted event's stats (sum, or max).
   double fold(const std::function<double(const actors::event_actor_stats&)>& field, bool max) const;
@@ -102,12 +113,15 @@ class node {
   common::metrics_registry& metrics_;
   node_ports ports_;
   std::uint32_t shard_count_ = 0;
-  shard_log* log_ = nullptr;
+  actors::log_port* log_ = nullptr;  // the one below that runs
+  shard_log* shard_log_ = nullptr;
+  raft_loop* raft_ = nullptr;
   kafka_emitter* emitter_ = nullptr;
   std::atomic<bool> ready_{false};
 
   mutable std::shared_mutex directory_mutex_;
   std::unordered_map<std::string, hosted> directory_;
+  std::vector<bool> led_;  // replicated: the shards whose events this node hosts
   std::mutex stop_mutex_;
   bool stopped_ = false;
 };

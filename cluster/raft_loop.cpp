@@ -24,6 +24,8 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
     : options_(options),
       store_(store),
       on_fatal_(std::move(on_fatal)),
+      shard_count_(shards->config().shard_count),
+      self_(shards->config().self),
       shards_(std::move(shards)),
       turns_total_(metrics.counter_for("seatd_raft_turns_total",
                                        "Turns of the Raft loop (one storage batch each)")),
@@ -51,9 +53,10 @@ raft_loop::~raft_loop() {
   stop();
 }
 
-void raft_loop::start(raft_sender send) {
+void raft_loop::start(raft_sender send, leadership_handler on_leadership) {
   SEATD_ASSERT(!thread_.joinable(), "the loop starts once");
   send_ = std::move(send);
+  leadership_ = std::move(on_leadership);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -141,6 +144,56 @@ std::vector<shard_status> raft_loop::status() const {
   return out;
 }
 
+std::string raft_loop::name_of(raft::node_id id) const {
+  if (id == raft::no_node) return "none";
+  const auto found = options_.names.find(id);
+  return found == options_.names.end() ? std::to_string(id) : found->second;
+}
+
+bool raft_loop::every_shard_led() const {
+  std::lock_guard lock(mutex_);
+  for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
+    const raft::core* core = shards_->core_of(shard);
+    if (core != nullptr && core->leader() == raft::no_node) return false;
+  }
+  return true;
+}
+
+void raft_loop::on_leader_change(const leader_change& change) {
+  const auto led = leading_.find(change.shard);
+  if (led != leading_.end() && (change.leader != self_ || change.term != led->second)) {
+    leading_.erase(led);
+    if (leadership_.step_down) leadership_.step_down(change.shard);
+  }
+  if (change.leader != self_ || leading_.count(change.shard) > 0) return;
+  // A barrier completes once the term's no-op is committed and applied and a heartbeat
+  // round confirmed the leadership; a refusal means it is already gone (another change
+  // follows).
+  std::lock_guard lock(mutex_);
+  const auto refused = shards_->barrier(
+      change.shard, [this, shard = change.shard, term = change.term](actors::log_status s) {
+        if (s == actors::log_status::committed) confirmed_leader(shard, term);
+      });
+  if (!refused) work_ = true;
+}
+
+void raft_loop::confirmed_leader(std::uint32_t shard, raft::term_t term) {
+  {
+    std::lock_guard lock(mutex_);
+    const raft::core* core = shards_->core_of(shard);
+    if (core->leader() != self_ || core->term() != term || leading_.count(shard) > 0) return;
+  }
+  leading_[shard] = term;
+  std::vector<actors::event_machine> committed;
+  {
+    std::lock_guard lock(machines_mutex_);
+    machines_.at(shard).for_each(
+        [&](const actors::event_machine& machine) { committed.push_back(machine); });
+  }
+  spdlog::info("msg=\"leading shard\" shard={} term={} events={}", shard, term, committed.size());
+  if (leadership_.lead) leadership_.lead(shard, std::move(committed));
+}
+
 void raft_loop::read_committed(
     std::uint32_t shard, const std::function<void(const actors::shard_machine*)>& visit) const {
   std::lock_guard lock(machines_mutex_);
@@ -225,7 +278,9 @@ void raft_loop::run() {
     }
     for (const leader_change& c : done.leader_changes) {
       leader_changes_total_.add();
-      spdlog::info("msg=\"shard leader\" shard={} leader={} term={}", c.shard, c.leader, c.term);
+      spdlog::info("msg=\"shard leader\" shard={} leader={} term={}", c.shard, name_of(c.leader),
+                   c.term);
+      on_leader_change(c);
     }
     for (auto& [finish, status] : done.completions)
       if (finish) finish(status);

@@ -32,11 +32,22 @@
 namespace seatd::cluster {
 
 struct raft_loop_options {
-  std::chrono::milliseconds tick{100};  // with election_ticks 10: elections after 1-2 s
+  std::chrono::milliseconds tick{100};         // with election_ticks 10: elections after 1-2 s
+  std::map<raft::node_id, std::string> names;  // members' names, for the log
 };
 
 // Where the loop's messages go: the peer transport in a node.
 using raft_sender = std::function<void(raft::node_id to, const shard_message& m)>;
+
+// What the node does as its leadership of a shard begins and ends, called on the loop
+// thread, in order. `lead` comes once this node leads the shard and a heartbeat round
+// confirmed it after its term's no-op committed, so the committed machines (copied for it)
+// hold everything earlier leaders committed. `step_down` comes when it no longer leads, or
+// leads in a new term: its event owners may have applied entries that will never commit.
+struct leadership_handler {
+  std::function<void(std::uint32_t shard, std::vector<actors::event_machine> committed)> lead;
+  std::function<void(std::uint32_t shard)> step_down;
+};
 
 // A replicated shard as this node sees it.
 struct shard_status {
@@ -57,7 +68,7 @@ class raft_loop final : public actors::log_port {
   raft_loop(const raft_loop&) = delete;
   raft_loop& operator=(const raft_loop&) = delete;
 
-  void start(raft_sender send);
+  void start(raft_sender send, leadership_handler on_leadership = {});
   // Ends every waiting proposal (leadership_lost) and barrier (not_leader), stops the
   // thread. Idempotent.
   void stop();
@@ -70,6 +81,10 @@ class raft_loop final : public actors::log_port {
   void barrier(std::uint32_t shard, completion done) override;
 
   std::vector<shard_status> status() const;  // every shard this node replicates
+  std::uint32_t shard_count() const { return shard_count_; }
+  raft::node_id self() const { return self_; }
+  // Every shard this node replicates has a leader it knows of.
+  bool every_shard_led() const;
   // Runs `visit` on the shard's committed machine (none: not replicated here), under the
   // lock the loop applies entries with.
   void read_committed(std::uint32_t shard,
@@ -83,11 +98,19 @@ class raft_loop final : public actors::log_port {
   void run();
   void fail(const std::string& why);
   void send_all(const std::vector<shard_message>& messages);
+  // Loop thread: follows the shard's leadership (leadership_handler).
+  void on_leader_change(const leader_change& change);
+  void confirmed_leader(std::uint32_t shard, raft::term_t term);
+  std::string name_of(raft::node_id id) const;
 
   raft_loop_options options_;
   storage::store& store_;
   std::function<void(const std::string&)> on_fatal_;
   raft_sender send_;
+  leadership_handler leadership_;
+  std::uint32_t shard_count_ = 0;
+  raft::node_id self_ = raft::no_node;
+  std::map<std::uint32_t, raft::term_t> leading_;  // loop thread: shards led, and in which term
 
   mutable std::mutex mutex_;  // shards_, inbox_, the flags
   std::condition_variable wake_;

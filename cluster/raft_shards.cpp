@@ -75,6 +75,20 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
   for (std::uint32_t shard = 0; shard < config.shard_count; ++shard)
     placement.push_back(replicas_of(shard, config.members, config.replication_factor));
 
+  // A single node's store has data but no term anywhere; its entries and snapshots hold no
+  // Raft positions to restore from.
+  const bool has_terms = std::any_of(state.hard_states.begin(), state.hard_states.end(),
+                                     [](const storage::hard_state& h) { return h.term > 0; }) ||
+                         std::any_of(state.entries.begin(), state.entries.end(),
+                                     [](const storage::log_entry& e) { return e.term > 0; });
+  const bool has_data = !state.entries.empty() || !state.snapshots.empty() || !state.outbox.empty();
+  if (has_data && !has_terms)
+    return common::fail(std::string(
+        "the data dir was written by a single node (no Raft terms in it): start it without "
+        "--peers"));
+  if (!state.snapshots.empty())
+    return common::fail(std::string(
+        "the store holds snapshots: restoring a replica from a snapshot is not built yet"));
   std::vector<raft::restored_state> restored(config.shard_count);
   for (const storage::log_entry& e : state.entries) {
     const auto& replicas = placement.at(e.shard);
@@ -90,8 +104,7 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
                           ": restoring a replica from a snapshot is not built yet");
     if (e.term == 0)
       return common::fail("shard " + std::to_string(e.shard) + "'s entry " +
-                          std::to_string(e.index) +
-                          " has no term: the store was written by a single node");
+                          std::to_string(e.index) + " has no term");
     if (!entries.empty() && e.term < entries.back().term)
       return common::fail("shard " + std::to_string(e.shard) + "'s entry " +
                           std::to_string(e.index) + " has a lower term than the one before it");

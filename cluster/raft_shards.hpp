@@ -85,10 +85,11 @@ class raft_shards {
  public:
   using completion = actors::log_port::completion;
 
-  // Rebuilds every replicated shard's core from the store's state. Errors: the store holds a
-  // shard this node does not replicate (another member list or factor wrote it), entries
-  // without a term (written by a single node), or a log that does not start at index 1
-  // (restoring from a snapshot is not built yet).
+  // Rebuilds every replicated shard's core from the store's state. Errors: a single node
+  // wrote the store (data, and no term anywhere), the store holds a shard this node does not
+  // replicate (another member list or factor wrote it), an entry without a term, or
+  // snapshots or a log that does not start at index 1 (restoring from a snapshot is not
+  // built yet).
   static common::result<std::unique_ptr<raft_shards>, std::string> restore(
       raft_shards_config config, const storage::recovered_state& state, std::uint64_t seed);
 

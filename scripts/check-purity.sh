@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 pure_globs=(
   'actors/*.hpp' 'actors/*.cpp'
   'cluster/group_commit_queue.*' 'cluster/outbox_queue.*' 'cluster/recovery.*'
-  'cluster/raft/*' 'cluster/raft_shards.*' 'cluster/placement.*' 'cluster/peer_codec.*'
+  'cluster/raft/*' 'cluster/raft_shards.*' 'cluster/placement.*'
+  'cluster/membership.*' 'cluster/peer_codec.*'
   'cluster/peer_handshake.*'
   'storage/store.*' 'storage/memory_store.*'
   'common/*.hpp' 'common/*.cpp'

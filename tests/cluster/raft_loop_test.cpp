@@ -53,8 +53,9 @@ struct replica_node {
     config.shard_count = shard_count;
     auto shards = raft_shards::restore(config, store->recover(), id);
     REQUIRE(shards.ok());
-    loop = std::make_unique<raft_loop>(std::move(shards).value(), *store,
-                                       raft_loop_options{std::chrono::milliseconds(10)}, *metrics,
+    raft_loop_options options;
+    options.tick = std::chrono::milliseconds(10);
+    loop = std::make_unique<raft_loop>(std::move(shards).value(), *store, options, *metrics,
                                        [this](const std::string& why) {
                                          std::lock_guard lock(mutex);
                                          fatal = why;

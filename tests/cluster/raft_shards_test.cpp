@@ -535,7 +535,19 @@ TEST_CASE("raft_shards: a store another cluster wrote is refused", "[unit][raft]
     state.entries = {{own, 1, 0, 5, "ev", {1, 2}}};
     const auto r = raft_shards::restore(config, state, 1);
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("single node"));
+    CHECK_THAT(r.error(), Catch::Contains("written by a single node"));
+  }
+  SECTION("a single node's checkpoint: snapshots, no entry") {
+    state.snapshots = {{"ev", own, 7, {1, 2, 3}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("written by a single node"));
+  }
+  SECTION("an entry without a term among entries with terms") {
+    state.entries = {noop, {own, 2, 0, 5, "ev", {1, 2}}};
+    const auto r = raft_shards::restore(config, state, 1);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("has no term"));
   }
   SECTION("a log that starts after index 1") {
     state.entries = {{own, 2, 1, 0, "", {}}};

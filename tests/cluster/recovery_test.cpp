@@ -319,6 +319,26 @@ TEST_CASE("recover_node: an entry whose payload does not decode is an error nami
   CHECK_THAT(node.error(), StartsWith("recovery: shard 0 entry 3 (event ev-a): "));
 }
 
+TEST_CASE("recover_node: a replica's data (Raft terms) is refused: only Raft knows what committed",
+          "[unit][cluster]") {
+  history h;
+  h.first_half();
+  SECTION("an entry with a term") {
+    auto state = h.log.state();
+    state.entries[1].term = 2;
+    auto node = recover(std::move(state));
+    REQUIRE_FALSE(node.ok());
+    CHECK_THAT(node.error(), Catch::Contains("written by a replicated node"));
+  }
+  SECTION("a hard state") {
+    auto state = h.log.state();
+    state.hard_states[1] = {1, 3, 7};
+    auto node = recover(std::move(state));
+    REQUIRE_FALSE(node.ok());
+    CHECK_THAT(node.error(), Catch::Contains("written by a replicated node"));
+  }
+}
+
 TEST_CASE("recover_node: a command for an event never created is an error naming it",
           "[unit][cluster]") {
   history h;

@@ -377,8 +377,9 @@ std::uint16_t free_port() {
   return acceptor.local_endpoint().port();
 }
 
-seatd_process::seatd_process(std::vector<std::string> extra_args)
-    : extra_args_(std::move(extra_args)) {
+seatd_process::seatd_process(std::vector<std::string> extra_args,
+                             std::map<std::string, std::string> environment)
+    : extra_args_(std::move(extra_args)), environment_(std::move(environment)) {
   char pattern[] = "/tmp/seatd-test-XXXXXX";
   const char* dir = ::mkdtemp(pattern);
   if (!dir) throw std::runtime_error("mkdtemp failed");
@@ -405,8 +406,11 @@ void seatd_process::start() {
                                 "--log-level",
                                 "warn"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  process_.start(args, {{"SEATD_ADMIN_TOKEN", admin_token}, {"SEATD_GATEWAY_TOKEN", gateway_token}},
-                 log_path_);
+  std::map<std::string, std::string> environment{{"SEATD_ADMIN_TOKEN", admin_token},
+                                                 {"SEATD_GATEWAY_TOKEN", gateway_token}};
+  for (const auto& [name, value] : environment_)
+    environment[name] = value;
+  process_.start(args, environment, log_path_);
 }
 
 bool seatd_process::wait_ready(std::chrono::milliseconds timeout) {

@@ -80,7 +80,9 @@ class child_process {
 class seatd_process {
  public:
   // Starts seatd on a free loopback port with a fresh data dir (removed when destroyed).
-  explicit seatd_process(std::vector<std::string> extra_args = {});
+  // `environment` adds to (or overrides) the tokens every seatd gets.
+  explicit seatd_process(std::vector<std::string> extra_args = {},
+                         std::map<std::string, std::string> environment = {});
   ~seatd_process();
   seatd_process(const seatd_process&) = delete;
   seatd_process& operator=(const seatd_process&) = delete;
@@ -97,6 +99,7 @@ class seatd_process {
 
  private:
   std::vector<std::string> extra_args_;
+  std::map<std::string, std::string> environment_;
   std::string data_dir_;
   std::string log_path_;
   std::uint16_t port_ = 0;

@@ -1,0 +1,197 @@
+// Process tests of replication: three seatd nodes on loopback (--peers), each with its own
+// RocksDB data dir. An event is served by its shard's leader; the others answer 503 with
+// Retry-After (forwarding comes next); a leader killed with -9 is replaced within seconds and
+// nothing it acknowledged is lost; a restarted node catches up; wrong setups are refused at
+// start. Every wait is bounded.
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace seatd::test;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string admin = admin_token;
+const std::string gateway = gateway_token;
+const std::map<std::string, std::string> secret{{"SEATD_CLUSTER_SECRET", "cluster-test-secret"}};
+
+// Three nodes n1..n3 with peer ports chosen now; each started with the same --peers.
+struct three_node_cluster {
+  three_node_cluster() {
+    std::string peers;
+    std::vector<std::uint16_t> peer_ports;
+    for (int i = 1; i <= 3; ++i) {
+      peer_ports.push_back(free_port());
+      peers += (i > 1 ? "," : "") + ("n" + std::to_string(i)) +
+               "=127.0.0.1:" + std::to_string(peer_ports.back());
+    }
+    for (int i = 1; i <= 3; ++i)
+      nodes.push_back(std::make_unique<seatd_process>(
+          std::vector<std::string>{"--node-id", "n" + std::to_string(i), "--peers", peers},
+          secret));
+    for (auto& n : nodes)
+      REQUIRE(n->wait_ready());
+  }
+
+  // The index of the node that answers `target` with something other than 503, trying every
+  // running node until `limit`; -1 if none did.
+  int serving(const std::string& method, const std::string& target, const std::string& body,
+              const std::string& token, http_reply& reply,
+              std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (!nodes[i]->running()) continue;
+        try {
+          auto c = nodes[i]->client();
+          reply = c.request(method, target, body, token);
+          if (reply.status != 503) return static_cast<int>(i);
+        } catch (const std::exception&) {
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+
+  std::vector<std::unique_ptr<seatd_process>> nodes;
+};
+
+}  // namespace
+
+TEST_CASE("cluster: a shard's leader serves its events, and a kill -9 of it loses nothing",
+          "[integration][cluster]") {
+  three_node_cluster cluster;
+  http_reply r;
+  const int leader = cluster.serving("PUT", "/v1/events/ev1", concert_json(), admin, r);
+  REQUIRE(leader >= 0);
+  REQUIRE(r.status == 201);
+  // The others do not lead the shard: 503 with Retry-After, nothing served from their state.
+  for (int i = 0; i < 3; ++i) {
+    if (i == leader) continue;
+    auto c = cluster.nodes[static_cast<std::size_t>(i)]->client();
+    const auto refused = c.request("GET", "/v1/events/ev1", "", gateway);
+    CHECK(refused.status == 503);
+    CHECK(refused.headers.at("retry-after") == "1");
+    CHECK(json::parse(refused.body)["error"] == "unavailable");
+  }
+
+  auto c = cluster.nodes[static_cast<std::size_t>(leader)]->client();
+  const auto held = c.request("POST", "/v1/events/ev1/holds",
+                              R"({"customer_id":"c1","seats":["A-1-1","A-1-2"]})", gateway);
+  REQUIRE(held.status == 201);
+  const std::string hold_id = json::parse(held.body)["hold_id"];
+  const auto confirmed = c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                                   R"({"payment_ref":"pay-1","idempotency_key":"k1"})", gateway);
+  REQUIRE(confirmed.status == 201);
+  const std::string reservation = json::parse(confirmed.body)["reservation_id"];
+
+  // kill -9 of the leader: another node serves the event, the reservation is there.
+  cluster.nodes[static_cast<std::size_t>(leader)]->kill_hard();
+  const auto killed_at = std::chrono::steady_clock::now();
+  const int second =
+      cluster.serving("GET", "/v1/events/ev1/reservations/" + reservation, "", gateway, r);
+  REQUIRE(second >= 0);
+  const double gap =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  WARN("the event was served again " << gap << " s after its leader's kill -9");
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body)["seats"] == json::array({"A-1-1", "A-1-2"}));
+  // Its seats are sold; the next hold of them fails, another seat can be held.
+  auto c2 = cluster.nodes[static_cast<std::size_t>(second)]->client();
+  CHECK(c2.request("POST", "/v1/events/ev1/holds", R"({"customer_id":"c2","seats":["A-1-1"]})",
+                   gateway)
+            .status == 409);
+  CHECK(c2.request("POST", "/v1/events/ev1/holds", R"({"customer_id":"c2","seats":["A-1-3"]})",
+                   gateway)
+            .status == 201);
+
+  // The killed node comes back from its data dir and catches up; then the second leader
+  // dies too, and the two left still have everything.
+  cluster.nodes[static_cast<std::size_t>(leader)]->start();
+  REQUIRE(cluster.nodes[static_cast<std::size_t>(leader)]->wait_ready());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few heartbeats
+  cluster.nodes[static_cast<std::size_t>(second)]->kill_hard();
+  const int third = cluster.serving("GET", "/v1/events/ev1/seats?section=A", "", gateway, r);
+  REQUIRE(third >= 0);
+  REQUIRE(r.status == 200);
+  const auto seats = json::parse(r.body)["seats"];
+  CHECK(seats[0]["state"] == "sold");
+  CHECK(seats[1]["state"] == "sold");
+  CHECK(seats[2]["state"] == "held");
+  CHECK(seats[3]["state"] == "available");
+}
+
+TEST_CASE("cluster: setups that cannot work are refused at start, saying why",
+          "[integration][cluster]") {
+  const std::string peers = "n1=127.0.0.1:" + std::to_string(free_port()) +
+                            ",n2=127.0.0.1:" + std::to_string(free_port());
+  auto refused = [&](std::vector<std::string> extra,
+                     const std::map<std::string, std::string>& environment) {
+    std::vector<std::string> args{seatd_binary(), "--listen", "127.0.0.1:0", "--data-dir",
+                                  "/tmp/seatd-cluster-refused-never-created"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::map<std::string, std::string> env{{"SEATD_ADMIN_TOKEN", admin}};
+    env.insert(environment.begin(), environment.end());
+    return run_command(args, env);
+  };
+  SECTION("no cluster secret") {
+    const auto r = refused({"--node-id", "n1", "--peers", peers}, {});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out + r.err, Catch::Contains("SEATD_CLUSTER_SECRET"));
+  }
+  SECTION("--peers without this node") {
+    const auto r = refused({"--node-id", "n3", "--peers", peers}, secret);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out + r.err, Catch::Contains("does not list this node"));
+  }
+  SECTION("a malformed --peers") {
+    const auto r = refused({"--node-id", "n1", "--peers", "n1=127.0.0.1"}, secret);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out + r.err, Catch::Contains("--peers: n1"));
+  }
+  SECTION("the stream, which a replicated node does not publish yet") {
+    const auto r =
+        refused({"--node-id", "n1", "--peers", peers, "--kafka-brokers", "127.0.0.1:9"}, secret);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out + r.err, Catch::Contains("--kafka-brokers with --peers"));
+  }
+}
+
+TEST_CASE("cluster: a data dir is never opened in the other mode", "[integration][cluster]") {
+  // A one-member cluster needs no secret: it has no peer to prove itself to.
+  const std::string alone = "n1=127.0.0.1:" + std::to_string(free_port());
+  seatd_process replicated({"--node-id", "n1", "--peers", alone});
+  REQUIRE(replicated.wait_ready());
+  http_reply r;
+  {
+    auto c = replicated.client();
+    REQUIRE(c.request("PUT", "/v1/events/ev1", concert_json(), admin).status == 201);
+  }
+  CHECK(replicated.terminate() == 0);
+  auto single = run_command({seatd_binary(), "--listen", "127.0.0.1:0", "--data-dir",
+                             replicated.data_dir(), "--insecure-no-auth"});
+  CHECK(single.exit_code == 1);
+  CHECK_THAT(single.out + single.err, Catch::Contains("written by a replicated node"));
+
+  seatd_process plain;
+  REQUIRE(plain.wait_ready());
+  {
+    auto c = plain.client();
+    REQUIRE(c.request("PUT", "/v1/events/ev1", concert_json(), admin).status == 201);
+  }
+  CHECK(plain.terminate() == 0);
+  auto joined =
+      run_command({seatd_binary(), "--listen", "127.0.0.1:0", "--data-dir", plain.data_dir(),
+                   "--insecure-no-auth", "--node-id", "n1", "--peers", alone});
+  CHECK(joined.exit_code == 1);
+  CHECK_THAT(joined.out + joined.err, Catch::Contains("written by a single node"));
+}
