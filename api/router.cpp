@@ -669,6 +669,8 @@ void router::handle_operations(http_request request, responder respond) {
 }
 
 void router::serve(http_request request, responder respond, bool operations_only) {
+  // One id for the request on every node it passes through (forwarding carries it).
+  if (!usable_request_id(request.request_id)) request.request_id = new_request_id();
   const std::string_view target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -679,9 +681,7 @@ void router::serve(http_request request, responder respond, bool operations_only
          node_,
          config_,
          metrics_,
-         reply_to(*series_, unknown_route,
-                  usable_request_id(request.request_id) ? request.request_id : new_request_id(),
-                  std::move(respond))};
+         reply_to(*series_, unknown_route, request.request_id, std::move(respond))};
   // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
   const route* found = find_route(request.method == "HEAD" ? "GET" : request.method, c.parts);
   if (operations_only && found && found->needs != access::open) found = nullptr;
@@ -696,6 +696,21 @@ void router::serve(http_request request, responder respond, bool operations_only
   }
   if (!found) return c.reply.error(404, "not_found", "no such route");
   c.reply.set_route(static_cast<std::size_t>(found - routes.data()));
+  // An event's request goes to the leader of its shard, once; a forwarded one is served
+  // here or refused (503), never sent on again.
+  if (forward_ && !request.forwarded && c.parts.size() >= 3 && c.parts[1] == "events") {
+    if (const auto leader = node_.leader_elsewhere(c.parts[2])) {
+      forward_(*leader, request, [reply = c.reply](http_answer a) {
+        // reply adds its own X-Request-Id (the same id) and Retry-After.
+        std::erase_if(a.headers, [](const auto& h) {
+          return common::equals_ignoring_case(h.first, "X-Request-Id") ||
+                 common::equals_ignoring_case(h.first, "Retry-After");
+        });
+        reply(std::move(a));
+      });
+      return;
+    }
+  }
   found->run(c);
 }
 

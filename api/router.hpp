@@ -4,6 +4,7 @@
 // node. Answers are rendered on the actor from the machine's state and sent once that
 // state is durable.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,11 @@ class router {
   router& operator=(const router&) = delete;
 
   void handle(common::http_request request, common::responder respond);
+  // Replicated: requests for an event whose shard another node leads go to that node through
+  // `forward` (api/forwarder.hpp), which answers with the leader's answer. Before serving.
+  using forward_fn = std::function<void(cluster::raft::node_id leader,
+                                        const common::http_request& request, common::responder)>;
+  void set_forwarding(forward_fn forward) { forward_ = std::move(forward); }
   // The operations endpoints only (/healthz, /readyz, /metrics), for --admin-listen: every
   // other request is 404 not_found, so that the admin port never serves the gateway API.
   void handle_operations(common::http_request request, common::responder respond);
@@ -53,6 +59,7 @@ class router {
   cluster::node& node_;
   common::metrics_registry& metrics_;
   std::unique_ptr<series_table> series_;
+  forward_fn forward_;
 };
 
 }  // namespace seatd::api

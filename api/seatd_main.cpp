@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/forwarder.hpp"
 #include "api/router.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/node.hpp"
@@ -201,7 +202,8 @@ std::unique_ptr<common::http_server> open_admin_listener(const settings& s,
 void open_replication(settings& s, const std::vector<cluster::member>& members,
                       storage::store& store, common::metrics_registry& metrics,
                       std::unique_ptr<cluster::raft_loop>& raft,
-                      std::unique_ptr<cluster::peer_transport>& peers) {
+                      std::unique_ptr<cluster::peer_transport>& peers,
+                      cluster::peer_frame_handler other_frames) {
   std::vector<cluster::raft::node_id> ids;
   const cluster::member* self = nullptr;
   for (const auto& m : members) {
@@ -240,8 +242,12 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
     if (m.id != self->id) transport.members[m.id] = m.peer_address;
   peers = std::make_unique<cluster::peer_transport>(
       std::move(transport),
-      [loop = raft.get()](cluster::raft::node_id from, cluster::peer::frame f) {
-        if (f.kind == cluster::peer::frame_kind::raft) loop->receive(from, f.body);
+      [loop = raft.get(), other = std::move(other_frames)](cluster::raft::node_id from,
+                                                           cluster::peer::frame f) {
+        if (f.kind == cluster::peer::frame_kind::raft)
+          loop->receive(from, f.body);
+        else
+          other(from, std::move(f));
       },
       metrics);
 }
@@ -321,6 +327,7 @@ int run(settings s) {
   std::unique_ptr<cluster::kafka_emitter> emitter;
   std::unique_ptr<cluster::raft_loop> raft;
   std::unique_ptr<cluster::peer_transport> peers;
+  std::unique_ptr<api::forwarder> forwarding;  // set before the peers start
   cluster::node node(node_config, actors_system, metrics, {wall_clock_ms, random_secret});
   api::router_config router_config;
   router_config.auth = {s.tokens, s.insecure_no_auth};
@@ -352,7 +359,28 @@ int run(settings s) {
   // other; node.stop() stops them in the reverse order.
   try {
     if (!members.empty()) {
-      open_replication(s, members, *store, metrics, raft, peers);
+      open_replication(s, members, *store, metrics, raft, peers,
+                       [&forwarding, &router](cluster::raft::node_id from, cluster::peer::frame f) {
+                         if (!forwarding) return;
+                         if (f.kind == cluster::peer::frame_kind::forward_request)
+                           forwarding->on_request(
+                               from, f.body,
+                               [&router](common::http_request request, common::responder respond) {
+                                 router.handle(std::move(request), std::move(respond));
+                               });
+                         else if (f.kind == cluster::peer::frame_kind::forward_response)
+                           forwarding->on_response(from, f.body);
+                       });
+      forwarding = std::make_unique<api::forwarder>(
+          io,
+          [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,
+                   std::span<const std::uint8_t> body) { return peers->send(to, kind, body); },
+          std::chrono::seconds(5), metrics);
+      router.set_forwarding([&forwarding](cluster::raft::node_id leader,
+                                          const common::http_request& request,
+                                          common::responder respond) {
+        forwarding->forward(leader, request, std::move(respond));
+      });
     } else {
       opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,
                                        metrics, [](const std::string& why) {

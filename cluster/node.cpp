@@ -92,6 +92,18 @@ void node::drop_shard(std::uint32_t shard) {
   }
 }
 
+std::optional<raft::node_id> node::leader_elsewhere(std::string_view event_id) const {
+  if (raft_ == nullptr) return std::nullopt;
+  const std::uint32_t shard = shard_of(event_id);
+  {
+    std::shared_lock lock(directory_mutex_);
+    if (leads(shard)) return std::nullopt;
+  }
+  const raft::node_id leader = raft_->leader_of(shard);
+  if (leader == raft::no_node || leader == raft_->self()) return std::nullopt;
+  return leader;
+}
+
 bool node::leads(std::uint32_t shard) const {
   return led_.at(shard);
 }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -76,6 +77,9 @@ class node {
                                                creation_handler handle);
 
   std::uint32_t shard_of(std::string_view event_id) const;
+  // Replicated: the node that leads the event's shard, when it is another one and known (the
+  // request goes there); nullopt when this node serves it (or answers 503 itself).
+  std::optional<raft::node_id> leader_elsewhere(std::string_view event_id) const;
   std::uint32_t shard_count() const { return shard_count_; }
   std::size_t event_count() const;
   // The highest index of the shard's log that is committed (0 before start()).

@@ -57,6 +57,8 @@ bool known_frame_kind(std::uint8_t k) {
     case frame_kind::refused:
     case frame_kind::raft:
     case frame_kind::snapshot_piece:
+    case frame_kind::forward_request:
+    case frame_kind::forward_response:
       return true;
   }
   return false;
@@ -89,8 +91,17 @@ const char* frame_kind_name(frame_kind kind) {
       return "raft";
     case frame_kind::snapshot_piece:
       return "snapshot_piece";
+    case frame_kind::forward_request:
+      return "forward_request";
+    case frame_kind::forward_response:
+      return "forward_response";
   }
   return "unknown";
+}
+
+bool after_handshake(frame_kind kind) {
+  return kind == frame_kind::raft || kind == frame_kind::snapshot_piece ||
+         kind == frame_kind::forward_request || kind == frame_kind::forward_response;
 }
 
 std::vector<std::uint8_t> encode_frame(frame_kind kind, std::span<const std::uint8_t> body) {
@@ -346,6 +357,67 @@ decoded<snapshot_piece> decode_snapshot_piece(std::span<const std::uint8_t> body
   for (auto& b : m.bytes)
     b = r.u8();
   return finish(r, std::move(m), "snapshot_piece");
+}
+
+namespace {
+
+// Header fields of a forwarded request or answer: short, and few.
+constexpr std::size_t forward_field_bytes_max = 8192;
+constexpr std::size_t forward_headers_max = 32;
+
+}  // namespace
+
+std::vector<std::uint8_t> encode(const forward_request& m) {
+  common::byte_writer w;
+  w.u64(m.id);
+  for (const std::string* field :
+       {&m.method, &m.target, &m.authorization, &m.request_id, &m.content_type, &m.customer_id})
+    w.string(*field);
+  w.string(m.body);
+  return w.take();
+}
+
+decoded<forward_request> decode_forward_request(std::span<const std::uint8_t> body) {
+  common::byte_reader r(body);
+  forward_request m;
+  m.id = r.u64();
+  for (std::string* field :
+       {&m.method, &m.target, &m.authorization, &m.request_id, &m.content_type, &m.customer_id})
+    *field = r.string(forward_field_bytes_max);
+  m.body = r.string(frame_bytes_max);
+  return finish(r, std::move(m), "forward_request");
+}
+
+std::vector<std::uint8_t> encode(const forward_response& m) {
+  common::byte_writer w;
+  w.u64(m.id);
+  w.u16(m.status);
+  w.string(m.content_type);
+  w.varint(m.headers.size());
+  for (const auto& [name, value] : m.headers) {
+    w.string(name);
+    w.string(value);
+  }
+  w.string(m.body);
+  return w.take();
+}
+
+decoded<forward_response> decode_forward_response(std::span<const std::uint8_t> body) {
+  common::byte_reader r(body);
+  forward_response m;
+  m.id = r.u64();
+  m.status = r.u16();
+  m.content_type = r.string(forward_field_bytes_max);
+  const std::size_t headers = r.count(forward_headers_max, 2);
+  for (std::size_t i = 0; i < headers && r.ok(); ++i) {
+    std::string name = r.string(forward_field_bytes_max);
+    std::string value = r.string(forward_field_bytes_max);
+    m.headers.emplace_back(std::move(name), std::move(value));
+  }
+  m.body = r.string(frame_bytes_max);
+  if (!r.ok() || m.status < 100 || m.status > 599)
+    return common::fail(std::string("forward_response: truncated, too long or a bad status"));
+  return finish(r, std::move(m), "forward_response");
 }
 
 }  // namespace seatd::cluster::peer

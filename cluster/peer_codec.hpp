@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster/raft/types.hpp"
@@ -43,10 +44,14 @@ enum class frame_kind : std::uint8_t {
   challenge = 2,
   proof = 3,
   refused = 4,
-  raft = 10,            // one shard's Raft message
-  snapshot_piece = 11,  // part of a shard snapshot's data
+  raft = 10,              // one shard's Raft message
+  snapshot_piece = 11,    // part of a shard snapshot's data
+  forward_request = 20,   // a gateway request for a shard the receiver leads
+  forward_response = 21,  // its answer, back to the node that forwarded it
 };
 const char* frame_kind_name(frame_kind kind);
+// The kinds a proven peer may send (the handshake's own are refused after it).
+bool after_handshake(frame_kind kind);
 
 struct frame {
   frame_kind kind = frame_kind::raft;
@@ -140,6 +145,36 @@ struct snapshot_piece {
 };
 std::vector<std::uint8_t> encode(const snapshot_piece& m);
 common::result<snapshot_piece, std::string> decode_snapshot_piece(
+    std::span<const std::uint8_t> body);
+
+// A gateway request a node forwards to the leader of the event's shard: the fields of the
+// HTTP request that the API reads (the token is checked again by the leader).
+struct forward_request {
+  std::uint64_t id = 0;  // the forwarding node's, echoed in the response
+  std::string method;
+  std::string target;
+  std::string authorization;
+  std::string request_id;
+  std::string content_type;
+  std::string customer_id;
+  std::string body;
+  bool operator==(const forward_request&) const = default;
+};
+std::vector<std::uint8_t> encode(const forward_request& m);
+common::result<forward_request, std::string> decode_forward_request(
+    std::span<const std::uint8_t> body);
+
+// The leader's answer, relayed unchanged by the node that forwarded the request.
+struct forward_response {
+  std::uint64_t id = 0;
+  std::uint16_t status = 0;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool operator==(const forward_response&) const = default;
+};
+std::vector<std::uint8_t> encode(const forward_response& m);
+common::result<forward_response, std::string> decode_forward_response(
     std::span<const std::uint8_t> body);
 
 }  // namespace seatd::cluster::peer

@@ -451,7 +451,7 @@ void inbound::on_frames(std::vector<peer::frame> frames) {
   for (auto& f : frames) {
     if (closed) return;
     if (peer != raft::no_node) {
-      if (f.kind != peer::frame_kind::raft && f.kind != peer::frame_kind::snapshot_piece)
+      if (!peer::after_handshake(f.kind))
         return close(
             std::string("a ") + peer::frame_kind_name(f.kind) + " frame after the handshake", true);
       owner.out.at(peer)->received_frames.add();

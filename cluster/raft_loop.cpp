@@ -150,6 +150,12 @@ std::string raft_loop::name_of(raft::node_id id) const {
   return found == options_.names.end() ? std::to_string(id) : found->second;
 }
 
+raft::node_id raft_loop::leader_of(std::uint32_t shard) const {
+  std::lock_guard lock(mutex_);
+  const raft::core* core = shards_->core_of(shard);
+  return core == nullptr ? raft::no_node : core->leader();
+}
+
 bool raft_loop::every_shard_led() const {
   std::lock_guard lock(mutex_);
   for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {

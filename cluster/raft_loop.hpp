@@ -85,6 +85,9 @@ class raft_loop final : public actors::log_port {
   raft::node_id self() const { return self_; }
   // Every shard this node replicates has a leader it knows of.
   bool every_shard_led() const;
+  // The shard's leader as this node knows it: no_node when none is known, or when this node
+  // does not replicate the shard (it then has no way to know).
+  raft::node_id leader_of(std::uint32_t shard) const;
   // Runs `visit` on the shard's committed machine (none: not replicated here), under the
   // lock the loop applies entries with.
   void read_committed(std::uint32_t shard,

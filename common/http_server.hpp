@@ -37,6 +37,9 @@ struct http_request {
   // The body was over the limit and was not read: the handler answers (after checking the
   // token, which API.md ranks first) and the connection closes.
   bool body_too_large = false;
+  // Forwarded by another node of the cluster to this one (it leads the event's shard): it is
+  // served here or refused, never forwarded again.
+  bool forwarded = false;
 };
 
 struct http_answer {

@@ -139,6 +139,13 @@ TEST_CASE("peer messages: round trips", "[unit][peer]") {
 
   const peer::snapshot_piece piece{2, {1000, 9}, 65536, true, bytes("snapshot bytes")};
   CHECK(peer::decode_snapshot_piece(peer::encode(piece)).value() == piece);
+
+  const peer::forward_request forwarded{
+      UINT64_MAX, "DELETE", "/v1/events/e/holds/h1", "Bearer t", "r-9", "", "cust", ""};
+  CHECK(peer::decode_forward_request(peer::encode(forwarded)).value() == forwarded);
+  const peer::forward_response answer{
+      3, 409, "application/json", {{"Allow", "GET"}, {"X-A", ""}}, R"({"error":"x"})"};
+  CHECK(peer::decode_forward_response(peer::encode(answer)).value() == answer);
 }
 
 TEST_CASE("peer messages: truncated, padded or malformed bodies are refused", "[unit][peer]") {
@@ -162,6 +169,19 @@ TEST_CASE("peer messages: truncated, padded or malformed bodies are refused", "[
   for (std::size_t n = 0; n < hello_body.size(); ++n)
     CHECK_FALSE(peer::decode_hello(std::span(hello_body).first(n)).ok());
   CHECK_FALSE(peer::decode_proof(bytes("short")).ok());
+
+  const auto request =
+      peer::encode(peer::forward_request{1, "GET", "/v1/events/e", "Bearer t", "", "", "", "b"});
+  for (std::size_t n = 0; n < request.size(); ++n)
+    CHECK_FALSE(peer::decode_forward_request(std::span(request).first(n)).ok());
+  const auto response =
+      peer::encode(peer::forward_response{1, 200, "application/json", {{"A", "b"}}, "{}"});
+  for (std::size_t n = 0; n < response.size(); ++n)
+    CHECK_FALSE(peer::decode_forward_response(std::span(response).first(n)).ok());
+  CHECK_FALSE(
+      peer::decode_forward_response(peer::encode(peer::forward_response{1, 99, "", {}, ""})).ok());
+  CHECK_FALSE(
+      peer::decode_forward_response(peer::encode(peer::forward_response{1, 600, "", {}, ""})).ok());
 
   auto piece = peer::encode(peer::snapshot_piece{1, {5, 1}, 0, false, bytes("abc")});
   piece.back() = 'x';

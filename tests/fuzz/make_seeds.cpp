@@ -171,6 +171,13 @@ void peer_frame_seeds(const fs::path& dir) {
   append(session, peer::frame_kind::raft, peer::encode(peer::raft_frame{4, m}));
   append(session, peer::frame_kind::snapshot_piece,
          peer::encode(peer::snapshot_piece{4, {100, 3}, 0, true, {9, 9, 9}}));
+  append(session, peer::frame_kind::forward_request,
+         peer::encode(peer::forward_request{7, "POST", "/v1/events/ev1/holds", "Bearer t", "req-1",
+                                            "application/json", "c1",
+                                            R"({"customer_id":"c1","seats":["A-1-1"]})"}));
+  append(session, peer::frame_kind::forward_response,
+         peer::encode(peer::forward_response{
+             7, 503, "application/json", {{"Retry-After", "1"}}, R"({"error":"unavailable"})"}));
   write(dir, "session", session);
   std::string refusal(1, '\xff');
   append(refusal, peer::frame_kind::refused, peer::encode(peer::refused{"fingerprint differs"}));

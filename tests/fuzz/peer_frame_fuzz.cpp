@@ -70,6 +70,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case frame_kind::snapshot_piece:
           round_trip<snapshot_piece>(f, decode_snapshot_piece);
           break;
+        case frame_kind::forward_request:
+          round_trip<forward_request>(f, decode_forward_request);
+          break;
+        case frame_kind::forward_response:
+          round_trip<forward_response>(f, decode_forward_response);
+          break;
       }
     }
   }

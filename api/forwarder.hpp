@@ -1,0 +1,54 @@
+#pragma once
+// Forwarding a gateway request to the leader of its event's shard over the peer link, and
+// serving what other nodes forward here. A shell: it sends peer frames (forward_request,
+// forward_response in cluster/peer_codec.hpp), keeps the requests waiting for their answer,
+// and answers 503 for one whose leader cannot be reached or does not answer in time, so a
+// forwarded request never hangs. The leader's answer is relayed unchanged.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cluster/peer_codec.hpp"
+#include "common/http_server.hpp"
+#include "common/metrics.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace seatd::api {
+
+class forwarder {
+ public:
+  // Sends a frame to a peer; false when it was dropped (not connected, queue full).
+  using send_fn = std::function<bool(cluster::raft::node_id to, cluster::peer::frame_kind kind,
+                                     std::span<const std::uint8_t> body)>;
+  using answer_fn = std::function<void(common::http_answer)>;
+
+  forwarder(boost::asio::io_context& io, send_fn send, std::chrono::milliseconds timeout,
+            common::metrics_registry& metrics);
+  ~forwarder();
+  forwarder(const forwarder&) = delete;
+  forwarder& operator=(const forwarder&) = delete;
+
+  // Sends the request to `leader`; `done` gets the leader's answer, or a 503 when it cannot
+  // be sent or no answer comes within the timeout. Any thread.
+  void forward(cluster::raft::node_id leader, const common::http_request& request, answer_fn done);
+  // A forward_response frame from `from` (the transport's thread).
+  void on_response(cluster::raft::node_id from, std::span<const std::uint8_t> body);
+  // A forward_request frame from `from`: served by `serve` (the router), its answer sent
+  // back to `from`.
+  void on_request(cluster::raft::node_id from, std::span<const std::uint8_t> body,
+                  const common::request_handler& serve);
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace seatd::api
