@@ -817,7 +817,7 @@ std::string render_cluster(const cluster_view& view) {
     ordered entry;
     entry["id"] = s.id;
     entry["replicas"] = s.replicas;
-    entry["leader"] = s.leader;
+    entry["leader"] = s.leader.empty() ? ordered(nullptr) : ordered(s.leader);
     entry["term"] = s.term;
     entry["commit_index"] = s.commit_index;
     shards.push_back(std::move(entry));
@@ -827,7 +827,7 @@ std::string render_cluster(const cluster_view& view) {
     ordered& event = out["event"];
     event["id"] = view.event->id;
     event["shard"] = view.event->shard;
-    event["leader"] = view.event->leader;
+    event["leader"] = view.event->leader.empty() ? ordered(nullptr) : ordered(view.event->leader);
   }
   return dump(out);
 }

@@ -111,12 +111,12 @@ std::string render_seat_states(std::string_view event_id,
 struct cluster_view {
   struct node_state {
     std::string id;
-    std::string state;  // "up" or "recovering"
+    std::string state;  // "up", "recovering" (this node), or "unreachable"
   };
   struct shard_state {
     std::uint32_t id = 0;
     std::vector<std::string> replicas;
-    std::string leader;
+    std::string leader;  // empty: none known (null)
     std::uint64_t term = 0;
     std::uint64_t commit_index = 0;
   };
@@ -124,7 +124,7 @@ struct cluster_view {
   struct event_placement {
     std::string id;
     std::uint32_t shard = 0;
-    std::string leader;
+    std::string leader;  // empty: none known (null)
   };
   std::string node_id;  // extension: the answering node
   std::vector<node_state> nodes;

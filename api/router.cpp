@@ -202,6 +202,7 @@ struct router::call {
   const router_config& config;
   common::metrics_registry& metrics;
   reply_to reply;
+  const std::function<cluster_view()>& replicated_view;  // empty on a single node
 
   std::string event_id() const { return std::string(parts[2]); }
   std::string item_id() const { return std::string(parts[4]); }  // a hold's or reservation's
@@ -353,19 +354,29 @@ void metrics(call& c) {
   c.reply(http_answer{200, c.metrics.render(), "text/plain; version=0.0.4", {}});
 }
 
-// This build runs one node: every shard's only replica and leader, at term 0.
+// A single node is every shard's only replica and leader, at term 0; a replicated node shows
+// what it knows of the others and of each shard's group.
 void cluster_get(call& c) {
   const auto event = query_param(c.query, "event");
   if (event && !common::is_identifier(*event))
     return c.reply.error(400, "invalid_request", "event: must be 1 to 64 of [A-Za-z0-9._:-]");
   const std::string& self = c.config.node_id;
   cluster_view view;
+  if (c.replicated_view) {
+    view = c.replicated_view();
+  } else {
+    view.nodes.push_back({self, "up"});
+    for (std::uint32_t s = 0; s < c.node.shard_count(); ++s)
+      view.shards.push_back({s, {self}, self, 0, c.node.committed_index(s)});
+  }
   view.node_id = self;
-  view.nodes.push_back({self, c.node.ready() ? "up" : "recovering"});
-  for (std::uint32_t s = 0; s < c.node.shard_count(); ++s)
-    view.shards.push_back({s, {self}, self, 0, c.node.committed_index(s)});
+  for (auto& n : view.nodes)
+    if (n.id == self && !c.node.ready()) n.state = "recovering";
   view.events = c.node.event_count();
-  if (event) view.event = cluster_view::event_placement{*event, c.node.shard_of(*event), self};
+  if (event) {
+    const std::uint32_t shard = c.node.shard_of(*event);
+    view.event = cluster_view::event_placement{*event, shard, view.shards.at(shard).leader};
+  }
   c.reply(response{200, render_cluster(view)});
 }
 
@@ -681,7 +692,8 @@ void router::serve(http_request request, responder respond, bool operations_only
          node_,
          config_,
          metrics_,
-         reply_to(*series_, unknown_route, request.request_id, std::move(respond))};
+         reply_to(*series_, unknown_route, request.request_id, std::move(respond)),
+         cluster_view_};
   // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
   const route* found = find_route(request.method == "HEAD" ? "GET" : request.method, c.parts);
   if (operations_only && found && found->needs != access::open) found = nullptr;

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/json_codec.hpp"
 #include "cluster/node.hpp"
 #include "common/http_server.hpp"
 #include "common/metrics.hpp"
@@ -43,6 +44,9 @@ class router {
   using forward_fn = std::function<void(cluster::raft::node_id leader,
                                         const common::http_request& request, common::responder)>;
   void set_forwarding(forward_fn forward) { forward_ = std::move(forward); }
+  // Replicated: what GET /v1/cluster shows (nodes and shards as this node knows them); the
+  // router adds the event count and ?event=ID.
+  void set_cluster_view(std::function<cluster_view()> view) { cluster_view_ = std::move(view); }
   // The operations endpoints only (/healthz, /readyz, /metrics), for --admin-listen: every
   // other request is 404 not_found, so that the admin port never serves the gateway API.
   void handle_operations(common::http_request request, common::responder respond);
@@ -60,6 +64,7 @@ class router {
   common::metrics_registry& metrics_;
   std::unique_ptr<series_table> series_;
   forward_fn forward_;
+  std::function<cluster_view()> cluster_view_;
 };
 
 }  // namespace seatd::api

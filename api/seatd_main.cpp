@@ -16,6 +16,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,6 +253,44 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
       metrics);
 }
 
+// GET /v1/cluster on a replicated node: the members as this node reaches them, and each
+// shard's replicas, leader, term and commit index as this node knows them.
+api::cluster_view replicated_view(const cluster::raft_loop& raft,
+                                  const cluster::peer_transport& peers,
+                                  const std::vector<cluster::member>& members,
+                                  const std::string& self) {
+  std::map<cluster::raft::node_id, std::string> names;
+  for (const auto& m : members)
+    names[m.id] = m.name;
+  auto name_of = [&](cluster::raft::node_id id) {
+    const auto found = names.find(id);
+    return found == names.end() ? std::string() : found->second;
+  };
+  api::cluster_view view;
+  const auto links = peers.status();
+  for (const auto& m : members) {
+    bool up = m.name == self;
+    for (const auto& link : links)
+      if (link.id == m.id) up = link.sending && link.receiving;
+    view.nodes.push_back({m.name, up ? "up" : "unreachable"});
+  }
+  const auto known = raft.status();
+  for (std::uint32_t shard = 0; shard < raft.shard_count(); ++shard) {
+    api::cluster_view::shard_state state;
+    state.id = shard;
+    for (auto id : raft.replicas_of(shard))
+      state.replicas.push_back(name_of(id));
+    for (const auto& k : known) {
+      if (k.shard != shard) continue;
+      state.leader = name_of(k.leader);
+      state.term = k.term;
+      state.commit_index = k.commit;
+    }
+    view.shards.push_back(std::move(state));
+  }
+  return view;
+}
+
 int run(settings s) {
   common::use_log_format();
   // Checked before it is set: an unknown name reads as "off", which would hide this very error.
@@ -376,6 +415,9 @@ int run(settings s) {
           [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,
                    std::span<const std::uint8_t> body) { return peers->send(to, kind, body); },
           std::chrono::seconds(5), metrics);
+      router.set_cluster_view([&raft, &peers, &members, &s] {
+        return replicated_view(*raft, *peers, members, s.node_id);
+      });
       router.set_forwarding([&forwarding](cluster::raft::node_id leader,
                                           const common::http_request& request,
                                           common::responder respond) {

@@ -88,6 +88,10 @@ class raft_loop final : public actors::log_port {
   // The shard's leader as this node knows it: no_node when none is known, or when this node
   // does not replicate the shard (it then has no way to know).
   raft::node_id leader_of(std::uint32_t shard) const;
+  // The nodes that replicate the shard (placement: the same on every node).
+  const std::vector<raft::node_id>& replicas_of(std::uint32_t shard) const {
+    return shards_->replicas(shard);
+  }
   // Runs `visit` on the shard's committed machine (none: not replicated here), under the
   // lock the loop applies entries with.
   void read_committed(std::uint32_t shard,

@@ -83,6 +83,37 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
     CHECK(got.body == first_answer);
   }
 
+  // /v1/cluster: every node names the same leader for every shard, sees the others up, and
+  // says where the event lives.
+  auto views_agree = [&] {
+    std::vector<json> views;
+    for (auto& node : cluster.nodes) {
+      auto c = node->client();
+      const auto got = c.request("GET", "/v1/cluster?event=ev1", "", admin);
+      if (got.status != 200) return false;
+      views.push_back(json::parse(got.body));
+    }
+    for (const auto& v : views) {
+      for (const auto& n : v["nodes"])
+        if (n["state"] != "up") return false;
+      for (std::size_t i = 0; i < v["shards"].size(); ++i) {
+        const auto& shard = v["shards"][i];
+        if (shard["leader"].is_null() || shard["term"].get<int>() < 1) return false;
+        if (shard["replicas"].size() != 3) return false;
+        if (shard["leader"] != views[0]["shards"][i]["leader"]) return false;
+      }
+      if (v["event"]["leader"] != v["shards"][v["event"]["shard"].get<std::size_t>()]["leader"])
+        return false;
+    }
+    return true;
+  };
+  bool agreed = false;
+  for (int attempt = 0; attempt < 100 && !agreed; ++attempt) {
+    agreed = views_agree();
+    if (!agreed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(agreed);
+
   // Each node in turn is killed with -9 right after a confirm made through the others; the
   // survivors keep serving, and every reservation confirmed so far is there.
   std::vector<std::string> reservations;
