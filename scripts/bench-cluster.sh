@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# W1 over HTTP against one node and against a three-node cluster (replication factor 3) on
+# loopback, in one run (figures in docs/BENCHMARKS.md):
+#   1. one seatd, `seatctl bench --create` against it;
+#   2. three seatd with --peers, the same against the leader of the W1 event's shard;
+#   3. the same (another event) against a node that forwards every request to its leader;
+# then the three side by side, each as a ratio of the single node. Server CPU is every seatd
+# process's user+system time (from /proc) over the run, per operation. All three share these
+# two cores with the load tool, so the cluster pays for three fsyncing processes on one disk.
+# Everything it starts it stops; all traffic stays on 127.0.0.1.
+# Usage: scripts/bench-cluster.sh [extra seatctl bench flags, e.g. --seed 7 --budget 20000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cmake --preset release >/dev/null
+cmake --build --preset release --target seatd seatctl
+bin=build/release/api
+work=$(mktemp -d /tmp/seatd-bench-cluster-XXXXXX)
+source scripts/lib/background.sh
+export SEATD_CLUSTER_SECRET="bench-$(od -An -N16 -tx8 /dev/urandom | tr -d ' \n')"
+
+# The CPU time, in clock ticks, of the given processes so far (utime + stime).
+cpu_ticks() {
+  local total=0 fields
+  for pid in "$@"; do
+    read -r -a fields <"/proc/$pid/stat"
+    total=$((total + fields[13] + fields[14]))
+  done
+  echo "$total"
+}
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# run_bench NAME URL EVENT PIDS...: W1 on a new event, and the servers' CPU ticks meanwhile.
+run_bench() {
+  local name=$1 url=$2 event=$3
+  shift 3
+  local before
+  before=$(cpu_ticks "$@")
+  "$bin/tools/seatctl" --url "$url" bench --create --event "$event" --json "${bench_args[@]}" \
+    >"$work/$name.json"
+  echo $(($(cpu_ticks "$@") - before)) >"$work/$name.cpu"
+}
+# The name of the node leading EVENT's shard, as the node at PORT knows it.
+leader_of() {
+  curl -fs "http://127.0.0.1:$1/v1/cluster?event=$2" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["event"]["leader"] or "")'
+}
+bench_args=("$@")
+
+echo "== one node =="
+start_server "$work/single.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
+  --data-dir "$work/single" --insecure-no-auth --log-level info
+wait_ready "$port"
+run_bench single "http://127.0.0.1:$port" w1-single "$server_pid"
+stop_server
+
+echo "== three nodes, replication factor 3 =="
+peers="n1=127.0.0.1:$(free_port),n2=127.0.0.1:$(free_port),n3=127.0.0.1:$(free_port)"
+declare -A api_port
+pids=()
+for i in 1 2 3; do
+  start_server "$work/n$i.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
+    --data-dir "$work/n$i" --insecure-no-auth --log-level info --node-id "n$i" --peers "$peers"
+  api_port[n$i]=$port
+  pids+=("$server_pid")
+done
+for i in 1 2 3; do wait_ready "${api_port[n$i]}"; done
+leader=""
+for _ in $(seq 1 100); do
+  leader=$(leader_of "${api_port[n1]}" w1-leader)
+  [ -n "$leader" ] && break
+  sleep 0.1
+done
+[ -n "$leader" ] || { echo "bench-cluster.sh: no leader for w1-leader's shard" >&2; exit 1; }
+echo "   through $leader, the leader of the event's shard"
+run_bench leader "http://127.0.0.1:${api_port[$leader]}" w1-leader "${pids[@]}"
+leader=$(leader_of "${api_port[n1]}" w1-forwarded)
+for follower in n1 n2 n3; do [ "$follower" != "$leader" ] && break; done
+echo "   through $follower, which forwards to $leader"
+run_bench forwarded "http://127.0.0.1:${api_port[$follower]}" w1-forwarded "${pids[@]}"
+for pid in "${pids[@]}"; do stop_server "$pid"; done
+
+python3 - "$work" "$(getconf CLK_TCK)" <<'EOF'
+import json, sys
+
+work, ticks = sys.argv[1], int(sys.argv[2])
+names = ["single", "leader", "forwarded"]
+runs = {n: json.load(open(f"{work}/{n}.json")) for n in names}
+cpu = {n: int(open(f"{work}/{n}.cpu").read()) / ticks for n in names}
+first = runs["single"]
+print(f"\nW1: {first['clients']} clients, budget {first['budget']}, seed {first['seed']}")
+print(f"  {'':<28} {'one node':>12} {'3 nodes':>12} {'forwarded':>12} {'3n/1n':>8} {'fw/1n':>8}")
+
+def row(label, values, fmt="{:.0f}"):
+    cells = ["-" if v is None else fmt.format(v) for v in values]
+    ratios = ["-" if not values[0] or v is None else f"{v / values[0]:.2f}" for v in values[1:]]
+    print(f"  {label:<28} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12} {ratios[0]:>8} {ratios[1]:>8}")
+
+for key in ("total", "holds", "confirms"):
+    row(f"{key} /s", [runs[n]["ops_per_s"][key] for n in names])
+for op in ("hold", "confirm"):
+    for p in ("p50", "p99"):
+        row(f"{op} {p} ms", [runs[n]["latency_ms"][op][p] if runs[n]["latency_ms"][op]["count"]
+                             else None for n in names], "{:.2f}")
+ops = {n: runs[n]["ops_per_s"]["total"] * runs[n]["wall_s"] for n in names}
+row("server CPU s (all nodes)", [cpu[n] for n in names], "{:.2f}")
+row("server CPU us per op", [1e6 * cpu[n] / max(ops[n], 1) for n in names], "{:.1f}")
+row("capped (not comparable)", [int(runs[n]["capped"]) for n in names], "{}")
+for n in names:
+    check = runs[n]["check"]
+    print(f"  consistency check ({n}): {'passed' if check['ok'] else 'FAILED: ' + '; '.join(check['problems'])}")
+sys.exit(0 if all(runs[n]["check"]["ok"] for n in names) else 1)
+EOF
