@@ -414,7 +414,7 @@ int run(settings s) {
           io,
           [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,
                    std::span<const std::uint8_t> body) { return peers->send(to, kind, body); },
-          std::chrono::seconds(5), metrics);
+          std::chrono::seconds(2), metrics);
       router.set_cluster_view([&raft, &peers, &members, &s] {
         return replicated_view(*raft, *peers, members, s.node_id);
       });
