@@ -483,12 +483,21 @@ int run(settings s) {
     drain.async_wait(
         [&, rounds_left](const boost::system::error_code&) { wait_for_drain(rounds_left - 1); });
   };
+  // Replicated: first the leadership of this node's shards goes to other replicas (at most
+  // 3 s), so that requests move on without waiting for an election.
+  std::function<void(int)> wait_for_hand_off = [&](int rounds_left) {
+    if (!node.leads_shards() || rounds_left == 0) return wait_for_drain(1000);
+    drain.expires_after(std::chrono::milliseconds(10));
+    drain.async_wait(
+        [&, rounds_left](const boost::system::error_code&) { wait_for_hand_off(rounds_left - 1); });
+  };
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("msg=\"shutting down\" signal={}", signal);
     server.stop_accepting();
+    node.hand_off_leadership();
     // The admin listener stays open: /readyz answers 503 in the drain's last step.
-    wait_for_drain(1000);
+    wait_for_hand_off(300);
   });
 
   work.reset();

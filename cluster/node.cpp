@@ -104,6 +104,14 @@ std::optional<raft::node_id> node::leader_elsewhere(std::string_view event_id) c
   return leader;
 }
 
+void node::hand_off_leadership() {
+  if (raft_) raft_->hand_off_leadership();
+}
+
+bool node::leads_shards() const {
+  return raft_ != nullptr && raft_->shards_led() > 0;
+}
+
 bool node::leads(std::uint32_t shard) const {
   return led_.at(shard);
 }

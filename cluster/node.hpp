@@ -93,6 +93,11 @@ class node {
            outbox_depth() >= config_.outbox_high_water;
   }
 
+  // Replicated: hands the leadership of this node's shards to other replicas before a stop;
+  // leads_shards() is false once it is done (always false on a single node).
+  void hand_off_leadership();
+  bool leads_shards() const;
+
   // Stops the actors, writes and publishes what they proposed, stops the emitter (its last
   // deletes still go to the log) and then the log (which checkpoints every shard). Idempotent.
   void stop();

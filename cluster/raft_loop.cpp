@@ -150,6 +150,19 @@ std::string raft_loop::name_of(raft::node_id id) const {
   return found == options_.names.end() ? std::to_string(id) : found->second;
 }
 
+void raft_loop::hand_off_leadership() {
+  std::lock_guard lock(mutex_);
+  const std::size_t begun = shards_->hand_off_all();
+  spdlog::info("msg=\"handing off leadership\" shards={}", begun);
+  work_ = true;
+  wake_.notify_one();
+}
+
+std::size_t raft_loop::shards_led() const {
+  std::lock_guard lock(mutex_);
+  return shards_->shards_led();
+}
+
 raft::node_id raft_loop::leader_of(std::uint32_t shard) const {
   std::lock_guard lock(mutex_);
   const raft::core* core = shards_->core_of(shard);

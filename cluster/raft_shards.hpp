@@ -107,6 +107,10 @@ class raft_shards {
   bool step(const shard_message& m);
   void tick();
   void transfer_leadership(std::uint32_t shard, raft::node_id to);
+  // Before a graceful stop: every shard this node leads is handed to its most caught-up
+  // follower (a shard of one replica stays). Returns how many transfers began.
+  std::size_t hand_off_all();
+  std::size_t shards_led() const;
 
   // nullopt while a turn is in flight or when no core has anything to do.
   std::optional<raft_turn> take_turn();

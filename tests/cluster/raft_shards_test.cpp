@@ -472,6 +472,25 @@ TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier"
   CHECK(read.status() == log_status::not_leader);
 }
 
+TEST_CASE("raft_shards: a stopping leader hands every shard it leads to a follower, no election",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 4);
+  c.elect();
+  std::map<raft::node_id, std::vector<std::uint32_t>> led;
+  for (std::uint32_t shard = 0; shard < 4; ++shard)
+    led[c.leader_of(shard)].push_back(shard);
+  const raft::node_id leaving = led.begin()->first;
+  REQUIRE(c.raft(leaving).shards_led() == led.begin()->second.size());
+  CHECK(c.raft(leaving).hand_off_all() == led.begin()->second.size());
+  c.settle();  // messages only: no tick, so no election timeout could have fired
+  CHECK(c.raft(leaving).shards_led() == 0);
+  for (std::uint32_t shard : led.begin()->second) {
+    const raft::node_id now = c.leader_of(shard);
+    CHECK(now != raft::no_node);
+    CHECK(now != leaving);
+  }
+}
+
 TEST_CASE("raft_shards: a restarted replica keeps its term, vote and log, and catches up",
           "[unit][raft]") {
   cluster c({1, 2, 3}, 2);

@@ -153,6 +153,27 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
     cluster.nodes[round]->start();
     REQUIRE(cluster.nodes[round]->wait_ready());
   }
+  // SIGTERM of the shard's leader hands its leadership over before it exits: the others name
+  // a new leader at once, without waiting for an election timeout.
+  std::string leader_name;
+  for (int attempt = 0; attempt < 100 && leader_name.empty(); ++attempt) {
+    auto c = cluster.nodes[0]->client();
+    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
+    if (!view["event"]["leader"].is_null()) leader_name = view["event"]["leader"];
+    if (leader_name.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(!leader_name.empty());
+  const std::size_t leaving = static_cast<std::size_t>(leader_name.back() - '1');
+  CHECK(cluster.nodes[leaving]->terminate() == 0);
+  {
+    auto c = cluster.nodes[(leaving + 1) % 3]->client();
+    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
+    CHECK_FALSE(view["event"]["leader"].is_null());
+    CHECK(view["event"]["leader"] != leader_name);
+  }
+  cluster.nodes[leaving]->start();
+  REQUIRE(cluster.nodes[leaving]->wait_ready());
+
   REQUIRE(cluster.serving("GET", "/v1/events/ev1/seats?section=A", "", gateway, r) >= 0);
   REQUIRE(r.status == 200);
   const auto seats = json::parse(r.body)["seats"];
