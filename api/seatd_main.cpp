@@ -239,8 +239,10 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
   auto listen = common::parse_host_port(s.peer_listen);
   if (!listen) throw std::runtime_error("--peer-listen: " + listen.error());
   transport.listen = std::move(listen).value();
-  for (const auto& m : members)
+  for (const auto& m : members) {
     if (m.id != self->id) transport.members[m.id] = m.peer_address;
+    transport.names[m.id] = m.name;
+  }
   peers = std::make_unique<cluster::peer_transport>(
       std::move(transport),
       [loop = raft.get(), other = std::move(other_frames)](cluster::raft::node_id from,

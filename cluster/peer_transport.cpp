@@ -46,8 +46,8 @@ std::array<std::uint8_t, N> random_bytes() {
   return bytes;
 }
 
-std::string peer_label(raft::node_id id) {
-  return "peer=\"" + std::to_string(id) + "\"";
+std::string peer_label(const std::string& name) {
+  return "peer=\"" + name + "\"";
 }
 
 std::string describe(const error_code& ec) {
@@ -71,6 +71,11 @@ struct peer_transport::impl : std::enable_shared_from_this<peer_transport::impl>
 
   void accept();
   void log_inbound_failure(const std::string& what);
+  // A member as logs and metric labels show it: its name, or its id when it has none.
+  std::string name_of(raft::node_id id) const {
+    const auto found = config.names.find(id);
+    return found == config.names.end() ? std::to_string(id) : found->second;
+  }
 
   peer_transport_config config;
   peer_frame_handler handler;
@@ -106,22 +111,23 @@ struct outbound : std::enable_shared_from_this<outbound> {
         connected_gauge(m.gauge_for("seatd_peer_connected",
                                     "1 while this node's connection to the peer is "
                                     "authenticated",
-                                    peer_label(peer_id))),
+                                    peer_label(o.name_of(peer_id)))),
         sent_frames(m.counter_for("seatd_peer_sent_frames_total", "Frames written to the peer",
-                                  peer_label(peer_id))),
+                                  peer_label(o.name_of(peer_id)))),
         sent_bytes(m.counter_for("seatd_peer_sent_bytes_total", "Bytes written to the peer",
-                                 peer_label(peer_id))),
+                                 peer_label(o.name_of(peer_id)))),
         dropped_disconnected(
             m.counter_for("seatd_peer_dropped_frames_total",
                           "Frames not sent: the peer was not connected, or its queue was full",
-                          peer_label(peer_id) + ",reason=\"disconnected\"")),
+                          peer_label(o.name_of(peer_id)) + ",reason=\"disconnected\"")),
         dropped_full(m.counter_for("seatd_peer_dropped_frames_total", "",
-                                   peer_label(peer_id) + ",reason=\"queue_full\"")),
+                                   peer_label(o.name_of(peer_id)) + ",reason=\"queue_full\"")),
         connect_failures(m.counter_for("seatd_peer_connect_failures_total",
                                        "Connections to the peer that failed or ended",
-                                       peer_label(peer_id))),
+                                       peer_label(o.name_of(peer_id)))),
         received_frames(m.counter_for("seatd_peer_received_frames_total",
-                                      "Frames received from the peer", peer_label(peer_id))) {}
+                                      "Frames received from the peer",
+                                      peer_label(o.name_of(peer_id)))) {}
 
   void dial();
   void on_connected();
@@ -330,7 +336,8 @@ void outbound::on_frames(std::vector<peer::frame> frames) {
       logged_failure = false;
     }
     connected_gauge.set(1);
-    spdlog::info("msg=\"peer connected\" peer={} address={}:{}", id, address.host, address.port);
+    spdlog::info("msg=\"peer connected\" peer={} address={}:{}", owner.name_of(id), address.host,
+                 address.port);
     flush();
   }
 }
@@ -406,8 +413,8 @@ void outbound::fail(const std::string& why) {
   connect_failures.add();
   // Logged when something changed, not on every retry of the same failure.
   if (log)
-    spdlog::warn("msg=\"peer connection failed\" peer={} address={}:{} reason=\"{}\"", id,
-                 address.host, address.port, why);
+    spdlog::warn("msg=\"peer connection failed\" peer={} address={}:{} reason=\"{}\"",
+                 owner.name_of(id), address.host, address.port, why);
   const auto jittered = backoff / 2 + std::chrono::milliseconds(owner.jitter.below(
                                           static_cast<std::uint64_t>(backoff.count()) / 2 + 1));
   backoff = std::min(backoff * 2, owner.config.reconnect_max);
@@ -481,7 +488,7 @@ void inbound::on_frames(std::vector<peer::frame> frames) {
       std::lock_guard lock(o.mutex);
       o.receiving = true;
     }
-    spdlog::info("msg=\"peer accepted\" peer={} from={}", peer, remote);
+    spdlog::info("msg=\"peer accepted\" peer={} from={}", owner.name_of(peer), remote);
   }
 }
 
@@ -528,7 +535,8 @@ void inbound::close(const std::string& why, bool failure) {
     o.receiving = false;
   }
   if (!owner.stopping)
-    spdlog::warn("msg=\"peer connection from {} ended\" peer={} reason=\"{}\"", remote, peer, why);
+    spdlog::warn("msg=\"peer connection from {} ended\" peer={} reason=\"{}\"", remote,
+                 owner.name_of(peer), why);
 }
 
 // ---- the facade ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ struct peer_transport_config {
   peer::handshake_identity identity;
   common::host_port listen;                            // port 0: any free port
   std::map<raft::node_id, common::host_port> members;  // the others' peer addresses
+  std::map<raft::node_id, std::string> names;          // for logs and metric labels (else the id)
   std::size_t queue_bytes_max = 64u << 20;             // per peer, frames waiting to be written
   std::size_t handshaking_max = 64;                    // inbound connections not yet proven
   std::chrono::milliseconds handshake_timeout{5'000};
