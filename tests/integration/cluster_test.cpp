@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -180,6 +182,69 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
   for (std::size_t i = 0; i < sold.size(); ++i)
     CHECK(seats[i]["state"] == "sold");
   CHECK(seats[3]["state"] == "available");
+}
+
+TEST_CASE("cluster: a leader paused past an election confirms nothing when it wakes",
+          "[integration][cluster]") {
+  three_node_cluster cluster;
+  http_reply r;
+  REQUIRE(cluster.serving("PUT", "/v1/events/ev1", concert_json(), admin, r) >= 0);
+  std::string leader_name;
+  for (int attempt = 0; attempt < 100 && leader_name.empty(); ++attempt) {
+    auto c = cluster.nodes[0]->client();
+    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
+    if (!view["event"]["leader"].is_null()) leader_name = view["event"]["leader"];
+    if (leader_name.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(!leader_name.empty());
+  const std::size_t paused = static_cast<std::size_t>(leader_name.back() - '1');
+  seatd_process& old_leader = *cluster.nodes[paused];
+
+  // A client's connection to the leader, opened before the pause; its hold waits in the
+  // socket while the process is stopped.
+  auto stale = std::make_unique<http_client>("127.0.0.1", old_leader.port());
+  old_leader.send_signal(SIGSTOP);
+  auto stale_answer = std::async(std::launch::async, [&] {
+    return stale->request("POST", "/v1/events/ev1/holds",
+                          R"({"customer_id":"stale","seats":["A-1-1"]})", gateway);
+  });
+  // Meanwhile the others elect a leader and sell the seat.
+  const std::size_t other = (paused + 1) % 3;
+  std::string reservation;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (reservation.empty() && std::chrono::steady_clock::now() < until) {
+    auto c = cluster.nodes[other]->client();
+    const auto held = c.request("POST", "/v1/events/ev1/holds",
+                                R"({"customer_id":"fresh","seats":["A-1-1"]})", gateway);
+    if (held.status != 201) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    const std::string hold_id = json::parse(held.body)["hold_id"];
+    const auto confirmed = c.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                                     R"({"payment_ref":"pay-fresh"})", gateway);
+    REQUIRE(confirmed.status == 201);
+    reservation = json::parse(confirmed.body)["reservation_id"];
+  }
+  REQUIRE(!reservation.empty());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  old_leader.send_signal(SIGCONT);
+
+  // The woken leader's hold is never granted: it was deposed (503, outcome unknown, and it
+  // did not commit) or, once it knows, the new leader answers that the seat is sold.
+  REQUIRE(stale_answer.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  const auto woke = stale_answer.get();
+  INFO("the woken leader answered " << woke.status << " " << woke.body);
+  CHECK((woke.status == 503 || woke.status == 409));
+  // Everyone agrees the seat was sold once, to the customer the new leader served.
+  for (auto& node : cluster.nodes) {
+    REQUIRE(cluster.serving("GET", "/v1/events/ev1/reservations/" + reservation, "", gateway, r) >=
+            0);
+    CHECK(r.status == 200);
+    auto c = node->client();
+    const auto seats = c.request("GET", "/v1/events/ev1/seats?section=A&limit=1", "", gateway);
+    if (seats.status == 200) CHECK(json::parse(seats.body)["seats"][0]["state"] == "sold");
+  }
 }
 
 TEST_CASE("cluster: setups that cannot work are refused at start, saying why",

@@ -467,6 +467,10 @@ void child_process::kill_hard() {
   wait();
 }
 
+void seatd_process::send_signal(int signal) {
+  if (process_.pid() > 0) ::kill(process_.pid(), signal);
+}
+
 std::string seatd_process::log() const {
   return slurp(log_path_);
 }

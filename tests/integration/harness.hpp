@@ -91,6 +91,7 @@ class seatd_process {
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   int terminate() { return process_.terminate(); }  // SIGTERM; returns the exit status
   void kill_hard() { process_.kill_hard(); }        // SIGKILL, no goodbye
+  void send_signal(int signal);                     // e.g. SIGSTOP, SIGCONT
   bool running() { return process_.running(); }
   std::uint16_t port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
