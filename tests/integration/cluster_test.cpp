@@ -64,6 +64,23 @@ struct three_node_cluster {
     return -1;
   }
 
+  // The name of the node leading the event's shard, as the first running node reports it
+  // (waiting up to 5 s for one to be known); empty if none.
+  std::string leader_of(const std::string& event) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      for (auto& node : nodes) {
+        if (!node->running()) continue;
+        auto c = node->client();
+        const auto view =
+            json::parse(c.request("GET", "/v1/cluster?event=" + event, "", admin).body);
+        if (!view["event"]["leader"].is_null()) return view["event"]["leader"];
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return {};
+  }
+
   std::vector<std::unique_ptr<seatd_process>> nodes;
 };
 
@@ -157,13 +174,7 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
   }
   // SIGTERM of the shard's leader hands its leadership over before it exits: the others name
   // a new leader at once, without waiting for an election timeout.
-  std::string leader_name;
-  for (int attempt = 0; attempt < 100 && leader_name.empty(); ++attempt) {
-    auto c = cluster.nodes[0]->client();
-    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
-    if (!view["event"]["leader"].is_null()) leader_name = view["event"]["leader"];
-    if (leader_name.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string leader_name = cluster.leader_of("ev1");
   REQUIRE(!leader_name.empty());
   const std::size_t leaving = static_cast<std::size_t>(leader_name.back() - '1');
   CHECK(cluster.nodes[leaving]->terminate() == 0);
@@ -189,13 +200,7 @@ TEST_CASE("cluster: a leader paused past an election confirms nothing when it wa
   three_node_cluster cluster;
   http_reply r;
   REQUIRE(cluster.serving("PUT", "/v1/events/ev1", concert_json(), admin, r) >= 0);
-  std::string leader_name;
-  for (int attempt = 0; attempt < 100 && leader_name.empty(); ++attempt) {
-    auto c = cluster.nodes[0]->client();
-    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
-    if (!view["event"]["leader"].is_null()) leader_name = view["event"]["leader"];
-    if (leader_name.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string leader_name = cluster.leader_of("ev1");
   REQUIRE(!leader_name.empty());
   const std::size_t paused = static_cast<std::size_t>(leader_name.back() - '1');
   seatd_process& old_leader = *cluster.nodes[paused];
