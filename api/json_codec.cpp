@@ -820,6 +820,11 @@ std::string render_cluster(const cluster_view& view) {
     entry["leader"] = s.leader.empty() ? ordered(nullptr) : ordered(s.leader);
     entry["term"] = s.term;
     entry["commit_index"] = s.commit_index;
+    if (!s.match_index.empty()) {
+      ordered& match = entry["match_index"] = ordered::object();
+      for (const auto& [replica, index] : s.match_index)
+        match[replica] = index;
+    }
     shards.push_back(std::move(entry));
   }
   out["events"] = view.events;

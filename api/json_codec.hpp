@@ -119,6 +119,9 @@ struct cluster_view {
     std::string leader;  // empty: none known (null)
     std::uint64_t term = 0;
     std::uint64_t commit_index = 0;
+    // On the shard's leader: each other replica's match index (the last entry known
+    // replicated there); empty elsewhere, and then not rendered.
+    std::vector<std::pair<std::string, std::uint64_t>> match_index;
   };
   // Where one event lives (?event=ID).
   struct event_placement {

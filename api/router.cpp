@@ -367,7 +367,7 @@ void cluster_get(call& c) {
   } else {
     view.nodes.push_back({self, "up"});
     for (std::uint32_t s = 0; s < c.node.shard_count(); ++s)
-      view.shards.push_back({s, {self}, self, 0, c.node.committed_index(s)});
+      view.shards.push_back({s, {self}, self, 0, c.node.committed_index(s), {}});
   }
   view.node_id = self;
   for (auto& n : view.nodes)

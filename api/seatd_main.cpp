@@ -287,6 +287,8 @@ api::cluster_view replicated_view(const cluster::raft_loop& raft,
       state.leader = name_of(k.leader);
       state.term = k.term;
       state.commit_index = k.commit;
+      for (const auto& [follower, match] : k.match)
+        state.match_index.emplace_back(name_of(follower), match);
     }
     view.shards.push_back(std::move(state));
   }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -40,6 +41,16 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
   SEATD_ASSERT(options_.tick.count() > 0, "the tick is positive");
   for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard)
     if (shards_->replicates(shard)) machines_.emplace(shard, actors::shard_machine(shard));
+  metrics.gauge_callback(
+      "seatd_raft_replication_lag_entries",
+      "Committed entries the furthest-behind follower lacks, over the shards this node leads",
+      [this] {
+        double lag = 0;
+        for (const auto& s : status())
+          for (const auto& [follower, match] : s.match)
+            if (s.commit > match) lag = std::max(lag, static_cast<double>(s.commit - match));
+        return lag;
+      });
   metrics.gauge_callback("seatd_raft_shards_led", "Shards whose Raft group this node leads",
                          [this] {
                            double led = 0;
@@ -136,6 +147,9 @@ std::vector<shard_status> raft_loop::status() const {
     s.leader = core->leader();
     s.term = core->term();
     s.commit = core->log().committed();
+    if (s.role == raft::role::leader)
+      for (const auto& [follower, pr] : core->followers())
+        s.match[follower] = pr.match;
     out.push_back(std::move(s));
   }
   std::lock_guard machines_lock(machines_mutex_);

@@ -58,6 +58,7 @@ struct shard_status {
   raft::term_t term = 0;
   raft::index_t commit = 0;
   raft::index_t applied = 0;
+  std::map<raft::node_id, raft::index_t> match;  // leader only: each follower's match index
 };
 
 class raft_loop final : public actors::log_port {

@@ -988,7 +988,7 @@ TEST_CASE("json_codec: the cluster view lists nodes and shards, and an event's p
   api::cluster_view view;
   view.node_id = "n1";
   view.nodes = {{"n1", "up"}};
-  view.shards = {{0, {"n1"}, "n1", 0, 12}, {1, {"n1"}, "n1", 0, 0}};
+  view.shards = {{0, {"n1"}, "n1", 0, 12, {}}, {1, {"n1"}, "n1", 0, 0, {}}};
   view.events = 3;
   const std::string listed =
       R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)"
@@ -1002,4 +1002,12 @@ TEST_CASE("json_codec: the cluster view lists nodes and shards, and an event's p
   view.event.reset();
   CHECK(api::render_cluster(view) ==
         R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[],"events":3})");
+  // Replicated: no leader known is null; a leader's view has each replica's match index.
+  view.shards = {{0, {"n1", "n2"}, "", 3, 9, {}}, {1, {"n2", "n1"}, "n1", 4, 7, {{"n2", 6}}}};
+  view.event = api::cluster_view::event_placement{"ev1", 0, ""};
+  CHECK(api::render_cluster(view) ==
+        R"({"node_id":"n1","nodes":[{"id":"n1","state":"up"}],"shards":[)"
+        R"({"id":0,"replicas":["n1","n2"],"leader":null,"term":3,"commit_index":9},)"
+        R"({"id":1,"replicas":["n2","n1"],"leader":"n1","term":4,"commit_index":7,)"
+        R"("match_index":{"n2":6}}],"events":3,"event":{"id":"ev1","shard":0,"leader":null}})");
 }
