@@ -1,6 +1,8 @@
 // seatd: one node of the seat inventory cluster. Flags (they override the config file):
 // see `seatd --help` and docs/OPERATIONS.md.
 
+#include <pthread.h>
+
 #include <utility>  // before Boost.Asio under C++20 (docs/decisions/0001)
 // clang-format off
 #include <boost/asio.hpp>
@@ -396,7 +398,10 @@ int run(settings s) {
   auto work = boost::asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < std::max(1u, s.http_threads); ++i)
-    threads.emplace_back([&io] { io.run(); });
+    threads.emplace_back([&io] {
+      pthread_setname_np(pthread_self(), "seatd-http");
+      io.run();
+    });
 
   // Recovery, then the log, the emitter and the node, in the order they depend on each
   // other; node.stop() stops them in the reverse order.

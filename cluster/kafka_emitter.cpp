@@ -1,6 +1,7 @@
 #include "cluster/kafka_emitter.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -297,7 +298,10 @@ void kafka_emitter::start(std::vector<storage::outbox_record> recovered) {
   publish(std::move(recovered));
   if (!enabled()) return;
   impl_->make_producer();
-  impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "seatd-kafka");
+    impl_->run();
+  });
 }
 
 void kafka_emitter::publish(std::vector<storage::outbox_record> records) {

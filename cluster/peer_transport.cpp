@@ -1,5 +1,6 @@
 #include "cluster/peer_transport.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
@@ -571,7 +572,10 @@ void peer_transport::start() {
   impl_->accept();
   for (auto& [id, o] : impl_->out)
     o->dial();
-  impl_->thread = std::thread([impl = impl_] { impl->io.run(); });
+  impl_->thread = std::thread([impl = impl_] {
+    pthread_setname_np(pthread_self(), "seatd-peers");
+    impl->io.run();
+  });
 }
 
 void peer_transport::stop() {

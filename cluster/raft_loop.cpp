@@ -1,5 +1,6 @@
 #include "cluster/raft_loop.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -68,7 +69,10 @@ void raft_loop::start(raft_sender send, leadership_handler on_leadership) {
   SEATD_ASSERT(!thread_.joinable(), "the loop starts once");
   send_ = std::move(send);
   leadership_ = std::move(on_leadership);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "seatd-raft");
+    run();
+  });
 }
 
 void raft_loop::stop() {

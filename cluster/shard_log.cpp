@@ -1,5 +1,7 @@
 #include "cluster/shard_log.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <future>
 #include <iterator>
@@ -67,7 +69,10 @@ shard_log::~shard_log() {
 void shard_log::start(outbox_sink sink) {
   SEATD_ASSERT(!writer_.joinable(), "the writer starts once");
   sink_ = std::move(sink);
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "seatd-log");
+    run();
+  });
 }
 
 bool shard_log::has_room() const {

@@ -28,9 +28,6 @@ cpu_ticks() {
   done
   echo "$total"
 }
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # run_bench NAME URL EVENT PIDS...: W1 on a new event, and the servers' CPU ticks meanwhile.
 run_bench() {
   local name=$1 url=$2 event=$3
@@ -40,11 +37,6 @@ run_bench() {
   "$bin/tools/seatctl" --url "$url" bench --create --event "$event" --json "${bench_args[@]}" \
     >"$work/$name.json"
   echo $(($(cpu_ticks "$@") - before)) >"$work/$name.cpu"
-}
-# The name of the node leading EVENT's shard, as the node at PORT knows it.
-leader_of() {
-  curl -fs "http://127.0.0.1:$1/v1/cluster?event=$2" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["event"]["leader"] or "")'
 }
 bench_args=("$@")
 
@@ -56,26 +48,12 @@ run_bench single "http://127.0.0.1:$port" w1-single "$server_pid"
 stop_server
 
 echo "== three nodes, replication factor 3 =="
-peers="n1=127.0.0.1:$(free_port),n2=127.0.0.1:$(free_port),n3=127.0.0.1:$(free_port)"
-declare -A api_port
-pids=()
-for i in 1 2 3; do
-  start_server "$work/n$i.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
-    --data-dir "$work/n$i" --insecure-no-auth --log-level info --node-id "n$i" --peers "$peers"
-  api_port[n$i]=$port
-  pids+=("$server_pid")
-done
-for i in 1 2 3; do wait_ready "${api_port[n$i]}"; done
-leader=""
-for _ in $(seq 1 100); do
-  leader=$(leader_of "${api_port[n1]}" w1-leader)
-  [ -n "$leader" ] && break
-  sleep 0.1
-done
-[ -n "$leader" ] || { echo "bench-cluster.sh: no leader for w1-leader's shard" >&2; exit 1; }
+start_cluster
+pids=("${cluster_pids[@]}")
+leader=$(event_leader w1-leader)
 echo "   through $leader, the leader of the event's shard"
 run_bench leader "http://127.0.0.1:${api_port[$leader]}" w1-leader "${pids[@]}"
-leader=$(leader_of "${api_port[n1]}" w1-forwarded)
+leader=$(event_leader w1-forwarded)
 for follower in n1 n2 n3; do [ "$follower" != "$leader" ] && break; done
 echo "   through $follower, which forwards to $leader"
 run_bench forwarded "http://127.0.0.1:${api_port[$follower]}" w1-forwarded "${pids[@]}"

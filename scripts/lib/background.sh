@@ -65,3 +65,42 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# A free loopback port (asked of the kernel; another process could take it before use).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_cluster: three seatd ("$bin/seatd") with --peers on loopback, fresh data dirs under
+# $work, no auth, replication factor 3, the secret from SEATD_CLUSTER_SECRET; waits until
+# each is ready. Sets api_port[n1..n3] and cluster_pids.
+start_cluster() {
+  local peers i
+  peers="n1=127.0.0.1:$(free_port),n2=127.0.0.1:$(free_port),n3=127.0.0.1:$(free_port)"
+  declare -gA api_port
+  cluster_pids=()
+  for i in 1 2 3; do
+    start_server "$work/n$i.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
+      --data-dir "$work/n$i" --insecure-no-auth --log-level info --node-id "n$i" --peers "$peers"
+    api_port[n$i]=$port
+    cluster_pids+=("$server_pid")
+  done
+  for i in 1 2 3; do wait_ready "${api_port[n$i]}"; done
+}
+
+# event_leader EVENT: the name of the node leading EVENT's shard, as n1 knows it (waiting up
+# to 10 s for one); exits the script when none is known.
+event_leader() {
+  local leader=""
+  for _ in $(seq 1 100); do
+    leader=$(curl -fs "http://127.0.0.1:${api_port[n1]}/v1/cluster?event=$1" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["event"]["leader"] or "")')
+    if [ -n "$leader" ]; then
+      echo "$leader"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$(basename "$0"): no leader for $1's shard" >&2
+  exit 1
+}
