@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 // clang-format on
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -14,19 +15,13 @@ namespace {
 
 namespace peer = cluster::peer;
 
-common::http_answer unavailable(const std::string& message) {
-  common::http_answer a;
-  a.status = 503;
-  a.body = R"({"error":"unavailable","message":")" + message + R"("})";
-  return a;
-}
-
 }  // namespace
 
 struct forwarder::impl : std::enable_shared_from_this<forwarder::impl> {
   struct waiting {
     cluster::raft::node_id to = cluster::raft::no_node;
     answer_fn done;
+    failure_fn failed;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
@@ -46,15 +41,15 @@ struct forwarder::impl : std::enable_shared_from_this<forwarder::impl> {
                               "Forward frames that did not decode, or answered nothing waiting")) {}
 
   // Takes the waiting request `id` out, if it is still there (an answer and a timeout race).
-  answer_fn take(std::uint64_t id, cluster::raft::node_id from) {
+  std::optional<waiting> take(std::uint64_t id, cluster::raft::node_id from) {
     std::lock_guard lock(mutex);
     const auto found = pending.find(id);
     if (found == pending.end() || (from != cluster::raft::no_node && found->second.to != from))
-      return {};
-    answer_fn done = std::move(found->second.done);
-    if (found->second.timer) found->second.timer->cancel();
+      return std::nullopt;
+    waiting w = std::move(found->second);
+    if (w.timer) w.timer->cancel();
     pending.erase(found);
-    return done;
+    return w;
   }
 
   boost::asio::io_context& io;
@@ -83,12 +78,12 @@ forwarder::~forwarder() {
   }
   for (auto& [id, w] : left) {
     if (w.timer) w.timer->cancel();
-    w.done(unavailable("the node is stopping; the outcome is unknown"));
+    w.failed("the node is stopping; the outcome is unknown");
   }
 }
 
 void forwarder::forward(cluster::raft::node_id leader, const common::http_request& request,
-                        answer_fn done) {
+                        answer_fn done, failure_fn failed) {
   peer::forward_request m{0,
                           request.method,
                           request.target,
@@ -102,31 +97,32 @@ void forwarder::forward(cluster::raft::node_id leader, const common::http_reques
   {
     std::lock_guard lock(impl_->mutex);
     m.id = impl_->next_id++;
-    impl_->pending.emplace(m.id, impl::waiting{leader, std::move(done), std::move(timer)});
+    impl_->pending.emplace(
+        m.id, impl::waiting{leader, std::move(done), std::move(failed), std::move(timer)});
     // Armed under the lock, so that an answer cannot take (and free) the timer first.
     armed->async_wait(
         [weak = std::weak_ptr<impl>(impl_), id = m.id](const boost::system::error_code& ec) {
           if (ec) return;
           auto self = weak.lock();
           if (!self) return;
-          if (answer_fn late = self->take(id, cluster::raft::no_node)) {
+          if (auto late = self->take(id, cluster::raft::no_node)) {
             self->timed_out.add();
-            late(unavailable("the shard's leader did not answer in time; the outcome is unknown"));
+            late->failed("the shard's leader did not answer in time; the outcome is unknown");
           }
         });
   }
   if (!impl_->send(leader, peer::frame_kind::forward_request, peer::encode(m))) {
-    if (answer_fn refused = impl_->take(m.id, cluster::raft::no_node)) {
+    if (auto refused = impl_->take(m.id, cluster::raft::no_node)) {
       impl_->unreachable.add();
-      refused(unavailable("the shard's leader is not reachable from this node; retry"));
+      refused->failed("the shard's leader is not reachable from this node; retry");
     }
   }
 }
 
 void forwarder::on_response(cluster::raft::node_id from, std::span<const std::uint8_t> body) {
   auto m = peer::decode_forward_response(body);
-  answer_fn done = m ? impl_->take(m.value().id, from) : answer_fn{};
-  if (!done) {
+  auto waiting = m ? impl_->take(m.value().id, from) : std::nullopt;
+  if (!waiting) {
     impl_->dropped.add();
     return;
   }
@@ -136,7 +132,7 @@ void forwarder::on_response(cluster::raft::node_id from, std::span<const std::ui
   a.content_type = std::move(m.value().content_type);
   a.headers = std::move(m.value().headers);
   a.body = std::move(m.value().body);
-  done(std::move(a));
+  waiting->done(std::move(a));
 }
 
 void forwarder::on_request(cluster::raft::node_id from, std::span<const std::uint8_t> body,

@@ -2,14 +2,16 @@
 // Forwarding a gateway request to the leader of its event's shard over the peer link, and
 // serving what other nodes forward here. A shell: it sends peer frames (forward_request,
 // forward_response in cluster/peer_codec.hpp), keeps the requests waiting for their answer,
-// and answers 503 for one whose leader cannot be reached or does not answer in time, so a
-// forwarded request never hangs. The leader's answer is relayed unchanged.
+// and reports a failure for one whose leader cannot be reached or does not answer in time
+// (the router answers it 503), so a forwarded request never hangs. The leader's answer is
+// relayed unchanged.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "cluster/peer_codec.hpp"
@@ -28,6 +30,8 @@ class forwarder {
   using send_fn = std::function<bool(cluster::raft::node_id to, cluster::peer::frame_kind kind,
                                      std::span<const std::uint8_t> body)>;
   using answer_fn = std::function<void(common::http_answer)>;
+  // Why no answer came from the leader; called instead of the answer_fn, once.
+  using failure_fn = std::function<void(const std::string& why)>;
 
   forwarder(boost::asio::io_context& io, send_fn send, std::chrono::milliseconds timeout,
             common::metrics_registry& metrics);
@@ -35,9 +39,11 @@ class forwarder {
   forwarder(const forwarder&) = delete;
   forwarder& operator=(const forwarder&) = delete;
 
-  // Sends the request to `leader`; `done` gets the leader's answer, or a 503 when it cannot
-  // be sent or no answer comes within the timeout. Any thread.
-  void forward(cluster::raft::node_id leader, const common::http_request& request, answer_fn done);
+  // Sends the request to `leader`; `done` gets the leader's answer, or `failed` is told why
+  // none will come (it could not be sent, no answer within the timeout, the node stops).
+  // Exactly one of them runs, once. Any thread.
+  void forward(cluster::raft::node_id leader, const common::http_request& request, answer_fn done,
+               failure_fn failed);
   // A forward_response frame from `from` (the transport's thread).
   void on_response(cluster::raft::node_id from, std::span<const std::uint8_t> body);
   // A forward_request frame from `from`: served by `serve` (the router), its answer sent

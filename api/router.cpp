@@ -712,14 +712,17 @@ void router::serve(http_request request, responder respond, bool operations_only
   // here or refused (503), never sent on again.
   if (forward_ && !request.forwarded && c.parts.size() >= 3 && c.parts[1] == "events") {
     if (const auto leader = node_.leader_elsewhere(c.parts[2])) {
-      forward_(*leader, request, [reply = c.reply](http_answer a) {
-        // reply adds its own X-Request-Id (the same id) and Retry-After.
-        std::erase_if(a.headers, [](const auto& h) {
-          return common::equals_ignoring_case(h.first, "X-Request-Id") ||
-                 common::equals_ignoring_case(h.first, "Retry-After");
-        });
-        reply(std::move(a));
-      });
+      forward_(
+          *leader, request,
+          [reply = c.reply](http_answer a) {
+            // reply adds its own X-Request-Id (the same id) and Retry-After.
+            std::erase_if(a.headers, [](const auto& h) {
+              return common::equals_ignoring_case(h.first, "X-Request-Id") ||
+                     common::equals_ignoring_case(h.first, "Retry-After");
+            });
+            reply(std::move(a));
+          },
+          [reply = c.reply](const std::string& why) { reply.error(503, "unavailable", why); });
       return;
     }
   }

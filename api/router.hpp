@@ -40,9 +40,11 @@ class router {
 
   void handle(common::http_request request, common::responder respond);
   // Replicated: requests for an event whose shard another node leads go to that node through
-  // `forward` (api/forwarder.hpp), which answers with the leader's answer. Before serving.
-  using forward_fn = std::function<void(cluster::raft::node_id leader,
-                                        const common::http_request& request, common::responder)>;
+  // `forward` (api/forwarder.hpp): `respond` gets the leader's answer, or `failed` says why
+  // none came (answered 503 here). Set before serving.
+  using forward_fn = std::function<void(
+      cluster::raft::node_id leader, const common::http_request& request, common::responder respond,
+      std::function<void(const std::string& why)> failed)>;
   void set_forwarding(forward_fn forward) { forward_ = std::move(forward); }
   // Replicated: what GET /v1/cluster shows (nodes and shards as this node knows them); the
   // router adds the event count and ?event=ID.

@@ -427,11 +427,11 @@ int run(settings s) {
       router.set_cluster_view([&raft, &peers, &members, &s] {
         return replicated_view(*raft, *peers, members, s.node_id);
       });
-      router.set_forwarding([&forwarding](cluster::raft::node_id leader,
-                                          const common::http_request& request,
-                                          common::responder respond) {
-        forwarding->forward(leader, request, std::move(respond));
-      });
+      router.set_forwarding(
+          [&forwarding](cluster::raft::node_id leader, const common::http_request& request,
+                        common::responder respond, std::function<void(const std::string&)> failed) {
+            forwarding->forward(leader, request, std::move(respond), std::move(failed));
+          });
     } else {
       opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,
                                        metrics, [](const std::string& why) {

@@ -300,9 +300,7 @@ void raft_loop::run() {
     {
       std::lock_guard lock(machines_mutex_);
       for (const storage::log_entry& e : done.committed) {
-        auto applied = machines_.at(e.shard).apply(
-            {e.index, e.stamp_ms, e.event_id,
-             std::span<const std::uint8_t>(e.payload.data(), e.payload.size())});
+        auto applied = machines_.at(e.shard).apply({e.index, e.stamp_ms, e.event_id, e.payload});
         // A committed entry that does not apply means this replica's state and the
         // group's log disagree: stop rather than serve from it.
         if (!applied) {

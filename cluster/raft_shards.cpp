@@ -75,14 +75,8 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
   for (std::uint32_t shard = 0; shard < config.shard_count; ++shard)
     placement.push_back(replicas_of(shard, config.members, config.replication_factor));
 
-  // A single node's store has data but no term anywhere; its entries and snapshots hold no
-  // Raft positions to restore from.
-  const bool has_terms = std::any_of(state.hard_states.begin(), state.hard_states.end(),
-                                     [](const storage::hard_state& h) { return h.term > 0; }) ||
-                         std::any_of(state.entries.begin(), state.entries.end(),
-                                     [](const storage::log_entry& e) { return e.term > 0; });
   const bool has_data = !state.entries.empty() || !state.snapshots.empty() || !state.outbox.empty();
-  if (has_data && !has_terms)
+  if (has_data && !storage::written_by_raft(state))
     return common::fail(std::string(
         "the data dir was written by a single node (no Raft terms in it): start it without "
         "--peers"));

@@ -28,12 +28,7 @@ common::result<std::vector<std::vector<actors::snapshot_part>>, std::string> par
 common::result<recovered_node, std::string> recover_node(storage::recovered_state state,
                                                          const stream_renderer& render) {
   const std::uint32_t shard_count = state.shard_count;
-  // A replica's log may hold entries that never committed: only Raft can tell which.
-  const bool replicated = std::any_of(state.hard_states.begin(), state.hard_states.end(),
-                                      [](const storage::hard_state& h) { return h.term > 0; }) ||
-                          std::any_of(state.entries.begin(), state.entries.end(),
-                                      [](const storage::log_entry& e) { return e.term > 0; });
-  if (replicated)
+  if (storage::written_by_raft(state))
     return common::fail(std::string(
         "recovery: the data dir was written by a replicated node (Raft terms in it): start it "
         "with the same --peers"));

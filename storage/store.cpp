@@ -1,5 +1,6 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string_view>
 
@@ -15,6 +16,13 @@ void check_event_id(std::string_view event_id) {
 }
 
 }  // namespace
+
+bool written_by_raft(const recovered_state& state) {
+  return std::any_of(state.hard_states.begin(), state.hard_states.end(),
+                     [](const hard_state& h) { return h.term > 0; }) ||
+         std::any_of(state.entries.begin(), state.entries.end(),
+                     [](const log_entry& e) { return e.term > 0; });
+}
 
 void check_batch(const write_batch& batch, std::uint32_t shard_count) {
   std::map<std::uint32_t, std::uint64_t> last_index_by_shard;

@@ -118,6 +118,11 @@ struct recovered_state {
   std::vector<std::uint64_t> outbox_marks;  // one per shard (0 when never set)
 };
 
+// Whether Raft wrote the store (a term in a hard state or an entry): a replica's log may hold
+// entries that never committed, so only Raft may read it, and a single node's store (data,
+// no term anywhere) holds no Raft positions to restore from.
+bool written_by_raft(const recovered_state& state);
+
 // Event ids as the store takes them: 1..event_id_length_max bytes, no NUL byte (it
 // separates the event id from the sequence number in outbox keys).
 inline constexpr std::size_t event_id_length_max = 256;

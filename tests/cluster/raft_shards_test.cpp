@@ -95,9 +95,8 @@ class cluster {
           send(id, done.messages);
           for (const auto& e : done.committed) {
             n.applied.push_back(e);
-            auto applied = n.machines.at(e.shard).apply(
-                {e.index, e.stamp_ms, e.event_id,
-                 std::span<const std::uint8_t>(e.payload.data(), e.payload.size())});
+            auto applied =
+                n.machines.at(e.shard).apply({e.index, e.stamp_ms, e.event_id, e.payload});
             INFO((applied.ok() ? std::string() : applied.error()));
             REQUIRE(applied.ok());
           }
