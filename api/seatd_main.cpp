@@ -455,9 +455,11 @@ int run(settings s) {
   }
   if (raft) {
     node.start_replicated(
-        *raft, [&peers](cluster::raft::node_id to, const cluster::shard_message& m) {
+        *raft,
+        [&peers](cluster::raft::node_id to, const cluster::shard_message& m) {
           peers->send(to, cluster::peer::frame_kind::raft, cluster::peer::encode(m));
-        });
+        },
+        [&peers](cluster::raft::node_id member) { return peers->sending_to(member); });
     peers->start();
     spdlog::info("msg=\"replicating\" node_id={} members={} peer_listen={} peer_port={} shards={}",
                  s.node_id, members.size(), s.peer_listen, peers->port(), node.shard_count());

@@ -46,10 +46,12 @@ void node::start(shard_log& log, kafka_emitter* emitter) {
   ready_ = true;
 }
 
-void node::start_replicated(raft_loop& log, raft_sender send) {
+void node::start_replicated(raft_loop& log, raft_sender send,
+                            std::function<bool(raft::node_id)> reachable) {
   SEATD_ASSERT(log_ == nullptr, "a node starts once");
   log_ = &log;
   raft_ = &log;
+  reachable_ = std::move(reachable);
   shard_count_ = log.shard_count();
   {
     std::unique_lock lock(directory_mutex_);
@@ -66,7 +68,14 @@ void node::start_replicated(raft_loop& log, raft_sender send) {
 
 bool node::ready() const {
   if (!ready_.load()) return false;
-  return raft_ == nullptr || raft_->every_shard_led();
+  if (raft_ == nullptr) return true;
+  if (!raft_->every_shard_led()) return false;
+  // A request for any event may have to be forwarded to its shard's leader.
+  for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
+    const raft::node_id leader = raft_->leader_of(shard);
+    if (leader != raft::no_node && leader != raft_->self() && !reachable_(leader)) return false;
+  }
+  return true;
 }
 
 void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed) {

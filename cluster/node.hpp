@@ -64,8 +64,10 @@ class node {
   // records go to the emitter, which may be null) and reports ready.
   void start(shard_log& log, kafka_emitter* emitter);
   // Replicated: starts the Raft loop (its messages go to `send`), hosting each shard's events
-  // while this node leads it. Ready once every shard it replicates has a known leader.
-  void start_replicated(raft_loop& log, raft_sender send);
+  // while this node leads it. Ready once every shard it replicates has a known leader and
+  // `reachable` says this node's link to each of those leaders is up (it can forward).
+  void start_replicated(raft_loop& log, raft_sender send,
+                        std::function<bool(raft::node_id)> reachable);
   bool ready() const;
 
   dispatch_status dispatch(std::string_view event_id,
@@ -125,6 +127,7 @@ class node {
   actors::log_port* log_ = nullptr;  // the one below that runs
   shard_log* shard_log_ = nullptr;
   raft_loop* raft_ = nullptr;
+  std::function<bool(raft::node_id)> reachable_;  // replicated: a link to the member is up
   kafka_emitter* emitter_ = nullptr;
   std::atomic<bool> ready_{false};
 

@@ -617,6 +617,13 @@ bool peer_transport::send(raft::node_id to, peer::frame_kind kind,
   return true;
 }
 
+bool peer_transport::sending_to(raft::node_id member) const {
+  const auto found = impl_->out.find(member);
+  if (found == impl_->out.end()) return false;
+  std::lock_guard lock(found->second->mutex);
+  return found->second->authenticated;
+}
+
 std::vector<peer_status> peer_transport::status() const {
   std::vector<peer_status> all;
   for (const auto& [id, o] : impl_->out) {

@@ -77,6 +77,8 @@ class peer_transport {
   bool send(raft::node_id to, peer::frame_kind kind, std::span<const std::uint8_t> body);
 
   std::vector<peer_status> status() const;  // any thread
+  // Our connection to the member is authenticated (sends can reach it). Any thread.
+  bool sending_to(raft::node_id member) const;
 
   struct impl;
 

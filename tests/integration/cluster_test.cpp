@@ -181,8 +181,16 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
   const std::size_t leaving = static_cast<std::size_t>(leader_name.back() - '1');
   CHECK(cluster.nodes[leaving]->terminate() == 0);
   {
+    // The survivor may take a heartbeat to hear of the new leader: 700 ms at most, less than
+    // the shortest election timeout (10 ticks of 100 ms) an election would need.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(700);
+    json view;
     auto c = cluster.nodes[(leaving + 1) % 3]->client();
-    const auto view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
+    do {
+      view = json::parse(c.request("GET", "/v1/cluster?event=ev1", "", admin).body);
+      if (!view["event"]["leader"].is_null() && view["event"]["leader"] != leader_name) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < until);
     CHECK_FALSE(view["event"]["leader"].is_null());
     CHECK(view["event"]["leader"] != leader_name);
   }
