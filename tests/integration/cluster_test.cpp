@@ -25,22 +25,35 @@ const std::string admin = admin_token;
 const std::string gateway = gateway_token;
 const std::map<std::string, std::string> secret{{"SEATD_CLUSTER_SECRET", "cluster-test-secret"}};
 
-// Three nodes n1..n3 with peer ports chosen now; each started with the same --peers.
+// Three nodes n1..n3 with peer ports chosen now; each started with the same --peers. A port
+// picked free can be taken by another test running in parallel before seatd binds it (seatd
+// then exits at start): the cluster is started again on new ports, three times at most.
 struct three_node_cluster {
   three_node_cluster() {
-    std::string peers;
-    std::vector<std::uint16_t> peer_ports;
-    for (int i = 1; i <= 3; ++i) {
-      peer_ports.push_back(free_port());
-      peers += (i > 1 ? "," : "") + ("n" + std::to_string(i)) +
-               "=127.0.0.1:" + std::to_string(peer_ports.back());
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      nodes.clear();
+      std::string peers;
+      for (int i = 1; i <= 3; ++i)
+        peers += (i > 1 ? "," : "") + ("n" + std::to_string(i)) +
+                 "=127.0.0.1:" + std::to_string(free_port());
+      for (int i = 1; i <= 3; ++i)
+        nodes.push_back(std::make_unique<seatd_process>(
+            std::vector<std::string>{"--node-id", "n" + std::to_string(i), "--peers", peers},
+            secret));
+      bool ready = true;
+      bool exited = false;
+      for (auto& n : nodes) {
+        if (n->wait_ready()) continue;
+        ready = false;
+        if (!n->running()) {
+          exited = true;
+          WARN("a node exited at start (attempt " << attempt << "): " << n->log());
+        }
+      }
+      if (ready) return;
+      REQUIRE(exited);  // running but never ready: a real failure, not a port race
     }
-    for (int i = 1; i <= 3; ++i)
-      nodes.push_back(std::make_unique<seatd_process>(
-          std::vector<std::string>{"--node-id", "n" + std::to_string(i), "--peers", peers},
-          secret));
-    for (auto& n : nodes)
-      REQUIRE(n->wait_ready());
+    FAIL("the cluster did not start in three attempts");
   }
 
   // The index of the node that answers `target` with something other than 503, trying every
