@@ -497,7 +497,15 @@ int run(settings s) {
   // Replicated: first the leadership of this node's shards goes to other replicas (at most
   // 3 s), so that requests move on without waiting for an election.
   std::function<void(int)> wait_for_hand_off = [&](int rounds_left) {
-    if (!node.leads_shards() || rounds_left == 0) return wait_for_drain(1000);
+    if (node.handed_off()) {
+      if (peers) spdlog::info("msg=\"leadership handed off\"");
+      return wait_for_drain(1000);
+    }
+    if (rounds_left == 0) {
+      spdlog::warn("msg=\"leadership not handed off: the others elect a leader\" shards_led={}",
+                   node.shards_led());
+      return wait_for_drain(1000);
+    }
     drain.expires_after(std::chrono::milliseconds(10));
     drain.async_wait(
         [&, rounds_left](const boost::system::error_code&) { wait_for_hand_off(rounds_left - 1); });

@@ -16,7 +16,7 @@ void append_all(std::vector<T>& to, std::vector<T> from) {
 // records after the mark, and a lost delete only publishes a record again.
 bool only_derived(const storage::write_batch& batch) {
   return batch.suffix_truncations.empty() && batch.entries.empty() && batch.snapshots.empty() &&
-         batch.truncations.empty() && batch.hard_states.empty();
+         batch.truncations.empty() && batch.hard_states.empty() && batch.raft_snapshots.empty();
 }
 
 }  // namespace

@@ -117,8 +117,12 @@ void node::hand_off_leadership() {
   if (raft_) raft_->hand_off_leadership();
 }
 
-bool node::leads_shards() const {
-  return raft_ != nullptr && raft_->shards_led() > 0;
+bool node::handed_off() const {
+  return raft_ == nullptr || (raft_->shards_led() == 0 && raft_->every_shard_led());
+}
+
+std::size_t node::shards_led() const {
+  return raft_ == nullptr ? 0 : raft_->shards_led();
 }
 
 bool node::leads(std::uint32_t shard) const {

@@ -95,10 +95,13 @@ class node {
            outbox_depth() >= config_.outbox_high_water;
   }
 
-  // Replicated: hands the leadership of this node's shards to other replicas before a stop;
-  // leads_shards() is false once it is done (always false on a single node).
+  // Replicated: hands the leadership of this node's shards to other replicas before a stop.
+  // handed_off() is true once this node leads no shard and knows another node as the leader
+  // of every shard it replicates (so the new leaders had its vote when they needed it);
+  // always true on a single node. shards_led() counts what it still leads.
   void hand_off_leadership();
-  bool leads_shards() const;
+  bool handed_off() const;
+  std::size_t shards_led() const;
 
   // Stops the actors, writes and publishes what they proposed, stops the emitter (its last
   // deletes still go to the log) and then the log (which checkpoints every shard). Idempotent.

@@ -14,6 +14,8 @@ memory_store::memory_store(std::uint32_t shard_count, memory_disk disk)
     for (std::uint32_t s = 0; s < shard_count; ++s)
       state->hard_states.push_back({s, 0, 0});
     state->outbox_marks.assign(shard_count, 0);
+    for (std::uint32_t s = 0; s < shard_count; ++s)
+      state->raft_snapshots.push_back({s, 0, 0});
   }
 }
 
@@ -28,6 +30,7 @@ recovered_state memory_store::recover() {
     state.outbox.push_back(record);
   state.hard_states = current_.hard_states;
   state.outbox_marks = current_.outbox_marks;
+  state.raft_snapshots = current_.raft_snapshots;
   return state;
 }
 
@@ -115,6 +118,8 @@ void memory_store::apply(const write_batch& batch, contents& state) {
   }
   for (const auto& hard : batch.hard_states)
     state.hard_states[hard.shard] = hard;
+  for (const auto& mark : batch.raft_snapshots)
+    state.raft_snapshots[mark.shard] = mark;
   for (const auto& mark : batch.outbox_marks)
     state.outbox_marks[mark.shard] = mark.index;
 }

@@ -70,6 +70,7 @@ class memory_store final : public store {
     std::map<std::pair<std::string, std::uint64_t>, outbox_record> outbox;  // (event id, seq)
     std::vector<hard_state> hard_states;                                    // by shard
     std::vector<std::uint64_t> outbox_marks;                                // by shard
+    std::vector<raft_snapshot_mark> raft_snapshots;                         // by shard
   };
   struct pending_write {
     write_batch batch;

@@ -203,7 +203,9 @@ std::string shard_record_key(shard_record kind, std::uint32_t shard) {
 std::optional<std::pair<shard_record, std::uint32_t>> parse_shard_record_key(std::string_view key) {
   if (key.size() != 5) return std::nullopt;
   const auto kind = static_cast<shard_record>(key[0]);
-  if (kind != shard_record::hard_state && kind != shard_record::outbox_mark) return std::nullopt;
+  if (kind != shard_record::hard_state && kind != shard_record::outbox_mark &&
+      kind != shard_record::raft_snapshot)
+    return std::nullopt;
   return std::make_pair(kind, static_cast<std::uint32_t>(big_endian_at(key, 1, 4)));
 }
 
@@ -214,16 +216,32 @@ std::string hard_state_value(const hard_state& state) {
   return seal(shard_record_key(shard_record::hard_state, state.shard), w);
 }
 
-decoded<hard_state> decode_hard_state(std::string_view key, std::string_view value) {
+namespace {
+
+// A shard record's value: unsealed, then read by `read` (which gets the shard and a reader
+// over the body and must consume all of it).
+template <class Record, class Read>
+decoded<Record> decode_shard_record(std::string_view key, std::string_view value, shard_record kind,
+                                    const char* what, Read read) {
   const auto parsed = parse_shard_record_key(key);
-  if (!parsed || parsed->first != shard_record::hard_state)
-    return common::fail(std::string("key is not a hard state key"));
+  if (!parsed || parsed->first != kind)
+    return common::fail("key is not a " + std::string(what) + " key");
   auto body = unseal(key, value);
   if (!body) return common::fail(std::move(body).error());
   common::byte_reader r(body.value());
-  hard_state state{parsed->second, r.u64(), r.u64()};
-  if (!r.ok() || !r.at_end()) return common::fail(std::string("undecodable hard state value"));
-  return state;
+  Record record = read(parsed->second, r);
+  if (!r.ok() || !r.at_end()) return common::fail("undecodable " + std::string(what) + " value");
+  return record;
+}
+
+}  // namespace
+
+decoded<hard_state> decode_hard_state(std::string_view key, std::string_view value) {
+  return decode_shard_record<hard_state>(key, value, shard_record::hard_state, "hard state",
+                                         [](std::uint32_t shard, common::byte_reader& r) {
+                                           const std::uint64_t term = r.u64();
+                                           return hard_state{shard, term, r.u64()};
+                                         });
 }
 
 std::string outbox_mark_value(const outbox_mark& mark) {
@@ -233,15 +251,26 @@ std::string outbox_mark_value(const outbox_mark& mark) {
 }
 
 decoded<outbox_mark> decode_outbox_mark(std::string_view key, std::string_view value) {
-  const auto parsed = parse_shard_record_key(key);
-  if (!parsed || parsed->first != shard_record::outbox_mark)
-    return common::fail(std::string("key is not an outbox mark key"));
-  auto body = unseal(key, value);
-  if (!body) return common::fail(std::move(body).error());
-  common::byte_reader r(body.value());
-  outbox_mark mark{parsed->second, r.u64()};
-  if (!r.ok() || !r.at_end()) return common::fail(std::string("undecodable outbox mark value"));
-  return mark;
+  return decode_shard_record<outbox_mark>(key, value, shard_record::outbox_mark, "outbox mark",
+                                          [](std::uint32_t shard, common::byte_reader& r) {
+                                            return outbox_mark{shard, r.u64()};
+                                          });
+}
+
+std::string raft_snapshot_value(const raft_snapshot_mark& mark) {
+  auto w = start_value();
+  w.u64(mark.index);
+  w.u64(mark.term);
+  return seal(shard_record_key(shard_record::raft_snapshot, mark.shard), w);
+}
+
+decoded<raft_snapshot_mark> decode_raft_snapshot(std::string_view key, std::string_view value) {
+  return decode_shard_record<raft_snapshot_mark>(key, value, shard_record::raft_snapshot,
+                                                 "Raft snapshot mark",
+                                                 [](std::uint32_t shard, common::byte_reader& r) {
+                                                   const std::uint64_t index = r.u64();
+                                                   return raft_snapshot_mark{shard, index, r.u64()};
+                                                 });
 }
 
 std::string describe_key(std::string_view column_family, std::string_view key) {
@@ -252,7 +281,9 @@ std::string describe_key(std::string_view column_family, std::string_view key) {
   }
   if (column_family == "meta") {
     if (auto parsed = parse_shard_record_key(key)) {
-      const char* kind = parsed->first == shard_record::hard_state ? "hard state" : "outbox mark";
+      const char* kind = parsed->first == shard_record::hard_state    ? "hard state"
+                         : parsed->first == shard_record::outbox_mark ? "outbox mark"
+                                                                      : "Raft snapshot mark";
       return prefix + "(" + kind + ", shard " + std::to_string(parsed->second) + ")";
     }
   }

@@ -44,8 +44,10 @@ decoded<outbox_record> decode_outbox(std::string_view key, std::string_view valu
 std::string meta_value(const meta& m);
 decoded<meta> decode_meta(std::string_view value);
 
-// Per-shard records in meta, beside the store record: 'h' or 'o', then shard u32 big-endian.
-enum class shard_record : char { hard_state = 'h', outbox_mark = 'o' };
+// Per-shard records in meta, beside the store record: 'h', 'o' or 'r', then shard u32
+// big-endian.
+// (Not 's': the store record's key "store" is five bytes too.)
+enum class shard_record : char { hard_state = 'h', outbox_mark = 'o', raft_snapshot = 'r' };
 std::string shard_record_key(shard_record kind, std::uint32_t shard);
 // The kind and shard of a meta key, or nullopt for a key that is not a shard record.
 std::optional<std::pair<shard_record, std::uint32_t>> parse_shard_record_key(std::string_view key);
@@ -53,6 +55,8 @@ std::string hard_state_value(const hard_state& state);
 decoded<hard_state> decode_hard_state(std::string_view key, std::string_view value);
 std::string outbox_mark_value(const outbox_mark& mark);
 decoded<outbox_mark> decode_outbox_mark(std::string_view key, std::string_view value);
+std::string raft_snapshot_value(const raft_snapshot_mark& mark);
+decoded<raft_snapshot_mark> decode_raft_snapshot(std::string_view key, std::string_view value);
 
 // A key as it should appear in an error message: "log (shard 2, index 7)" when it decodes,
 // its bytes otherwise; column_family names where it lives.

@@ -181,6 +181,11 @@ class rocksdb_store final : public store {
                     codec::shard_record_key(codec::shard_record::hard_state, state.shard),
                     codec::hard_state_value(state)));
     }
+    for (const auto& mark : batch.raft_snapshots) {
+      add(rocks.Put(handle(meta_column),
+                    codec::shard_record_key(codec::shard_record::raft_snapshot, mark.shard),
+                    codec::raft_snapshot_value(mark)));
+    }
     for (const auto& mark : batch.outbox_marks) {
       add(rocks.Put(handle(meta_column),
                     codec::shard_record_key(codec::shard_record::outbox_mark, mark.shard),
@@ -261,11 +266,14 @@ class rocksdb_store final : public store {
     check(it->status(), "read " + std::string(column_names[c]));
   }
 
-  // The per-shard records of meta: hard states and outbox marks (zero when never written).
+  // The per-shard records of meta: hard states, Raft snapshot marks and outbox marks (zero
+  // when never written).
   void read_shard_records(recovered_state& state) {
     for (std::uint32_t s = 0; s < shard_count_; ++s)
       state.hard_states.push_back({s, 0, 0});
     state.outbox_marks.assign(shard_count_, 0);
+    for (std::uint32_t s = 0; s < shard_count_; ++s)
+      state.raft_snapshots.push_back({s, 0, 0});
     scan(meta_column, [&](std::string_view key, std::string_view value) {
       if (key == codec::meta_key) return;
       const auto kind = codec::parse_shard_record_key(key);
@@ -275,6 +283,10 @@ class rocksdb_store final : public store {
         auto hard = codec::decode_hard_state(key, value);
         if (!hard) damaged(meta_column, key, hard.error());
         state.hard_states[hard->shard] = hard.value();
+      } else if (kind->first == codec::shard_record::raft_snapshot) {
+        auto mark = codec::decode_raft_snapshot(key, value);
+        if (!mark) damaged(meta_column, key, mark.error());
+        state.raft_snapshots[mark->shard] = mark.value();
       } else {
         auto mark = codec::decode_outbox_mark(key, value);
         if (!mark) damaged(meta_column, key, mark.error());

@@ -20,6 +20,8 @@ void check_event_id(std::string_view event_id) {
 bool written_by_raft(const recovered_state& state) {
   return std::any_of(state.hard_states.begin(), state.hard_states.end(),
                      [](const hard_state& h) { return h.term > 0; }) ||
+         std::any_of(state.raft_snapshots.begin(), state.raft_snapshots.end(),
+                     [](const raft_snapshot_mark& m) { return m.term > 0; }) ||
          std::any_of(state.entries.begin(), state.entries.end(),
                      [](const log_entry& e) { return e.term > 0; });
 }
@@ -55,12 +57,16 @@ void check_batch(const write_batch& batch, std::uint32_t shard_count) {
   }
   for (const auto& state : batch.hard_states)
     SEATD_ASSERT(state.shard < shard_count, "hard state of a shard the store does not have");
+  for (const auto& mark : batch.raft_snapshots) {
+    SEATD_ASSERT(mark.shard < shard_count, "snapshot mark of a shard the store does not have");
+    SEATD_ASSERT(mark.index >= 1 && mark.term >= 1, "a Raft snapshot mark has an entry's position");
+  }
   for (const auto& mark : batch.outbox_marks)
     SEATD_ASSERT(mark.shard < shard_count, "outbox mark of a shard the store does not have");
   if (!batch.sync) {
     SEATD_ASSERT(batch.suffix_truncations.empty() && batch.entries.empty() &&
                      batch.snapshots.empty() && batch.truncations.empty() &&
-                     batch.hard_states.empty(),
+                     batch.hard_states.empty() && batch.raft_snapshots.empty(),
                  "only outbox records, deletes and marks may skip the fsync");
   }
 }

@@ -79,6 +79,16 @@ struct hard_state {
   bool operator==(const hard_state&) const = default;
 };
 
+// Raft's snapshot position of a shard: its log was compacted up to `index`, whose entry had
+// `term`, and the shard's event snapshots cover every entry up to it. A restarted replica
+// starts its Raft log there (a single node never writes one).
+struct raft_snapshot_mark {
+  std::uint32_t shard = 0;
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;
+  bool operator==(const raft_snapshot_mark&) const = default;
+};
+
 // The outbox holds (or has delivered) the stream records of the shard's entries up to
 // `index`; recovery makes again only the records of later entries.
 struct outbox_mark {
@@ -88,8 +98,8 @@ struct outbox_mark {
 
 // Applied in the order of its fields: suffix truncations (so the batch's own entries can
 // replace what they delete), entries, snapshots, outbox puts, outbox deletes, truncations
-// (so a truncation also removes entries of the same batch below its index), hard states and
-// outbox marks (the last of a shard in the batch wins).
+// (so a truncation also removes entries of the same batch below its index), hard states,
+// Raft snapshot marks and outbox marks (the last of a shard in the batch wins).
 struct write_batch {
   std::vector<log_suffix_truncation> suffix_truncations;
   std::vector<log_entry> entries;
@@ -98,6 +108,7 @@ struct write_batch {
   std::vector<outbox_key> outbox_deletes;
   std::vector<log_truncation> truncations;
   std::vector<hard_state> hard_states;
+  std::vector<raft_snapshot_mark> raft_snapshots;
   std::vector<outbox_mark> outbox_marks;
   // false: the batch holds only what recovery can rebuild or repeat (outbox records and
   // marks, deletes of delivered records), so it need not wait for its own fsync.
@@ -105,22 +116,23 @@ struct write_batch {
   bool empty() const {
     return suffix_truncations.empty() && entries.empty() && snapshots.empty() &&
            outbox_puts.empty() && outbox_deletes.empty() && truncations.empty() &&
-           hard_states.empty() && outbox_marks.empty();
+           hard_states.empty() && raft_snapshots.empty() && outbox_marks.empty();
   }
 };
 
 struct recovered_state {
   std::uint32_t shard_count = 0;
-  std::vector<snapshot_record> snapshots;   // the latest per event
-  std::vector<log_entry> entries;           // every entry kept, by shard, then index
-  std::vector<outbox_record> outbox;        // by event id, then seq
-  std::vector<hard_state> hard_states;      // one per shard, by shard (zero when never set)
-  std::vector<std::uint64_t> outbox_marks;  // one per shard (0 when never set)
+  std::vector<snapshot_record> snapshots;          // the latest per event
+  std::vector<log_entry> entries;                  // every entry kept, by shard, then index
+  std::vector<outbox_record> outbox;               // by event id, then seq
+  std::vector<hard_state> hard_states;             // one per shard, by shard (zero when never set)
+  std::vector<std::uint64_t> outbox_marks;         // one per shard (0 when never set)
+  std::vector<raft_snapshot_mark> raft_snapshots;  // one per shard, by shard (zero: none)
 };
 
-// Whether Raft wrote the store (a term in a hard state or an entry): a replica's log may hold
-// entries that never committed, so only Raft may read it, and a single node's store (data,
-// no term anywhere) holds no Raft positions to restore from.
+// Whether Raft wrote the store (a term in a hard state, a Raft snapshot mark or an entry): a
+// replica's log may hold entries that never committed, so only Raft may read it, and a single
+// node's store (data, no term anywhere) holds no Raft positions to restore from.
 bool written_by_raft(const recovered_state& state);
 
 // Event ids as the store takes them: 1..event_id_length_max bytes, no NUL byte (it

@@ -205,7 +205,8 @@ void core::tick() {
   }
   if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
-    broadcast_heartbeat(0);
+    // Reads still waiting ride along: their own round's heartbeats may have been lost.
+    broadcast_heartbeat(reads_.empty() ? 0 : read_round_);
   }
 }
 

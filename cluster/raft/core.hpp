@@ -20,7 +20,8 @@
 //   (replicate mode), one while probing;
 // - a follower behind the log's first entry gets a snapshot;
 // - leadership transfer stops new proposals and hands over to a caught-up follower;
-// - reads confirmed by a heartbeat round (read index), never by local state alone.
+// - reads confirmed by a heartbeat round (read index), never by local state alone; a round
+//   whose heartbeats were lost rides on the next periodic heartbeat.
 
 #include <cstddef>
 #include <cstdint>

@@ -1561,6 +1561,19 @@ TEST_CASE(
     c->step(heartbeat_answer(3, 1, 1, 3));
     CHECK(flush(*c).reads == std::vector<read_state>{{9, 1}});
   }
+  SECTION("when a round's heartbeats are lost, the next periodic heartbeat carries it") {
+    // Confirmed only by rounds, a read whose heartbeats were dropped (a peer's connection
+    // down at the time) would wait for ever, and a new leader's first barrier with it.
+    c->tick();  // the heartbeat interval
+    r = flush(*c);
+    CHECK(of_kind(r.messages_now, message_kind::heartbeat) ==
+          std::vector<message>{heartbeat(1, 2, 1, 1, 2), heartbeat(1, 3, 1, 0, 2)});
+    c->step(heartbeat_answer(3, 1, 1, 2));
+    CHECK(flush(*c).reads == std::vector<read_state>{{7, 1}, {8, 1}});
+    c->tick();  // nothing pending: an ordinary heartbeat again
+    CHECK(of_kind(flush(*c).messages_now, message_kind::heartbeat) ==
+          std::vector<message>{heartbeat(1, 2, 1, 1, 0), heartbeat(1, 3, 1, 0, 0)});
+  }
   SECTION("reads are not confirmed by a leader that lost its term") {
     c->step(heartbeat_answer(2, 1, 2, 1));  // node 2 is in term 2 now
     CHECK(c->current_role() == role::follower);

@@ -396,15 +396,12 @@ seatd_process::~seatd_process() {
 }
 
 void seatd_process::start() {
-  std::vector<std::string> args{seatd_binary(),
-                                "--listen",
-                                "127.0.0.1:" + std::to_string(port_),
-                                "--data-dir",
-                                data_dir_,
-                                "--shards",
-                                "4",
-                                "--log-level",
-                                "warn"};
+  std::vector<std::string> args{
+      seatd_binary(), "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_,
+      "--shards",     "4"};
+  // Warnings and errors only, unless the test asks for a level of its own.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--log-level") == extra_args_.end())
+    args.insert(args.end(), {"--log-level", "warn"});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::map<std::string, std::string> environment{{"SEATD_ADMIN_TOKEN", admin_token},
                                                  {"SEATD_GATEWAY_TOKEN", gateway_token}};

@@ -283,24 +283,33 @@ TEMPLATE_TEST_CASE("store: the shard count is fixed when the store is created", 
   CHECK(restarted.recover().shard_count == 4);
 }
 
-TEMPLATE_TEST_CASE("store: hard states and outbox marks are kept per shard, the batch's last wins",
-                   "[unit][storage]", memory_fixture, rocksdb_fixture) {
+TEMPLATE_TEST_CASE(
+    "store: hard states, Raft snapshot marks and outbox marks are kept per shard, the batch's "
+    "last wins",
+    "[unit][storage]", memory_fixture, rocksdb_fixture) {
   TestType fixture;
   store& s = fixture.open(3);
+  CHECK(s.recover().raft_snapshots ==
+        std::vector<raft_snapshot_mark>{{0, 0, 0}, {1, 0, 0}, {2, 0, 0}});
   write_batch batch;
   batch.hard_states = {{0, 4, 2}, {2, 7, 0}, {0, 5, 3}};
   batch.outbox_marks = {{1, 40}, {1, 42}};
+  batch.raft_snapshots = {{2, 90, 3}, {2, 120, 4}};
   s.write(batch);
   auto state = fixture.restart(3).recover();
   CHECK(state.hard_states == std::vector<hard_state>{{0, 5, 3}, {1, 0, 0}, {2, 7, 0}});
   CHECK(state.outbox_marks == std::vector<std::uint64_t>{0, 42, 0});
+  CHECK(state.raft_snapshots == std::vector<raft_snapshot_mark>{{0, 0, 0}, {1, 0, 0}, {2, 120, 4}});
+  CHECK(written_by_raft(state));
 
   write_batch later;
   later.hard_states = {{2, 8, 1}};
+  later.raft_snapshots = {{0, 5, 1}};
   fixture.current->write(later);
   state = fixture.restart(3).recover();
   CHECK(state.hard_states == std::vector<hard_state>{{0, 5, 3}, {1, 0, 0}, {2, 8, 1}});
   CHECK(state.outbox_marks == std::vector<std::uint64_t>{0, 42, 0});
+  CHECK(state.raft_snapshots == std::vector<raft_snapshot_mark>{{0, 5, 1}, {1, 0, 0}, {2, 120, 4}});
 }
 
 TEMPLATE_TEST_CASE(
@@ -636,6 +645,13 @@ TEST_CASE("rocksdb_store: damaged records stop recovery with an error naming the
                          record_codec::outbox_mark_value({9, 1}));
     CHECK(recover_error(dir.db()) ==
           "storage: meta key (outbox mark, shard 9): shard 9 of a store with 2 shards");
+  }
+  SECTION("a damaged Raft snapshot mark") {
+    raw_db(dir.db()).put(
+        "meta", record_codec::shard_record_key(record_codec::shard_record::raft_snapshot, 1),
+        "garbage");
+    CHECK_THAT(recover_error(dir.db()),
+               Catch::StartsWith("storage: meta key (Raft snapshot mark, shard 1): "));
   }
   SECTION("a meta key this build does not write") {
     raw_db(dir.db()).put("meta", "zzz", "x");
