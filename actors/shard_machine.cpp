@@ -79,6 +79,13 @@ std::vector<snapshot_part> shard_machine::snapshot(bool all) {
   return parts;
 }
 
+std::vector<snapshot_part> shard_machine::whole() const {
+  std::vector<snapshot_part> parts;
+  for (const auto& [id, slot] : events_)
+    parts.push_back({id, applied_index(), snapshot_codec::encode(slot.machine)});
+  return parts;
+}
+
 const event_machine* shard_machine::find(std::string_view event_id) const {
   const auto slot = events_.find(event_id);
   return slot == events_.end() ? nullptr : &slot->second.machine;

@@ -70,6 +70,9 @@ class shard_machine {
   // Parts for every event changed since the last snapshot (every event when `all`), each
   // at applied_index(); afterwards the events count as unchanged.
   std::vector<snapshot_part> snapshot(bool all = false);
+  // Every event's part at applied_index(), leaving what counts as changed as it is: the
+  // whole shard, for a replica that lacks it (restore() of these rebuilds this state).
+  std::vector<snapshot_part> whole() const;
 
   std::uint32_t shard() const { return shard_; }
   // The last entry applied or skipped, or the newest restored part's index if later.

@@ -54,7 +54,8 @@ struct settings {
   std::string peers;
   std::string peer_listen;               // default: this node's own entry in --peers
   std::uint32_t replication_factor = 0;  // 0: 3, or the member count when smaller
-  std::string cluster_secret;            // SEATD_CLUSTER_SECRET or cluster_secret in the file
+  std::uint64_t raft_snapshot_entries = 10'000;
+  std::string cluster_secret;  // SEATD_CLUSTER_SECRET or cluster_secret in the file
   std::string kafka_brokers;
   std::string kafka_topic = "seat.reservations";
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // [kafka] in the file
@@ -101,6 +102,7 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("peers", "--peers", s.peers);
   take("peer_listen", "--peer-listen", s.peer_listen);
   take("replication_factor", "--replication-factor", s.replication_factor);
+  take("raft_snapshot_entries", "--raft-snapshot-entries", s.raft_snapshot_entries);
   if (const auto secret = file["cluster_secret"].value<std::string>()) s.cluster_secret = *secret;
   take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
   take("kafka_topic", "--kafka-topic", s.kafka_topic);
@@ -220,6 +222,7 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
   config.members = ids;
   config.shard_count = store.shard_count();
   config.replication_factor = s.replication_factor;
+  config.snapshot_entries = s.raft_snapshot_entries;
   const auto seed_bits = random_secret();
   auto shards = cluster::raft_shards::restore(config, store.recover(),
                                               (std::uint64_t{seed_bits[0]} << 32) | seed_bits[1]);
@@ -249,8 +252,9 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
       std::move(transport),
       [loop = raft.get(), other = std::move(other_frames)](cluster::raft::node_id from,
                                                            cluster::peer::frame f) {
-        if (f.kind == cluster::peer::frame_kind::raft)
-          loop->receive(from, f.body);
+        if (f.kind == cluster::peer::frame_kind::raft ||
+            f.kind == cluster::peer::frame_kind::snapshot_piece)
+          loop->receive(from, f);
         else
           other(from, std::move(f));
       },
@@ -307,6 +311,10 @@ int run(settings s) {
   spdlog::set_level(spdlog::level::from_str(s.log_level));
   if (!common::is_identifier(s.node_id)) {
     spdlog::error("msg=\"--node-id must be 1 to 64 of [A-Za-z0-9._:-]\"");
+    return 2;
+  }
+  if (s.raft_snapshot_entries == 0) {  // a config file's value skips the flag's range check
+    spdlog::error("msg=\"raft_snapshot_entries must be at least 1\"");
     return 2;
   }
   std::vector<cluster::member> members;
@@ -456,9 +464,8 @@ int run(settings s) {
   if (raft) {
     node.start_replicated(
         *raft,
-        [&peers](cluster::raft::node_id to, const cluster::shard_message& m) {
-          peers->send(to, cluster::peer::frame_kind::raft, cluster::peer::encode(m));
-        },
+        [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,
+                 std::span<const std::uint8_t> body) { return peers->send(to, kind, body); },
         [&peers](cluster::raft::node_id member) { return peers->sending_to(member); });
     peers->start();
     spdlog::info("msg=\"replicating\" node_id={} members={} peer_listen={} peer_port={} shards={}",
@@ -543,6 +550,10 @@ int main(int argc, char** argv) {
   app.add_option("--replication-factor", s.replication_factor,
                  "replicas per shard (default: 3, or the member count when smaller)")
       ->check(CLI::Range(1, 64));
+  app.add_option("--raft-snapshot-entries", s.raft_snapshot_entries,
+                 "a replicated shard's log is compacted each time it grew by this many entries")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}))
+      ->capture_default_str();
   app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
   app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();
   app.add_option("--outbox-high-water", s.outbox_high_water,

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "common/assert.hpp"
@@ -38,10 +40,29 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
       dropped_messages_total_(metrics.counter_for(
           "seatd_raft_dropped_messages_total",
           "Raft messages from peers dropped: undecodable, sent in another node's name, or for a "
-          "shard this node does not replicate")) {
+          "shard this node does not replicate")),
+      compactions_total_(metrics.counter_for(
+          "seatd_raft_compactions_total",
+          "Shard logs compacted: changed events' snapshots written, entries below dropped")),
+      snapshots_sent_total_(metrics.counter_for(
+          "seatd_raft_snapshots_sent_total",
+          "Whole shard states sent to a follower whose next entry was compacted away")),
+      snapshots_installed_total_(metrics.counter_for(
+          "seatd_raft_snapshots_installed_total",
+          "Whole shard states received from a leader and installed in place of the log")) {
   SEATD_ASSERT(options_.tick.count() > 0, "the tick is positive");
-  for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard)
-    if (shards_->replicates(shard)) machines_.emplace(shard, actors::shard_machine(shard));
+  for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard) {
+    if (!shards_->replicates(shard)) continue;
+    actors::shard_machine machine(shard);
+    auto parts = shards_->take_restored_parts(shard);
+    if (!parts.empty()) {
+      auto restored = machine.restore(std::move(parts));
+      if (!restored)
+        throw std::runtime_error("shard " + std::to_string(shard) +
+                                 "'s snapshot: " + restored.error());
+    }
+    machines_.emplace(shard, std::move(machine));
+  }
   metrics.gauge_callback(
       "seatd_raft_replication_lag_entries",
       "Committed entries the furthest-behind follower lacks, over the shards this node leads",
@@ -91,15 +112,23 @@ void raft_loop::stop() {
     if (done) done(status);
 }
 
-bool raft_loop::receive(raft::node_id from, std::span<const std::uint8_t> body) {
-  auto frame = peer::decode_raft(body);
-  if (!frame || frame.value().message.from != from) {
+bool raft_loop::receive(raft::node_id from, const peer::frame& frame) {
+  inbound in;
+  in.from = from;
+  if (frame.kind == peer::frame_kind::raft) {
+    auto m = peer::decode_raft(frame.body);
+    if (m && m.value().message.from == from) in.message = std::move(m).value();
+  } else if (frame.kind == peer::frame_kind::snapshot_piece) {
+    auto piece = peer::decode_snapshot_piece(frame.body);
+    if (piece) in.piece = std::move(piece).value();
+  }
+  if (!in.message && !in.piece) {
     dropped_messages_total_.add();
     return false;
   }
   std::lock_guard lock(mutex_);
   if (stopping_) return false;
-  inbox_.push_back(std::move(frame).value());
+  inbox_.push_back(std::move(in));
   wake_.notify_one();
   return true;
 }
@@ -240,7 +269,71 @@ void raft_loop::read_committed(
 
 void raft_loop::send_all(const std::vector<shard_message>& messages) {
   for (const shard_message& m : messages)
-    send_(m.message.to, m);
+    send_(m.message.to, peer::frame_kind::raft, peer::encode(m));
+}
+
+void raft_loop::send_snapshot(shard_message m) {
+  // The shard's committed state now, at the machine's applied index (committed, and at or
+  // past the core's base, so its term is known): a later snapshot than the core's serves.
+  std::vector<actors::snapshot_part> parts;
+  raft::index_t applied = 0;
+  {
+    std::lock_guard lock(machines_mutex_);
+    const actors::shard_machine& machine = machines_.at(m.shard);
+    applied = machine.applied_index();
+    parts = machine.whole();
+  }
+  std::optional<raft::term_t> term;
+  {
+    std::lock_guard lock(mutex_);
+    term = shards_->term_at(m.shard, applied);
+  }
+  bool sent = term.has_value();
+  if (sent) {
+    m.message.index = applied;
+    m.message.log_term = *term;
+    for (const auto& piece :
+         snapshot_pieces(m.shard, {applied, *term}, encode_snapshot_data(parts)))
+      sent = sent && send_(m.message.to, peer::frame_kind::snapshot_piece, peer::encode(piece));
+    sent = sent && send_(m.message.to, peer::frame_kind::raft, peer::encode(m));
+  }
+  if (sent) {
+    snapshots_sent_total_.add();
+    spdlog::info("msg=\"snapshot sent\" shard={} to={} index={} events={}", m.shard,
+                 name_of(m.message.to), applied, parts.size());
+  }
+  std::lock_guard lock(mutex_);
+  shards_->snapshot_sent(m.shard, m.message.to, sent);
+  work_ = true;
+}
+
+void raft_loop::compact_due(const std::vector<std::uint32_t>& shards) {
+  // Lock order: mutex_ before machines_mutex_, never both the other way round.
+  std::vector<std::pair<std::uint32_t, raft::index_t>> applied;
+  {
+    std::lock_guard lock(machines_mutex_);
+    for (std::uint32_t shard : shards)
+      applied.emplace_back(shard, machines_.at(shard).applied_index());
+  }
+  std::vector<std::pair<std::uint32_t, raft::index_t>> due;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [shard, index] : applied)
+      if (shards_->compaction_due(shard, index)) due.emplace_back(shard, index);
+  }
+  for (const auto& [shard, index] : due) {
+    std::vector<actors::snapshot_part> parts;
+    {
+      std::lock_guard lock(machines_mutex_);
+      parts = machines_.at(shard).snapshot();
+    }
+    spdlog::debug("msg=\"compacting\" shard={} index={} events_changed={}", shard, index,
+                  parts.size());
+    std::lock_guard lock(mutex_);
+    shards_->compact(shard, index, std::move(parts));
+    work_ = true;
+    compactions_total_.add();
+  }
 }
 
 void raft_loop::fail(const std::string& why) {
@@ -265,8 +358,11 @@ void raft_loop::run() {
       std::unique_lock lock(mutex_);
       wake_.wait_until(lock, next_tick, [this] { return stopping_ || work_ || !inbox_.empty(); });
       if (stopping_) return;
-      for (const shard_message& m : inbox_)
-        if (!shards_->step(m)) dropped_messages_total_.add();
+      for (const inbound& in : inbox_) {
+        const bool used =
+            in.piece ? shards_->receive_piece(in.from, *in.piece) : shards_->step(*in.message);
+        if (!used) dropped_messages_total_.add();
+      }
       inbox_.clear();
       const auto now = steady::now();
       if (now >= next_tick) {
@@ -279,6 +375,8 @@ void raft_loop::run() {
     }
     if (!turn) continue;
     send_all(turn->messages_now);
+    for (shard_message& m : turn->snapshots)
+      send_snapshot(std::move(m));
     if (!turn->batch.empty()) {
       const auto start = steady::now();
       try {
@@ -297,9 +395,20 @@ void raft_loop::run() {
       done = shards_->written(turn->id);
     }
     send_all(done.messages);
+    for (shard_message& m : done.snapshots)
+      send_snapshot(std::move(m));
+    std::vector<std::uint32_t> applied_shards;
     {
       std::lock_guard lock(machines_mutex_);
+      for (installed_snapshot& s : done.installed) {
+        snapshots_installed_total_.add();
+        spdlog::info("msg=\"snapshot installed\" shard={} index={} term={} events={}", s.shard,
+                     s.meta.index, s.meta.term, s.machine.event_count());
+        machines_.insert_or_assign(s.shard, std::move(s.machine));
+      }
       for (const storage::log_entry& e : done.committed) {
+        if (applied_shards.empty() || applied_shards.back() != e.shard)
+          applied_shards.push_back(e.shard);
         auto applied = machines_.at(e.shard).apply({e.index, e.stamp_ms, e.event_id, e.payload});
         // A committed entry that does not apply means this replica's state and the
         // group's log disagree: stop rather than serve from it.
@@ -311,6 +420,7 @@ void raft_loop::run() {
         }
       }
     }
+    compact_due(applied_shards);
     for (const leader_change& c : done.leader_changes) {
       leader_changes_total_.add();
       spdlog::info("msg=\"shard leader\" shard={} leader={} term={}", c.shard, name_of(c.leader),

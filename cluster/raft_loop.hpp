@@ -36,8 +36,10 @@ struct raft_loop_options {
   std::map<raft::node_id, std::string> names;  // members' names, for the log
 };
 
-// Where the loop's messages go: the peer transport in a node.
-using raft_sender = std::function<void(raft::node_id to, const shard_message& m)>;
+// Where the loop's frames go (Raft messages and snapshot pieces): the peer transport in a
+// node. False when the frame was dropped.
+using raft_sender = std::function<bool(raft::node_id to, peer::frame_kind kind,
+                                       std::span<const std::uint8_t> body)>;
 
 // What the node does as its leadership of a shard begins and ends, called on the loop
 // thread, in order. `lead` comes once this node leads the shard and a heartbeat round
@@ -63,6 +65,7 @@ struct shard_status {
 
 class raft_loop final : public actors::log_port {
  public:
+  // Throws std::runtime_error when the event snapshots restored with `shards` do not decode.
   raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store, raft_loop_options options,
             common::metrics_registry& metrics, std::function<void(const std::string&)> on_fatal);
   ~raft_loop() override;
@@ -74,8 +77,8 @@ class raft_loop final : public actors::log_port {
   // thread. Idempotent.
   void stop();
 
-  // A raft frame's body from the proven peer `from`; false when it was dropped.
-  bool receive(raft::node_id from, std::span<const std::uint8_t> body);
+  // A raft or snapshot_piece frame from the proven peer `from`; false when it was dropped.
+  bool receive(raft::node_id from, const peer::frame& frame);
 
   bool has_room() const override;
   void propose(actors::proposal entry, completion done) override;
@@ -110,6 +113,10 @@ class raft_loop final : public actors::log_port {
   void run();
   void fail(const std::string& why);
   void send_all(const std::vector<shard_message>& messages);
+  // A snapshot message, preceded by the shard's whole committed state in pieces.
+  void send_snapshot(shard_message m);
+  // Loop thread: the applied shards whose logs grew enough are compacted in the next turn.
+  void compact_due(const std::vector<std::uint32_t>& shards);
   // Loop thread: follows the shard's leadership (leadership_handler).
   void on_leader_change(const leader_change& change);
   void confirmed_leader(std::uint32_t shard, raft::term_t term);
@@ -127,7 +134,12 @@ class raft_loop final : public actors::log_port {
   mutable std::mutex mutex_;  // shards_, inbox_, the flags
   std::condition_variable wake_;
   std::unique_ptr<raft_shards> shards_;
-  std::vector<shard_message> inbox_;
+  struct inbound {
+    raft::node_id from = raft::no_node;
+    std::optional<shard_message> message;
+    std::optional<peer::snapshot_piece> piece;
+  };
+  std::vector<inbound> inbox_;
   bool work_ = false;  // proposals or a finished turn: take a turn without waiting
   bool stopping_ = false;
   bool failed_ = false;
@@ -140,6 +152,9 @@ class raft_loop final : public actors::log_port {
   common::histogram& write_seconds_;
   common::counter& leader_changes_total_;
   common::counter& dropped_messages_total_;
+  common::counter& compactions_total_;
+  common::counter& snapshots_sent_total_;
+  common::counter& snapshots_installed_total_;
 };
 
 }  // namespace seatd::cluster

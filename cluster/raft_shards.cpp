@@ -12,6 +12,7 @@ namespace {
 using actors::log_status;
 
 inline constexpr std::uint8_t entry_data_version = 1;
+inline constexpr std::uint8_t snapshot_data_version = 1;
 
 storage::log_entry stored_entry(std::uint32_t shard, const raft::entry& e) {
   storage::log_entry out;
@@ -64,6 +65,58 @@ std::optional<actors::proposal> decode_entry_data(std::uint32_t shard,
   return p;
 }
 
+std::vector<std::uint8_t> encode_snapshot_data(const std::vector<actors::snapshot_part>& parts) {
+  common::byte_writer w;
+  w.u8(snapshot_data_version);
+  w.varint(parts.size());
+  for (const actors::snapshot_part& part : parts) {
+    w.string(part.event_id);
+    w.u64(part.index);
+    w.varint(part.bytes.size());
+    w.raw(part.bytes);
+  }
+  return w.take();
+}
+
+std::optional<std::vector<actors::snapshot_part>> decode_snapshot_data(
+    std::span<const std::uint8_t> data) {
+  common::byte_reader r(data);
+  if (r.u8() != snapshot_data_version) return std::nullopt;
+  // An event's part holds at least its id's length, a byte of id, an index and a length.
+  const std::size_t count = r.count(data.size(), 1 + 1 + 8 + 1);
+  std::vector<actors::snapshot_part> parts;
+  for (std::size_t i = 0; i < count && r.ok(); ++i) {
+    actors::snapshot_part part;
+    part.event_id = r.string(storage::event_id_length_max);
+    part.index = r.u64();
+    const std::string bytes = r.string(data.size());
+    part.bytes.assign(bytes.begin(), bytes.end());
+    if (part.event_id.empty() || part.event_id.find('\0') != std::string::npos) return std::nullopt;
+    parts.push_back(std::move(part));
+  }
+  if (!r.ok() || !r.at_end()) return std::nullopt;
+  return parts;
+}
+
+std::vector<peer::snapshot_piece> snapshot_pieces(std::uint32_t shard, raft::snapshot_meta meta,
+                                                  const std::vector<std::uint8_t>& data) {
+  std::vector<peer::snapshot_piece> pieces;
+  std::size_t offset = 0;
+  do {
+    const std::size_t n = std::min(peer::snapshot_piece_bytes_max, data.size() - offset);
+    peer::snapshot_piece p;
+    p.shard = shard;
+    p.snapshot = meta;
+    p.offset = offset;
+    p.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(offset),
+                   data.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    offset += n;
+    p.last = offset == data.size();
+    pieces.push_back(std::move(p));
+  } while (offset < data.size());
+  return pieces;
+}
+
 raft_shards::raft_shards(raft_shards_config config,
                          std::vector<std::vector<raft::node_id>> placement)
     : config_(std::move(config)), placement_(std::move(placement)) {}
@@ -80,22 +133,40 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
     return common::fail(std::string(
         "the data dir was written by a single node (no Raft terms in it): start it without "
         "--peers"));
-  if (!state.snapshots.empty())
-    return common::fail(std::string(
-        "the store holds snapshots: restoring a replica from a snapshot is not built yet"));
+  auto replicated_here = [&](std::uint32_t shard) {
+    const auto& replicas = placement.at(shard);
+    return std::find(replicas.begin(), replicas.end(), config.self) != replicas.end();
+  };
+  auto foreign = [](const std::string& what, std::uint32_t shard) {
+    return common::fail("the store holds " + what + " of shard " + std::to_string(shard) +
+                        ", which this node does not replicate with these members and "
+                        "replication factor: it was written by another cluster");
+  };
   std::vector<raft::restored_state> restored(config.shard_count);
+  for (const storage::raft_snapshot_mark& mark : state.raft_snapshots) {
+    if (mark.index == 0 || mark.shard >= config.shard_count) continue;
+    if (!replicated_here(mark.shard)) return foreign("a snapshot", mark.shard);
+    restored[mark.shard].snapshot = {mark.index, mark.term};
+  }
+  std::map<std::uint32_t, std::vector<actors::snapshot_part>> parts;
+  for (const storage::snapshot_record& s : state.snapshots) {
+    if (!replicated_here(s.shard)) return foreign("event snapshots", s.shard);
+    if (s.index > restored[s.shard].snapshot.index)
+      return common::fail("shard " + std::to_string(s.shard) + "'s snapshot of event \"" +
+                          s.event_id + "\" is at index " + std::to_string(s.index) +
+                          ", past the shard's Raft snapshot mark (" +
+                          std::to_string(restored[s.shard].snapshot.index) + ")");
+    parts[s.shard].push_back({s.event_id, s.index, s.bytes});
+  }
   for (const storage::log_entry& e : state.entries) {
-    const auto& replicas = placement.at(e.shard);
-    if (std::find(replicas.begin(), replicas.end(), config.self) == replicas.end())
-      return common::fail("the store holds entries of shard " + std::to_string(e.shard) +
-                          ", which this node does not replicate with these members and "
-                          "replication factor: it was written by another cluster");
+    if (!replicated_here(e.shard)) return foreign("entries", e.shard);
     auto& entries = restored[e.shard].entries;
-    const raft::index_t expected = entries.empty() ? 1 : entries.back().index + 1;
+    const raft::index_t expected =
+        entries.empty() ? restored[e.shard].snapshot.index + 1 : entries.back().index + 1;
     if (e.index != expected)
-      return common::fail("shard " + std::to_string(e.shard) + "'s log starts at index " +
-                          std::to_string(e.index) +
-                          ": restoring a replica from a snapshot is not built yet");
+      return common::fail("shard " + std::to_string(e.shard) + "'s log has entry " +
+                          std::to_string(e.index) + " where " + std::to_string(expected) +
+                          " should be");
     if (e.term == 0)
       return common::fail("shard " + std::to_string(e.shard) + "'s entry " +
                           std::to_string(e.index) + " has no term");
@@ -116,12 +187,15 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
     cfg.voters = replicas;
     cfg.election_ticks = config.election_ticks;
     cfg.heartbeat_ticks = config.heartbeat_ticks;
+    const raft::index_t base = restored[shard].snapshot.index;
     const raft::index_t last =
-        restored[shard].entries.empty() ? 0 : restored[shard].entries.back().index;
+        restored[shard].entries.empty() ? base : restored[shard].entries.back().index;
     auto [it, inserted] = shards->replicas_.try_emplace(
         shard, std::move(cfg), std::move(restored[shard]), seed * 0x9E3779B97F4A7C15ull + shard);
     SEATD_ASSERT(inserted, "one replica per shard");
     it->second.stored_last = last;
+    it->second.committed_last = base;
+    it->second.restored_parts = std::move(parts[shard]);
   }
   return shards;
 }
@@ -178,8 +252,78 @@ bool raft_shards::step(const shard_message& m) {
   if (found == replicas_.end() || m.message.to != config_.self) return false;
   for (const raft::entry& e : m.message.entries)
     if (e.kind == raft::entry_kind::command && !decode_entry_data(m.shard, e.data)) return false;
-  found->second.core.step(m.message);
+  replica& r = found->second;
+  if (m.message.kind != raft::message_kind::snapshot) {
+    r.core.step(m.message);
+    return true;
+  }
+  // A snapshot message counts only with its whole data, every part of which restores.
+  const raft::snapshot_meta meta{m.message.index, m.message.log_term};
+  const auto data = assemblies_.find({m.message.from, m.shard});
+  if (data == assemblies_.end() || !data->second.complete || data->second.meta != meta)
+    return false;
+  auto parts = decode_snapshot_data(data->second.bytes);
+  assemblies_.erase(data);
+  if (!parts) return false;
+  actors::shard_machine machine(m.shard);
+  if (!machine.restore(*parts) || machine.applied_index() > meta.index) return false;
+  const raft::snapshot_meta base_before = r.core.log().base();
+  r.core.step(m.message);
+  if (r.core.log().base() != base_before && r.core.log().base() == meta)
+    r.installing_snapshot = installing{meta, std::move(*parts), std::move(machine)};
   return true;
+}
+
+bool raft_shards::receive_piece(raft::node_id from, const peer::snapshot_piece& piece) {
+  if (!replicates(piece.shard) || from == config_.self) return false;
+  const auto key = std::make_pair(from, piece.shard);
+  assembly& a = assemblies_[key];
+  if (piece.offset == 0) {
+    a = assembly{piece.snapshot, {}, false};
+  } else if (a.complete || a.meta != piece.snapshot || a.bytes.size() != piece.offset) {
+    assemblies_.erase(key);
+    return false;
+  }
+  if (a.bytes.size() + piece.bytes.size() > config_.snapshot_bytes_max) {
+    assemblies_.erase(key);
+    return false;
+  }
+  a.bytes.insert(a.bytes.end(), piece.bytes.begin(), piece.bytes.end());
+  a.complete = piece.last;
+  return true;
+}
+
+bool raft_shards::compaction_due(std::uint32_t shard, raft::index_t applied) const {
+  const auto found = replicas_.find(shard);
+  if (found == replicas_.end()) return false;
+  const replica& r = found->second;
+  const raft::index_t base = r.core.log().base().index;
+  return !r.compacting && !r.installing_snapshot && applied <= r.committed_last &&
+         applied >= base + config_.snapshot_entries;
+}
+
+void raft_shards::compact(std::uint32_t shard, raft::index_t index,
+                          std::vector<actors::snapshot_part> parts) {
+  replica& r = replicas_.at(shard);
+  SEATD_ASSERT(!r.compacting && index <= r.committed_last, "one compaction of committed entries");
+  r.compacting = compaction{index, std::move(parts), false};
+}
+
+std::optional<raft::term_t> raft_shards::term_at(std::uint32_t shard, raft::index_t index) const {
+  const auto found = replicas_.find(shard);
+  if (found == replicas_.end()) return std::nullopt;
+  return found->second.core.log().term_at(index);
+}
+
+void raft_shards::snapshot_sent(std::uint32_t shard, raft::node_id to, bool sent) {
+  const auto found = replicas_.find(shard);
+  if (found != replicas_.end()) found->second.core.report_snapshot(to, sent);
+}
+
+std::vector<actors::snapshot_part> raft_shards::take_restored_parts(std::uint32_t shard) {
+  const auto found = replicas_.find(shard);
+  if (found == replicas_.end()) return {};
+  return std::exchange(found->second.restored_parts, {});
 }
 
 void raft_shards::tick() {
@@ -225,11 +369,44 @@ std::optional<raft_turn> raft_shards::take_turn() {
     for (waiter& w : r.waiters)
       if (w.barrier && w.context == 0 && r.core.current_role() == raft::role::leader)
         ask_read(r, w);
+    if (r.compacting && !r.compacting->in_flight) {
+      // Not when a leader's snapshot replaces the machine the parts come from.
+      const auto term = r.core.log().term_at(r.compacting->index);
+      if (r.installing_snapshot || !term || r.compacting->index <= r.core.log().base().index) {
+        r.compacting.reset();
+      } else {
+        const raft::index_t index = r.compacting->index;
+        for (actors::snapshot_part& part : r.compacting->parts)
+          turn.batch.snapshots.push_back(
+              {std::move(part.event_id), shard, part.index, std::move(part.bytes)});
+        r.compacting->parts.clear();
+        turn.batch.raft_snapshots.push_back({shard, index, *term});
+        turn.batch.truncations.push_back({shard, index + 1});
+        r.compacting->in_flight = true;
+        compactions_taken_.push_back(shard);
+      }
+    }
     const bool leader_moved = r.core.leader() != r.known_leader || r.core.term() != r.known_term;
     if (!r.core.has_ready() && !leader_moved) continue;
     raft::ready ready = r.core.take_ready();
     if (ready.hard) turn.batch.hard_states.push_back({shard, ready.hard->term, ready.hard->vote});
-    SEATD_ASSERT(!ready.snapshot, "no snapshots before compaction is built");
+    std::optional<installed_snapshot> installed;
+    if (ready.snapshot) {
+      // The core took a leader's snapshot (step() kept its parts): the shard's whole log
+      // goes, the parts and the mark come.
+      SEATD_ASSERT(r.installing_snapshot && r.installing_snapshot->meta == *ready.snapshot,
+                   "a snapshot the core takes has its data");
+      installing& in = *r.installing_snapshot;
+      turn.batch.suffix_truncations.push_back({shard, 1});
+      for (actors::snapshot_part& part : in.parts)
+        turn.batch.snapshots.push_back(
+            {std::move(part.event_id), shard, part.index, std::move(part.bytes)});
+      turn.batch.raft_snapshots.push_back({shard, in.meta.index, in.meta.term});
+      r.stored_last = in.meta.index;
+      r.committed_last = std::max(r.committed_last, in.meta.index);
+      installed = installed_snapshot{shard, in.meta, std::move(in.machine)};
+    }
+    r.installing_snapshot.reset();
     if (!ready.entries.empty()) {
       const raft::index_t first = ready.entries.front().index;
       if (first <= r.stored_last) turn.batch.suffix_truncations.push_back({shard, first});
@@ -238,10 +415,11 @@ std::optional<raft_turn> raft_shards::take_turn() {
       r.stored_last = ready.entries.back().index;
     }
     for (raft::message& m : ready.messages_now)
-      turn.messages_now.push_back({shard, std::move(m)});
-    taken_.push_back({shard, std::move(ready)});
+      (m.kind == raft::message_kind::snapshot ? turn.snapshots : turn.messages_now)
+          .push_back({shard, std::move(m)});
+    taken_.push_back({shard, std::move(ready), std::move(installed)});
   }
-  if (taken_.empty()) return std::nullopt;
+  if (taken_.empty() && compactions_taken_.empty()) return std::nullopt;
   turn.id = next_turn_++;
   in_flight_ = turn.id;
   return turn;
@@ -254,9 +432,16 @@ raft_turn_done raft_shards::written(std::uint64_t id) {
   for (taken& t : taken_) {
     replica& r = replicas_.at(t.shard);
     r.core.persisted(t.ready.id);
+    if (t.installed) out.installed.push_back(std::move(*t.installed));
     finish(t.shard, r, t.ready, out);
   }
   taken_.clear();
+  for (std::uint32_t shard : compactions_taken_) {
+    replica& r = replicas_.at(shard);
+    if (r.compacting) r.core.compact(r.compacting->index);
+    r.compacting.reset();
+  }
+  compactions_taken_.clear();
   return out;
 }
 
@@ -276,7 +461,8 @@ std::vector<std::pair<raft_shards::completion, log_status>> raft_shards::abandon
 // What a ready leaves once its writes are durable: messages, committed entries, outcomes.
 void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, raft_turn_done& out) {
   for (raft::message& m : ready.messages)
-    out.messages.push_back({shard, std::move(m)});
+    (m.kind == raft::message_kind::snapshot ? out.snapshots : out.messages)
+        .push_back({shard, std::move(m)});
   for (const raft::entry& e : ready.committed)
     out.committed.push_back(stored_entry(shard, e));
   if (!ready.committed.empty()) {

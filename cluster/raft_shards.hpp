@@ -22,6 +22,17 @@
 // node is confirmed leader by a heartbeat round (read index) and everything proposed to the
 // shard before it is committed: an answer it releases never comes from a deposed leader's
 // state alone.
+//
+// Snapshots. The shell's committed machine of a shard asks for a compaction once the log grew
+// by snapshot_entries since the last one (compaction_due): the parts of the events changed
+// since then, the Raft snapshot mark (index, term) and the truncation of the log below go in
+// one batch, and the core drops the entries once it is durable; a restart restores the parts
+// and replays the entries after the mark. A follower whose next entry was compacted away gets
+// the shard's whole state instead: the shell sends it as snapshot pieces followed by the
+// core's snapshot message (at the machine's applied index, whatever the core's base); the
+// receiver reassembles the pieces of each peer and shard, checks that every part restores,
+// steps the message, and, if the core took it, writes the parts, the mark and the removal of
+// its whole log in one batch before the shell swaps in the restored machine.
 
 #include <cstddef>
 #include <cstdint>
@@ -29,11 +40,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "actors/log_port.hpp"
+#include "actors/shard_machine.hpp"
 #include "cluster/peer_codec.hpp"
 #include "cluster/raft/core.hpp"
 #include "common/result.hpp"
@@ -48,7 +61,9 @@ struct raft_shards_config {
   std::uint32_t replication_factor = 3;
   int election_ticks = 10;  // see raft::config; the shell ticks every tick_ms
   int heartbeat_ticks = 1;
-  std::size_t waiting_max = 200'000;  // proposals and barriers waiting for their outcome
+  std::size_t waiting_max = 200'000;          // proposals and barriers waiting for their outcome
+  std::uint64_t snapshot_entries = 10'000;    // a shard's log grows by this between compactions
+  std::size_t snapshot_bytes_max = 1u << 30;  // a snapshot's data received from a leader
 };
 
 // A Raft message of one shard's group, as it crosses the peer link.
@@ -65,11 +80,22 @@ struct raft_turn {
   std::uint64_t id = 0;
   storage::write_batch batch;  // write synced (when not empty), then call written(id)
   std::vector<shard_message> messages_now;
+  // Snapshot messages: the shell sends each with the shard's whole state (see above).
+  std::vector<shard_message> snapshots;
+};
+
+// A leader's snapshot this replica took: its committed machine of the shard is replaced.
+struct installed_snapshot {
+  std::uint32_t shard = 0;
+  raft::snapshot_meta meta;
+  actors::shard_machine machine;
 };
 
 struct raft_turn_done {
   using completion = actors::log_port::completion;
   std::vector<shard_message> messages;
+  std::vector<shard_message> snapshots;       // as in raft_turn
+  std::vector<installed_snapshot> installed;  // swap these in before applying `committed`
   std::vector<storage::log_entry> committed;  // by shard, then index; no-ops included
   std::vector<leader_change> leader_changes;
   std::vector<std::pair<completion, actors::log_status>> completions;  // in order
@@ -81,15 +107,24 @@ std::vector<std::uint8_t> encode_entry_data(const actors::proposal& p);
 std::optional<actors::proposal> decode_entry_data(std::uint32_t shard,
                                                   const std::vector<std::uint8_t>& data);
 
+// A shard's whole state as it travels to a replica that lacks it: every event's part.
+std::vector<std::uint8_t> encode_snapshot_data(const std::vector<actors::snapshot_part>& parts);
+// nullopt when the bytes are not snapshot data (event ids as the store takes them).
+std::optional<std::vector<actors::snapshot_part>> decode_snapshot_data(
+    std::span<const std::uint8_t> data);
+// The data cut into pieces of at most peer::snapshot_piece_bytes_max bytes (one, if empty).
+std::vector<peer::snapshot_piece> snapshot_pieces(std::uint32_t shard, raft::snapshot_meta meta,
+                                                  const std::vector<std::uint8_t>& data);
+
 class raft_shards {
  public:
   using completion = actors::log_port::completion;
 
-  // Rebuilds every replicated shard's core from the store's state. Errors: a single node
-  // wrote the store (data, and no term anywhere), the store holds a shard this node does not
-  // replicate (another member list or factor wrote it), an entry without a term, or
-  // snapshots or a log that does not start at index 1 (restoring from a snapshot is not
-  // built yet).
+  // Rebuilds every replicated shard's core from the store's state: from its Raft snapshot
+  // mark, when it has one, and the entries after it. Errors: a single node wrote the store
+  // (data, and no term anywhere), the store holds a shard this node does not replicate
+  // (another member list or factor wrote it), an entry without a term or out of order, a log
+  // that does not start right after the mark, or event snapshots without a mark.
   static common::result<std::unique_ptr<raft_shards>, std::string> restore(
       raft_shards_config config, const storage::recovered_state& state, std::uint64_t seed);
 
@@ -103,8 +138,13 @@ class raft_shards {
   // when waiting, else not_leader at once.
   std::optional<actors::log_status> barrier(std::uint32_t shard, completion done);
   // A message from a peer. False when it was dropped: a shard this node does not replicate,
-  // a message addressed to another node, or entries whose data is not a command's.
+  // a message addressed to another node, entries whose data is not a command's, or a
+  // snapshot message without its whole data (pieces) or with parts that do not restore.
   bool step(const shard_message& m);
+  // A piece of a snapshot's data from the proven peer `from`; the pieces come in order,
+  // before their snapshot message. False when dropped (and the pieces before it with it): a
+  // shard not replicated here, a piece out of order, or more than snapshot_bytes_max.
+  bool receive_piece(raft::node_id from, const peer::snapshot_piece& piece);
   void tick();
   void transfer_leadership(std::uint32_t shard, raft::node_id to);
   // Before a graceful stop: every shard this node leads is handed to its most caught-up
@@ -117,6 +157,19 @@ class raft_shards {
   // The batch of turn `id` is durable.
   raft_turn_done written(std::uint64_t id);
   bool turn_in_flight() const { return in_flight_.has_value(); }
+  // The shell's committed machine of the shard has applied every entry up to `applied`:
+  // whether its log grew by snapshot_entries since the last compaction (and none is pending).
+  bool compaction_due(std::uint32_t shard, raft::index_t applied) const;
+  // Compacts the shard's log up to `index` (committed and handed out): `parts` are the
+  // events changed since the last compaction, at `index` (shard_machine::snapshot()).
+  void compact(std::uint32_t shard, raft::index_t index, std::vector<actors::snapshot_part> parts);
+  // The term of the shard's entry at `index`, or its snapshot's at its base; nullopt outside.
+  std::optional<raft::term_t> term_at(std::uint32_t shard, raft::index_t index) const;
+  // The shell sent a snapshot to `to` (or could not).
+  void snapshot_sent(std::uint32_t shard, raft::node_id to, bool sent);
+  // The event parts the store held for the shard, once, for the shell's committed machine.
+  std::vector<actors::snapshot_part> take_restored_parts(std::uint32_t shard);
+
   // The node stops: every waiting proposal ends leadership_lost (its outcome is unknown),
   // every barrier not_leader, in order, shard by shard.
   std::vector<std::pair<completion, actors::log_status>> abandon();
@@ -139,10 +192,24 @@ class raft_shards {
     std::optional<actors::log_status> outcome;
     completion done;
   };
+  struct compaction {
+    raft::index_t index = 0;
+    std::vector<actors::snapshot_part> parts;
+    bool in_flight = false;
+  };
+  // A leader's snapshot the core took, waiting for its ready to be written.
+  struct installing {
+    raft::snapshot_meta meta;
+    std::vector<actors::snapshot_part> parts;
+    actors::shard_machine machine;
+  };
   struct replica {
     replica(raft::config cfg, raft::restored_state state, std::uint64_t seed)
         : core(std::move(cfg), std::move(state), seed) {}
     raft::core core;
+    std::optional<compaction> compacting;
+    std::optional<installing> installing_snapshot;
+    std::vector<actors::snapshot_part> restored_parts;
     std::deque<waiter> waiters;
     raft::index_t last_proposed = 0;
     raft::index_t stored_last = 0;     // the last entry written (or being written)
@@ -153,6 +220,13 @@ class raft_shards {
   struct taken {
     std::uint32_t shard;
     raft::ready ready;
+    std::optional<installed_snapshot> installed;
+  };
+  // A snapshot's data from one peer for one shard, as its pieces arrive.
+  struct assembly {
+    raft::snapshot_meta meta;
+    std::vector<std::uint8_t> bytes;
+    bool complete = false;
   };
 
   raft_shards(raft_shards_config config, std::vector<std::vector<raft::node_id>> placement);
@@ -167,6 +241,8 @@ class raft_shards {
   std::uint64_t next_turn_ = 1;
   std::optional<std::uint64_t> in_flight_;
   std::vector<taken> taken_;
+  std::vector<std::uint32_t> compactions_taken_;
+  std::map<std::pair<raft::node_id, std::uint32_t>, assembly> assemblies_;  // (peer, shard)
 };
 
 }  // namespace seatd::cluster

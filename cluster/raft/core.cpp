@@ -354,6 +354,12 @@ void core::handle_heartbeat(const message& m) {
   leader_commit_hint_ = std::max(leader_commit_hint_, m.commit);
   message answer{message_kind::heartbeat_response, cfg_.id, m.from, term_};
   answer.context = m.context;
+  if (m.commit > log_.last_index()) {
+    // The leader counts entries this log does not have: it lost them (a replica restarted
+    // with an empty data dir). Say where it ends, so that the leader sends the rest again.
+    answer.reject = true;
+    answer.hint_index = log_.last_index();
+  }
   send(std::move(answer));
 }
 
@@ -433,6 +439,16 @@ void core::handle_heartbeat_response(const message& m) {
   progress& pr = found->second;
   pr.recent_active = true;
   pr.probe_sent = false;
+  if (m.reject && m.hint_index < pr.match) {
+    // The follower lost entries it had acknowledged (its disk was replaced): the only case
+    // in which a match index goes down. Probe from where its log ends.
+    pr.match = m.hint_index;
+    pr.next = m.hint_index + 1;
+    pr.state = progress::mode::probe;
+    pr.pending_snapshot = 0;
+    pr.inflight.clear();
+    pr.inflight_bytes = 0;
+  }
   if (pr.match < log_.last_index()) send_append(m.from, true);
   if (m.context == 0) return;
   for (pending_read& read : reads_)

@@ -14,8 +14,9 @@
 //   possible at once), counting itself only once its own write is durable; a follower
 //   commits min(leader's commit, its last entry matched with this leader, its last
 //   persisted entry);
-// - duplicated, reordered and stale messages are harmless: match indexes only grow, and
-//   rejections carry hints for fast backtracking;
+// - duplicated, reordered and stale messages are harmless: match indexes only grow (unless
+//   a follower answers a heartbeat saying it lacks entries it acknowledged: its disk was
+//   replaced), and rejections carry hints for fast backtracking;
 // - per follower at most `inflight_max` appends and `inflight_bytes_max` bytes in flight
 //   (replicate mode), one while probing;
 // - a follower behind the log's first entry gets a snapshot;

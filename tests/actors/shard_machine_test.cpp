@@ -161,8 +161,10 @@ TEST_CASE("shard_machine: a snapshot at a cut plus the entries after it gives th
   }
 }
 
-TEST_CASE("shard_machine: a snapshot holds only the events changed since the last one",
-          "[unit][shard]") {
+TEST_CASE(
+    "shard_machine: a snapshot holds only the events changed since the last one; the whole "
+    "shard, for a replica that lacks it, holds every event and leaves that as it was",
+    "[unit][shard]") {
   shard_driver d;
   d.create("ev-a");
   d.create("ev-b");
@@ -173,7 +175,17 @@ TEST_CASE("shard_machine: a snapshot holds only the events changed since the las
   const auto from = d.log.size() + 1;
   d.hold("ev-b", {"1-1-1"}, test::t0 + 1);
   apply_range(shard, d.log, from, d.log.size() + 1);
-  const auto parts = shard.snapshot();
+
+  const auto whole = shard.whole();
+  REQUIRE(whole.size() == 2);
+  for (const auto& part : whole)
+    CHECK(part.index == d.log.size());
+  shard_machine replica(0);
+  REQUIRE(replica.restore(whole).ok());
+  CHECK(replica.applied_index() == d.log.size());
+  require_same(replica, d);
+
+  const auto parts = shard.snapshot();  // still only what changed: whole() kept that
   REQUIRE(parts.size() == 1);
   CHECK(parts[0].event_id == "ev-b");
   CHECK(parts[0].index == d.log.size());

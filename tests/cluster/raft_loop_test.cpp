@@ -68,17 +68,14 @@ struct replica_node {
     t.reconnect_min = 10ms;
     t.reconnect_max = 100ms;
     transport = std::make_unique<peer_transport>(
-        t,
-        [this](raft::node_id from, peer::frame f) {
-          if (f.kind == peer::frame_kind::raft) loop->receive(from, f.body);
-        },
-        *metrics);
+        t, [this](raft::node_id from, peer::frame f) { loop->receive(from, f); }, *metrics);
   }
   void start() {
     transport->start();
-    loop->start([this](raft::node_id to, const shard_message& m) {
-      transport->send(to, peer::frame_kind::raft, peer::encode(m));
-    });
+    loop->start(
+        [this](raft::node_id to, peer::frame_kind kind, std::span<const std::uint8_t> body) {
+          return transport->send(to, kind, body);
+        });
   }
   // Stops as kill -9 would leave it: the store keeps what was synced.
   void kill() {
@@ -242,10 +239,11 @@ TEST_CASE("raft_loop: frames that are not a peer's own Raft messages are dropped
   m.message.from = 3;
   m.message.to = 1;
   m.message.term = 5;
-  const auto body = peer::encode(m);
-  CHECK_FALSE(node.loop->receive(2, body));  // node 2 speaking in node 3's name
-  const std::vector<std::uint8_t> garbage{1, 2, 3};
-  CHECK_FALSE(node.loop->receive(3, garbage));
-  CHECK(node.metrics->render().find("seatd_raft_dropped_messages_total 2") != std::string::npos);
-  CHECK(node.loop->receive(3, body));
+  const peer::frame frame{peer::frame_kind::raft, peer::encode(m)};
+  CHECK_FALSE(node.loop->receive(2, frame));  // node 2 speaking in node 3's name
+  CHECK_FALSE(node.loop->receive(3, {peer::frame_kind::raft, {1, 2, 3}}));
+  CHECK_FALSE(node.loop->receive(3, {peer::frame_kind::snapshot_piece, {1, 2, 3}}));
+  CHECK_FALSE(node.loop->receive(3, {peer::frame_kind::forward_request, frame.body}));
+  CHECK(node.metrics->render().find("seatd_raft_dropped_messages_total 4") != std::string::npos);
+  CHECK(node.loop->receive(3, frame));
 }

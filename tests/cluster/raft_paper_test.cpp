@@ -1335,6 +1335,43 @@ TEST_CASE(
   CHECK(sent_to(2).front() == std::vector<entry>{cmd(6, 1, "e")});
 }
 
+TEST_CASE(
+    "raft: a follower whose disk was replaced says so in its heartbeat answer, and the leader "
+    "sends again from where its log ends",
+    "[unit][raft]") {
+  SECTION("the follower: a commit beyond its log") {
+    auto f = make(2, three);
+    f->step(heartbeat(1, 2, 1, 5));
+    const ready r = flush(*f);
+    const auto answers = of_kind(r.messages, message_kind::heartbeat_response);
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].reject);
+    CHECK(answers[0].hint_index == 0);
+    CHECK(f->log().committed() == 0);
+    f->step(heartbeat(1, 2, 1, 0));  // within its log: an ordinary answer
+    CHECK_FALSE(of_kind(flush(*f).messages, message_kind::heartbeat_response).at(0).reject);
+  }
+  SECTION("the leader: match goes back, and it probes from there") {
+    auto c = replicating_leader();
+    for (const char* d : {"a", "b"})
+      REQUIRE_FALSE(c->propose(bytes(d)));
+    flush(*c);
+    c->step(append_ok(2, 1, 1, 3));
+    flush(*c);
+    REQUIRE(c->followers().at(2).match == 3);
+    message lost = heartbeat_answer(2, 1, 1);
+    lost.reject = true;
+    lost.hint_index = 0;
+    c->step(lost);
+    CHECK(c->followers().at(2).match == 0);
+    CHECK(c->followers().at(2).state == progress::mode::probe);
+    CHECK(to_node(flush(*c).messages_now, 2) ==
+          std::vector<message>{
+              append(1, 2, 1, 0, 0, {noop(1, 1), cmd(2, 1, "a"), cmd(3, 1, "b")}, 3)});
+    CHECK(c->log().committed() == 3);  // what was committed stays so
+  }
+}
+
 TEST_CASE("raft: a follower behind the leader's first entry gets a snapshot, then appends",
           "[unit][raft]") {
   auto c = replicating_leader();

@@ -1,7 +1,8 @@
 // The node's Raft side (cluster/raft_shards.hpp) and shard placement, over memory stores and
 // an in-memory network: nodes take turns as the loop thread will (send at once, write the
-// batch, then what waits for the write), committed entries go into shard machines, and the
-// completions' statuses are recorded.
+// batch, then what waits for the write), committed entries go into shard machines, snapshots
+// travel as pieces before their message, due compactions are asked for, and the completions'
+// statuses are recorded.
 
 #include "cluster/raft_shards.hpp"
 
@@ -12,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,12 +57,17 @@ struct sim_node {
   std::vector<storage::log_entry> applied;   // every committed entry handed out
   std::vector<leader_change> changes;
   std::size_t synced_batches = 0;
+  std::size_t snapshots_installed = 0;
 };
 
 class cluster {
  public:
-  cluster(std::vector<raft::node_id> members, std::uint32_t shards, std::uint32_t factor = 3)
-      : members_(std::move(members)), shards_(shards), factor_(factor) {
+  cluster(std::vector<raft::node_id> members, std::uint32_t shards, std::uint32_t factor = 3,
+          std::uint64_t snapshot_entries = 10'000)
+      : snapshot_entries_(snapshot_entries),
+        members_(std::move(members)),
+        shards_(shards),
+        factor_(factor) {
     for (raft::node_id id : members_) {
       nodes_[id].store = std::make_unique<storage::memory_store>(shards);
       boot(id);
@@ -73,6 +80,7 @@ class cluster {
     c.members = members_;
     c.shard_count = shards_;
     c.replication_factor = factor_;
+    c.snapshot_entries = snapshot_entries_;
     return c;
   }
   sim_node& node(raft::node_id id) { return nodes_.at(id); }
@@ -87,18 +95,31 @@ class cluster {
         if (down_.count(id) > 0) continue;
         while (auto turn = n.raft->take_turn()) {
           send(id, turn->messages_now);
+          send_snapshots(n, turn->snapshots);
           if (!turn->batch.empty()) {
             n.store->write(turn->batch);
             ++n.synced_batches;
           }
           auto done = n.raft->written(turn->id);
           send(id, done.messages);
+          send_snapshots(n, done.snapshots);
+          for (auto& s : done.installed) {
+            n.machines.at(s.shard) = std::move(s.machine);
+            ++n.snapshots_installed;
+          }
+          std::set<std::uint32_t> applied_shards;
           for (const auto& e : done.committed) {
             n.applied.push_back(e);
             auto applied =
                 n.machines.at(e.shard).apply({e.index, e.stamp_ms, e.event_id, e.payload});
             INFO((applied.ok() ? std::string() : applied.error()));
             REQUIRE(applied.ok());
+            applied_shards.insert(e.shard);
+          }
+          for (std::uint32_t shard : applied_shards) {
+            const auto index = n.machines.at(shard).applied_index();
+            if (n.raft->compaction_due(shard, index))
+              n.raft->compact(shard, index, n.machines.at(shard).snapshot());
           }
           n.changes.insert(n.changes.end(), done.leader_changes.begin(), done.leader_changes.end());
           for (auto& [completion, status] : done.completions)
@@ -149,7 +170,18 @@ class cluster {
     n.store = n.store->after_crash();
     boot(id);
   }
-  void inject(raft::node_id from, shard_message m) { wire_.push_back({from, std::move(m)}); }
+  void inject(raft::node_id from, shard_message m) { wire_.push_back({from, std::move(m), {}}); }
+  void inject_piece(raft::node_id from, raft::node_id to, seatd::cluster::peer::snapshot_piece p) {
+    shard_message carrier;  // only its addressee counts for a piece
+    carrier.message.to = to;
+    wire_.push_back({from, std::move(carrier), std::move(p)});
+  }
+  // A node whose disk was lost: it restarts with an empty store and the same id.
+  void wipe(raft::node_id id) {
+    nodes_.at(id).store = std::make_unique<storage::memory_store>(shards_);
+    boot(id);
+  }
+  std::size_t snapshots_sent = 0;
 
  private:
   void boot(raft::node_id id) {
@@ -159,30 +191,61 @@ class cluster {
     REQUIRE(restored.ok());
     n.raft = std::move(restored).value();
     n.machines.clear();
-    for (std::uint32_t shard = 0; shard < shards_; ++shard)
+    for (std::uint32_t shard = 0; shard < shards_; ++shard) {
       n.machines.emplace_back(shard);
+      auto parts = n.raft->take_restored_parts(shard);
+      if (!parts.empty()) REQUIRE(n.machines.back().restore(std::move(parts)).ok());
+    }
     n.applied.clear();
   }
   void send(raft::node_id from, std::vector<shard_message>& messages) {
     for (auto& m : messages)
-      wire_.push_back({from, std::move(m)});
+      wire_.push_back({from, std::move(m), {}});
     messages.clear();
   }
+  // As the loop does: the shard's whole committed state at its applied index, in pieces,
+  // then the snapshot message rewritten to that index.
+  void send_snapshots(sim_node& n, std::vector<shard_message>& snapshots) {
+    for (auto& m : snapshots) {
+      const auto& machine = n.machines.at(m.shard);
+      const auto applied = machine.applied_index();
+      const auto term = n.raft->term_at(m.shard, applied);
+      REQUIRE(term);
+      m.message.index = applied;
+      m.message.log_term = *term;
+      const auto data = seatd::cluster::encode_snapshot_data(machine.whole());
+      for (auto& piece : seatd::cluster::snapshot_pieces(m.shard, {applied, *term}, data))
+        inject_piece(m.message.from, m.message.to, std::move(piece));
+      n.raft->snapshot_sent(m.shard, m.message.to, true);
+      wire_.push_back({m.message.from, std::move(m), {}});
+      ++snapshots_sent;
+    }
+    snapshots.clear();
+  }
   void deliver() {
-    std::deque<std::pair<raft::node_id, shard_message>> now;
+    std::deque<on_wire> now;
     now.swap(wire_);
-    for (auto& [from, m] : now) {
-      const raft::node_id to = m.message.to;
-      if (cut_.count(from) > 0 || cut_.count(to) > 0 || down_.count(to) > 0) continue;
-      nodes_.at(to).raft->step(m);
+    for (auto& w : now) {
+      const raft::node_id to = w.message.message.to;
+      if (cut_.count(w.from) > 0 || cut_.count(to) > 0 || down_.count(to) > 0) continue;
+      if (w.piece)
+        nodes_.at(to).raft->receive_piece(w.from, *w.piece);
+      else
+        nodes_.at(to).raft->step(w.message);
     }
   }
+  struct on_wire {
+    raft::node_id from;
+    shard_message message;
+    std::optional<seatd::cluster::peer::snapshot_piece> piece;
+  };
 
+  std::uint64_t snapshot_entries_;
   std::vector<raft::node_id> members_;
   std::uint32_t shards_;
   std::uint32_t factor_;
   std::map<raft::node_id, sim_node> nodes_;
-  std::deque<std::pair<raft::node_id, shard_message>> wire_;
+  std::deque<on_wire> wire_;
   std::set<raft::node_id> cut_;
   std::set<raft::node_id> down_;
 };
@@ -542,42 +605,62 @@ TEST_CASE("raft_shards: a store another cluster wrote is refused", "[unit][raft]
     ++own;
   }
   const storage::log_entry noop{own, 1, 1, 0, "", {}};
+  // Why restoring `state` is refused (empty when it is not).
+  auto refusal = [&] {
+    const auto r = raft_shards::restore(config, state, 1);
+    return r.ok() ? std::string() : r.error();
+  };
 
   SECTION("a shard this node does not replicate") {
     state.entries = {{foreign, 1, 1, 0, "", {}}};
-    const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("does not replicate"));
+    CHECK_THAT(refusal(), Catch::Contains("does not replicate"));
   }
   SECTION("entries a single node wrote (no term)") {
     state.entries = {{own, 1, 0, 5, "ev", {1, 2}}};
-    const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("written by a single node"));
+    CHECK_THAT(refusal(), Catch::Contains("written by a single node"));
   }
   SECTION("a single node's checkpoint: snapshots, no entry") {
     state.snapshots = {{"ev", own, 7, {1, 2, 3}}};
-    const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("written by a single node"));
+    CHECK_THAT(refusal(), Catch::Contains("written by a single node"));
   }
   SECTION("an entry without a term among entries with terms") {
     state.entries = {noop, {own, 2, 0, 5, "ev", {1, 2}}};
-    const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("has no term"));
+    CHECK_THAT(refusal(), Catch::Contains("has no term"));
   }
-  SECTION("a log that starts after index 1") {
+  SECTION("a log that starts after index 1, with no snapshot mark") {
     state.entries = {{own, 2, 1, 0, "", {}}};
+    CHECK_THAT(refusal(), Catch::Contains("has entry 2 where 1 should be"));
+  }
+  SECTION("a log that does not start right after the snapshot mark") {
+    state.raft_snapshots = {{own, 5, 1}};
+    state.entries = {{own, 7, 1, 0, "", {}}};
+    CHECK_THAT(refusal(), Catch::Contains("has entry 7 where 6 should be"));
+  }
+  SECTION("an event snapshot past the shard's snapshot mark") {
+    state.raft_snapshots = {{own, 5, 1}};
+    state.snapshots = {{"ev", own, 6, {1, 2, 3}}};
+    CHECK_THAT(refusal(), Catch::Contains("past the shard's Raft snapshot mark (5)"));
+  }
+  SECTION("a snapshot of a shard this node does not replicate") {
+    state.raft_snapshots = {{foreign, 5, 1}};
+    CHECK_THAT(refusal(), Catch::Contains("does not replicate"));
+  }
+  SECTION("a snapshot mark and the entries after it") {
+    state.raft_snapshots = {{own, 5, 2}};
+    state.snapshots = {{"ev", own, 4, {1, 2, 3}}};
+    state.entries = {{own, 6, 2, 0, "", {}}};
     const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("starts at index 2"));
+    REQUIRE(r.ok());
+    CHECK(r.value()->core_of(own)->log().base() == raft::snapshot_meta{5, 2});
+    CHECK(r.value()->core_of(own)->log().last_index() == 6);
+    const auto parts = r.value()->take_restored_parts(own);
+    REQUIRE(parts.size() == 1);
+    CHECK(parts[0].event_id == "ev");
+    CHECK(r.value()->take_restored_parts(own).empty());  // once
   }
   SECTION("terms going down") {
     state.entries = {{own, 1, 3, 0, "", {}}, {own, 2, 2, 0, "", {}}};
-    const auto r = raft_shards::restore(config, state, 1);
-    REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error(), Catch::Contains("lower term"));
+    CHECK_THAT(refusal(), Catch::Contains("lower term"));
   }
   SECTION("its own shards are fine") {
     state.entries = {noop};
@@ -637,4 +720,224 @@ TEST_CASE("raft_shards: entry data round-trips, and anything else is refused", "
     CHECK_FALSE(seatd::cluster::decode_entry_data(
         3, std::vector<std::uint8_t>(data.begin(), data.begin() + static_cast<long>(cut))));
   }
+}
+
+// ---- snapshots -----------------------------------------------------------------------------
+
+TEST_CASE(
+    "raft_shards: a shard's log is compacted once it grew by snapshot_entries, and a restart "
+    "restores the snapshot and replays the entries after it",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1, 3, 4);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);  // a no-op and the create
+  std::vector<outcome> outcomes(6);
+  for (std::size_t i = 0; i < 4; ++i) {
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry,
+                                         outcomes[i].done()));
+    c.settle();  // applied one by one: each replica compacts once 4 entries are in
+  }
+  for (raft::node_id id : {1u, 2u, 3u}) {
+    INFO("node " << id);
+    const auto state = c.node(id).store->recover();
+    const auto mark = state.raft_snapshots.at(0);
+    CHECK(mark.index >= 4);
+    CHECK(mark.term == c.raft(id).core_of(0)->term());
+    CHECK(c.raft(id).core_of(0)->log().base() == raft::snapshot_meta{mark.index, mark.term});
+    REQUIRE(state.snapshots.size() == 1);
+    CHECK(state.snapshots[0].index <= mark.index);
+    for (const auto& e : state.entries)
+      CHECK(e.index > mark.index);
+  }
+  // Two more entries stay in the log, after the mark; a restart restores and replays them.
+  for (std::size_t i = 4; i < 6; ++i)
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry,
+                                         outcomes[i].done()));
+  c.settle();
+  for (const auto& o : outcomes)
+    CHECK(o.status() == log_status::committed);
+  for (raft::node_id id : {1u, 2u, 3u}) {
+    c.crash(id);
+    CHECK(c.raft(id).core_of(0)->log().base().index >= 4);
+  }
+  c.elect();
+  c.tick(20);
+  for (raft::node_id id : {1u, 2u, 3u})
+    CHECK(state_of(c.node(id), 0).at("ev") == script.bytes("ev"));
+}
+
+TEST_CASE(
+    "raft_shards: a follower whose next entries were compacted away catches up from the "
+    "leader's snapshot, and keeps it over a restart",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1, 3, 3);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  const raft::node_id behind = leader == 1 ? 2 : 1;
+  c.cut(behind);
+  std::vector<outcome> outcomes(6);
+  for (std::size_t i = 0; i < 6; ++i) {
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry,
+                                         outcomes[i].done()));
+    c.settle();
+  }
+  for (const auto& o : outcomes)
+    CHECK(o.status() == log_status::committed);
+  REQUIRE(c.raft(leader).core_of(0)->log().base().index >
+          c.raft(behind).core_of(0)->log().last_index());
+  CHECK(c.snapshots_sent == 0);
+
+  c.heal(behind);
+  c.tick(10);
+  CHECK(c.snapshots_sent >= 1);
+  CHECK(c.node(behind).snapshots_installed >= 1);
+  CHECK(state_of(c.node(behind), 0).at("ev") == script.bytes("ev"));
+  CHECK(c.raft(behind).core_of(0)->log().committed() ==
+        c.raft(leader).core_of(0)->log().committed());
+  // What it stored: the leader's snapshot in place of its own log.
+  const auto state = c.node(behind).store->recover();
+  CHECK(state.raft_snapshots.at(0).index >= c.raft(leader).core_of(0)->log().base().index);
+  for (const auto& e : state.entries)
+    CHECK(e.index > state.raft_snapshots.at(0).index);
+
+  c.crash(behind);
+  c.tick(10);
+  CHECK(state_of(c.node(behind), 0).at("ev") == script.bytes("ev"));
+  // And it serves as a replica: a new entry commits on it too.
+  outcome later;
+  REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-9"}).entry, later.done()));
+  c.settle();
+  CHECK(later.status() == log_status::committed);
+  CHECK(state_of(c.node(behind), 0).at("ev") == script.bytes("ev"));
+}
+
+TEST_CASE("raft_shards: a replica whose disk was lost rejoins with an empty store and catches up",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 2, 3, 3);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  for (std::size_t i = 0; i < 5; ++i) {
+    outcome held;
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry,
+                                         held.done()));
+    c.settle();
+    REQUIRE(held.status() == log_status::committed);
+  }
+  const raft::node_id wiped = leader == 3 ? 2 : 3;
+  c.wipe(wiped);
+  CHECK(state_of(c.node(wiped), 0).empty());
+  c.tick(20);
+  CHECK(c.node(wiped).snapshots_installed >= 1);
+  CHECK(state_of(c.node(wiped), 0).at("ev") == script.bytes("ev"));
+  CHECK(c.raft(wiped).core_of(0)->log().committed() ==
+        c.raft(leader).core_of(0)->log().committed());
+}
+
+TEST_CASE("raft_shards: a snapshot counts only whole, in order, and with parts that restore",
+          "[unit][raft]") {
+  namespace peer = seatd::cluster::peer;
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  const raft::node_id follower = leader == 1 ? 2 : 1;
+  raft_shards& r = c.raft(follower);
+  const raft::core before = *r.core_of(0);
+  const raft::term_t term = before.term();
+
+  shard_message snapshot;
+  snapshot.shard = 0;
+  snapshot.message.kind = raft::message_kind::snapshot;
+  snapshot.message.from = leader;
+  snapshot.message.to = follower;
+  snapshot.message.term = term;
+  snapshot.message.index = 50;
+  snapshot.message.log_term = term;
+  act::shard_machine source(0);
+  REQUIRE(source.apply({50, 1, "ev2", script.create(0, "ev2").payload}).ok());
+  const auto data = seatd::cluster::encode_snapshot_data(source.whole());
+  auto piece = seatd::cluster::snapshot_pieces(0, {50, term}, data).at(0);
+
+  SECTION("no data") {
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("data of another position") {
+    auto other = piece;
+    other.snapshot.index = 49;
+    REQUIRE(r.receive_piece(leader, other));
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("data from another peer") {
+    const raft::node_id third = 6 - leader - follower;
+    REQUIRE(r.receive_piece(third, piece));
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("a piece out of order, and an unfinished snapshot") {
+    auto first = piece;
+    first.last = false;
+    first.bytes.resize(first.bytes.size() / 2);
+    auto gap = piece;
+    gap.offset = first.bytes.size() + 1;
+    REQUIRE(r.receive_piece(leader, first));
+    CHECK_FALSE(r.step(snapshot));  // not finished
+    REQUIRE(r.receive_piece(leader, first));
+    CHECK_FALSE(r.receive_piece(leader, gap));
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("parts that do not restore") {
+    auto garbled = piece;
+    garbled.bytes = seatd::cluster::encode_snapshot_data({{"ev2", 50, {1, 2, 3}}});
+    REQUIRE(r.receive_piece(leader, garbled));
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("bytes that are not snapshot data") {
+    auto garbled = piece;
+    garbled.bytes = {9, 9, 9};
+    REQUIRE(r.receive_piece(leader, garbled));
+    CHECK_FALSE(r.step(snapshot));
+  }
+  SECTION("a shard it does not have") {
+    auto elsewhere = piece;
+    elsewhere.shard = 7;
+    CHECK_FALSE(r.receive_piece(leader, elsewhere));
+  }
+  c.settle();
+  CHECK(c.node(follower).snapshots_installed == 0);
+  CHECK(r.core_of(0)->log().base() == before.log().base());
+  CHECK(r.core_of(0)->log().last_index() == before.log().last_index());
+}
+
+TEST_CASE("raft_shards: snapshot data round-trips and is cut into bounded pieces", "[unit][raft]") {
+  namespace peer = seatd::cluster::peer;
+  const std::vector<act::snapshot_part> parts{{"ev-a", 7, {1, 2, 3}}, {"ev-b", 9, {}}};
+  const auto data = seatd::cluster::encode_snapshot_data(parts);
+  const auto back = seatd::cluster::decode_snapshot_data(data);
+  REQUIRE(back);
+  CHECK(*back == parts);
+  CHECK(seatd::cluster::decode_snapshot_data(seatd::cluster::encode_snapshot_data({})) ==
+        std::vector<act::snapshot_part>{});
+  auto truncated = data;
+  truncated.pop_back();
+  CHECK_FALSE(seatd::cluster::decode_snapshot_data(truncated));
+  CHECK_FALSE(seatd::cluster::decode_snapshot_data(
+      seatd::cluster::encode_snapshot_data({{"", 7, {1}}})));  // no event id
+  auto longer = data;
+  longer.push_back(0);
+  CHECK_FALSE(seatd::cluster::decode_snapshot_data(longer));
+
+  const std::vector<std::uint8_t> big(peer::snapshot_piece_bytes_max * 2 + 10, 0xAB);
+  const auto pieces = seatd::cluster::snapshot_pieces(3, {40, 2}, big);
+  REQUIRE(pieces.size() == 3);
+  std::vector<std::uint8_t> joined;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    CHECK(pieces[i].shard == 3);
+    CHECK(pieces[i].snapshot == raft::snapshot_meta{40, 2});
+    CHECK(pieces[i].offset == joined.size());
+    CHECK(pieces[i].last == (i == 2));
+    CHECK(pieces[i].bytes.size() <= peer::snapshot_piece_bytes_max);
+    joined.insert(joined.end(), pieces[i].bytes.begin(), pieces[i].bytes.end());
+  }
+  CHECK(joined == big);
+  const auto one = seatd::cluster::snapshot_pieces(0, {1, 1}, {});
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].last);
 }
