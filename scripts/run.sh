@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The main job of the README: installs what seatd needs, builds the release preset, and
-# starts a local seatd node on loopback with its embedded RocksDB (data in ./seatd-data),
-# creates a demo event and prints calls to try. Runs in the foreground; Ctrl-C stops the
-# node gracefully (SIGTERM: it finishes what it started, syncs and exits).
+# starts a local three-node seatd cluster on loopback (docs/OPERATIONS.md, "Running a
+# cluster"): nodes n1..n3 on ports SEATD_PORT..+2, peers on SEATD_PORT+100..+102, each with
+# its embedded RocksDB in SEATD_DATA_DIR-n1..n3, a generated cluster secret. It creates a demo
+# event through n1 and prints calls to try against n2 (any node serves any event). Runs in
+# the foreground; Ctrl-C stops the nodes gracefully (SIGTERM: each hands its shards over,
+# finishes what it started, syncs and exits).
 #
-# SEATD_NODES=3 starts a local three-node cluster instead (the replication preview,
-# docs/OPERATIONS.md "Running a cluster"): nodes n1..n3 on ports SEATD_PORT..+2, peers on
-# SEATD_PORT+100..+102, data in SEATD_DATA_DIR-n1..n3, a generated cluster secret; the demo
-# event is created through n1 and the calls shown go to n2.
+# SEATD_NODES=1 starts a single node instead (data in SEATD_DATA_DIR).
 #
-# Environment: SEATD_PORT (8080), SEATD_DATA_DIR (./seatd-data), SEATD_NODES (1 or 3),
+# Environment: SEATD_PORT (8080), SEATD_DATA_DIR (./seatd-data), SEATD_NODES (3 or 1),
 # SEATD_ADMIN_TOKEN and SEATD_GATEWAY_TOKEN (development tokens are generated when unset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ cmake --build --preset release --target seatd seatd-core-demo
 
 port="${SEATD_PORT:-8080}"
 data_dir="${SEATD_DATA_DIR:-./seatd-data}"
-nodes="${SEATD_NODES:-1}"
+nodes="${SEATD_NODES:-3}"
 export SEATD_ADMIN_TOKEN="${SEATD_ADMIN_TOKEN:-dev-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}"
 export SEATD_GATEWAY_TOKEN="${SEATD_GATEWAY_TOKEN:-dev-gateway-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}"
 url="http://127.0.0.1:${port}"
@@ -116,6 +116,7 @@ Try:
   curl -s $url/metrics | grep ^seatd_
   ./build/release/sim/seatd-core-demo        # the inventory core alone, with the W1 workload
 
-Ctrl-C stops seatd gracefully.
+Ctrl-C stops seatd gracefully. With three nodes, stop one (kill -9 \$(pgrep -f 'node-id n1'))
+and the others go on: GET /v1/cluster (admin) shows who leads each shard.
 EOF2
 wait "${pids[@]}"
