@@ -24,7 +24,7 @@ for arg in "$@"; do
   esac
 done
 all=(command_codec_fuzz snapshot_codec_fuzz json_codec_fuzz event_machine_fuzz http_request_fuzz
-  stream_record_fuzz peer_frame_fuzz)
+  stream_record_fuzz peer_frame_fuzz shard_snapshot_fuzz)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 cmake --preset fuzz >/dev/null

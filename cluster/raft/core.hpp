@@ -170,7 +170,6 @@ class core {
   index_t leader_commit_hint_ = 0;        // follower: the leader's commit, last heard
   index_t matched_with_leader_ = 0;       // follower: our log agrees with the leader's up to here
   node_id transferee_ = no_node;
-  int transfer_elapsed_ = 0;
   std::deque<pending_read> reads_;
   std::vector<read_state> confirmed_reads_;
   std::uint64_t read_round_ = 0;

@@ -15,6 +15,7 @@
 #include "actors/snapshot_codec.hpp"
 #include "actors/venues.hpp"
 #include "cluster/peer_codec.hpp"
+#include "cluster/raft_shards.hpp"
 #include "storage/stream_record.hpp"
 
 namespace {
@@ -184,6 +185,18 @@ void peer_frame_seeds(const fs::path& dir) {
   write(dir, "refused", refusal);
 }
 
+// A shard's state as a leader sends it: an event with every kind of part, a fresh one, none.
+void shard_snapshot_seeds(const fs::path& dir) {
+  const event_machine used = used_event();
+  const event_machine fresh = test::make_machine(test::concert());
+  write(dir, "used",
+        text(cluster::encode_snapshot_data({{used.event_id(), 9, snapshot_codec::encode(used)}})));
+  write(
+      dir, "fresh",
+      text(cluster::encode_snapshot_data({{fresh.event_id(), 3, snapshot_codec::encode(fresh)}})));
+  write(dir, "empty", text(cluster::encode_snapshot_data({})));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,6 +229,7 @@ int main(int argc, char** argv) {
   http_seeds(root / "http_request_fuzz");
   stream_record_seeds(root / "stream_record_fuzz");
   peer_frame_seeds(root / "peer_frame_fuzz");
+  shard_snapshot_seeds(root / "shard_snapshot_fuzz");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
