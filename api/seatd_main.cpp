@@ -55,7 +55,8 @@ struct settings {
   std::string peer_listen;               // default: this node's own entry in --peers
   std::uint32_t replication_factor = 0;  // 0: 3, or the member count when smaller
   std::uint64_t raft_snapshot_entries = 10'000;
-  std::string cluster_secret;  // SEATD_CLUSTER_SECRET or cluster_secret in the file
+  std::uint32_t leader_balance_s = 10;  // 0: never
+  std::string cluster_secret;           // SEATD_CLUSTER_SECRET or cluster_secret in the file
   std::string kafka_brokers;
   std::string kafka_topic = "seat.reservations";
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // [kafka] in the file
@@ -103,6 +104,7 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("peer_listen", "--peer-listen", s.peer_listen);
   take("replication_factor", "--replication-factor", s.replication_factor);
   take("raft_snapshot_entries", "--raft-snapshot-entries", s.raft_snapshot_entries);
+  take("leader_balance_s", "--leader-balance-s", s.leader_balance_s);
   if (const auto secret = file["cluster_secret"].value<std::string>()) s.cluster_secret = *secret;
   take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
   take("kafka_topic", "--kafka-topic", s.kafka_topic);
@@ -230,6 +232,7 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
   cluster::raft_loop_options options;
   for (const auto& m : members)
     options.names[m.id] = m.name;
+  options.balance_every = std::chrono::seconds(s.leader_balance_s);
   raft = std::make_unique<cluster::raft_loop>(std::move(shards).value(), store, options, metrics,
                                               [](const std::string& why) {
                                                 spdlog::critical("msg=\"stopping: {}\"", why);
@@ -553,6 +556,11 @@ int main(int argc, char** argv) {
   app.add_option("--raft-snapshot-entries", s.raft_snapshot_entries,
                  "a replicated shard's log is compacted each time it grew by this many entries")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}))
+      ->capture_default_str();
+  app.add_option("--leader-balance-s", s.leader_balance_s,
+                 "every this many seconds a node that leads two or more shards more than "
+                 "another hands one over (0: never)")
+      ->check(CLI::Range(0, 3600))
       ->capture_default_str();
   app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
   app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();

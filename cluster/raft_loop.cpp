@@ -49,7 +49,10 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
           "Whole shard states sent to a follower whose next entry was compacted away")),
       snapshots_installed_total_(metrics.counter_for(
           "seatd_raft_snapshots_installed_total",
-          "Whole shard states received from a leader and installed in place of the log")) {
+          "Whole shard states received from a leader and installed in place of the log")),
+      balance_transfers_total_(metrics.counter_for(
+          "seatd_raft_balance_transfers_total",
+          "Shard leaderships this node handed to a follower that led fewer shards")) {
   SEATD_ASSERT(options_.tick.count() > 0, "the tick is positive");
   for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard) {
     if (!shards_->replicates(shard)) continue;
@@ -352,6 +355,7 @@ void raft_loop::fail(const std::string& why) {
 
 void raft_loop::run() {
   auto next_tick = steady::now() + options_.tick;
+  auto next_balance = steady::now() + options_.balance_every;
   for (;;) {
     std::optional<raft_turn> turn;
     {
@@ -369,6 +373,14 @@ void raft_loop::run() {
         shards_->tick();
         next_tick += options_.tick;
         if (next_tick < now) next_tick = now + options_.tick;  // fell behind: no burst
+      }
+      if (options_.balance_every.count() > 0 && now >= next_balance) {
+        next_balance = now + options_.balance_every;
+        if (const auto moved = shards_->balance()) {
+          balance_transfers_total_.add();
+          spdlog::info("msg=\"moving leadership to spread it\" shard={} to={}", moved->first,
+                       name_of(moved->second));
+        }
       }
       turn = shards_->take_turn();
       work_ = turn.has_value();  // after a turn, go round at once: commits may follow

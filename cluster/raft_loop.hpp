@@ -34,6 +34,9 @@ namespace seatd::cluster {
 struct raft_loop_options {
   std::chrono::milliseconds tick{100};         // with election_ticks 10: elections after 1-2 s
   std::map<raft::node_id, std::string> names;  // members' names, for the log
+  // How often this node checks whether it leads too many shards (raft_shards::balance);
+  // zero: never.
+  std::chrono::milliseconds balance_every{10'000};
 };
 
 // Where the loop's frames go (Raft messages and snapshot pieces): the peer transport in a
@@ -155,6 +158,7 @@ class raft_loop final : public actors::log_port {
   common::counter& compactions_total_;
   common::counter& snapshots_sent_total_;
   common::counter& snapshots_installed_total_;
+  common::counter& balance_transfers_total_;
 };
 
 }  // namespace seatd::cluster

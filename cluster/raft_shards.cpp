@@ -355,6 +355,28 @@ std::size_t raft_shards::hand_off_all() {
   return begun;
 }
 
+std::optional<std::pair<std::uint32_t, raft::node_id>> raft_shards::balance() {
+  std::map<raft::node_id, std::size_t> led;
+  for (const auto& [shard, r] : replicas_) {
+    if (r.core.leader() == raft::no_node || r.core.transferee() != raft::no_node)
+      return std::nullopt;
+    ++led[r.core.leader()];
+  }
+  const std::size_t mine = led[config_.self];
+  for (auto& [shard, r] : replicas_) {
+    if (r.core.current_role() != raft::role::leader) continue;
+    raft::node_id to = raft::no_node;
+    for (const auto& [id, pr] : r.core.followers()) {
+      if (pr.match != r.core.log().last_index() || led[id] + 2 > mine) continue;
+      if (to == raft::no_node || led[id] < led[to]) to = id;
+    }
+    if (to == raft::no_node) continue;
+    r.core.transfer_leadership(to);
+    return std::make_pair(shard, to);
+  }
+  return std::nullopt;
+}
+
 std::size_t raft_shards::shards_led() const {
   std::size_t led = 0;
   for (const auto& [shard, r] : replicas_)

@@ -151,6 +151,13 @@ class raft_shards {
   // follower (a shard of one replica stays). Returns how many transfers began.
   std::size_t hand_off_all();
   std::size_t shards_led() const;
+  // Spreads leadership: when every shard this node replicates has a known leader and no
+  // transfer is under way, and this node leads at least two more of them than a caught-up
+  // follower does (as this node sees it: exact when every node replicates every shard),
+  // hands that follower one shard, the first in shard order. Each move lowers the sum of
+  // squares of the nodes' counts, so moves stop once no two nodes differ by two or more.
+  // Returns the shard and the node it goes to, when a transfer began.
+  std::optional<std::pair<std::uint32_t, raft::node_id>> balance();
 
   // nullopt while a turn is in flight or when no core has anything to do.
   std::optional<raft_turn> take_turn();

@@ -71,7 +71,8 @@ class Cluster:
         self.procs[name] = subprocess.Popen(
             [self.seatd, "--listen", f"127.0.0.1:{self.api[name]}", "--data-dir",
              os.path.join(self.work, name), "--insecure-no-auth", "--log-level", "warn",
-             "--node-id", name, "--peers", self.peers],
+             "--node-id", name, "--peers", self.peers,
+             "--leader-balance-s", "0"],  # leaders move only by the kills measured
             stdout=log, stderr=subprocess.STDOUT, env=self.env)
 
     def up(self):

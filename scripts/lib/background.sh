@@ -72,8 +72,9 @@ free_port() {
 }
 
 # start_cluster: three seatd ("$bin/seatd") with --peers on loopback, fresh data dirs under
-# $work, no auth, replication factor 3, the secret from SEATD_CLUSTER_SECRET; waits until
-# each is ready. Sets api_port[n1..n3] and cluster_pids.
+# $work, no auth, replication factor 3, the secret from SEATD_CLUSTER_SECRET, leaders left
+# where elections put them (no balancing moves mid-benchmark); waits until each is ready.
+# Sets api_port[n1..n3] and cluster_pids.
 start_cluster() {
   local peers i
   peers="n1=127.0.0.1:$(free_port),n2=127.0.0.1:$(free_port),n3=127.0.0.1:$(free_port)"
@@ -81,7 +82,8 @@ start_cluster() {
   cluster_pids=()
   for i in 1 2 3; do
     start_server "$work/n$i.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
-      --data-dir "$work/n$i" --insecure-no-auth --log-level info --node-id "n$i" --peers "$peers"
+      --data-dir "$work/n$i" --insecure-no-auth --log-level info --node-id "n$i" --peers "$peers" \
+      --leader-balance-s 0
     api_port[n$i]=$port
     cluster_pids+=("$server_pid")
   done

@@ -55,6 +55,7 @@ struct replica_node {
     REQUIRE(shards.ok());
     raft_loop_options options;
     options.tick = std::chrono::milliseconds(10);
+    options.balance_every = std::chrono::milliseconds(0);  // leaders move only when a test says
     loop = std::make_unique<raft_loop>(std::move(shards).value(), *store, options, *metrics,
                                        [this](const std::string& why) {
                                          std::lock_guard lock(mutex);

@@ -941,3 +941,56 @@ TEST_CASE("raft_shards: snapshot data round-trips and is cut into bounded pieces
   REQUIRE(one.size() == 1);
   CHECK(one[0].last);
 }
+
+// ---- leadership spread -----------------------------------------------------------------------
+
+TEST_CASE(
+    "raft_shards: a node leading two or more shards more than a caught-up follower hands one "
+    "over, until no two nodes differ by two",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 6);
+  c.elect();
+  auto led = [&] {
+    std::map<raft::node_id, std::size_t> count;
+    for (std::uint32_t shard = 0; shard < 6; ++shard)
+      ++count[c.leader_of(shard)];
+    return count;
+  };
+  // Nodes 2 and 3 hand everything to node 1 (as restarts would leave it).
+  for (int round = 0; round < 10 && led()[1] < 6; ++round) {
+    for (raft::node_id id : {2u, 3u}) {
+      for (std::uint32_t shard = 0; shard < 6; ++shard)
+        if (c.leader_of(shard) == id) c.raft(id).transfer_leadership(shard, 1);
+    }
+    c.settle();
+  }
+  REQUIRE(led()[1] == 6);
+  CHECK_FALSE(c.raft(2).balance());  // it leads none: nothing to give
+
+  std::size_t moves = 0;
+  for (int round = 0; round < 20; ++round) {
+    bool moved = false;
+    for (raft::node_id id : {1u, 2u, 3u}) {
+      if (const auto m = c.raft(id).balance()) {
+        CHECK(m->second != id);
+        moved = true;
+        ++moves;
+      }
+    }
+    c.settle();
+    if (!moved) break;
+  }
+  const auto count = led();
+  CHECK(count.at(1) == 2);
+  CHECK(count.at(2) == 2);
+  CHECK(count.at(3) == 2);
+  CHECK(moves == 4);  // 6-0-0 to 2-2-2, one shard at a time
+  for (raft::node_id id : {1u, 2u, 3u})
+    CHECK_FALSE(c.raft(id).balance());  // settled
+
+  SECTION("not while a shard has no known leader") {
+    c.cut(3);
+    c.tick(40);  // node 3's shards elect again without it; node 3 sees no leader
+    CHECK_FALSE(c.raft(3).balance());
+  }
+}

@@ -4,6 +4,7 @@
 // acknowledged, the others keep serving within seconds, and it catches up after a restart;
 // wrong setups are refused at start. Every wait is bounded.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -44,6 +46,10 @@ struct three_node_cluster {
         std::vector<std::string> args{"--node-id", "n" + std::to_string(i), "--peers",
                                       peers,       "--log-level",           "info"};
         args.insert(args.end(), extra_args.begin(), extra_args.end());
+        // Leaders stay where elections put them unless a test asks for balancing: a move
+        // makes the shard's requests answer 503 for a moment.
+        if (std::find(args.begin(), args.end(), "--leader-balance-s") == args.end())
+          args.insert(args.end(), {"--leader-balance-s", "0"});
         nodes.push_back(std::make_unique<seatd_process>(std::move(args), secret));
       }
       bool ready = true;
@@ -517,4 +523,48 @@ TEST_CASE(
   // log and committed after the restart.
   const std::string second = json::parse(r.body)["seats"][1]["state"];
   CHECK((second == "available" || second == "held"));
+}
+
+TEST_CASE("cluster: after a restart, leadership spreads over the nodes again",
+          "[integration][cluster]") {
+  three_node_cluster cluster({"--leader-balance-s", "1"});
+  // The leaders each node sees, by node name.
+  auto leaders = [&](std::size_t asked) {
+    std::map<std::string, int> led;
+    auto c = cluster.nodes[asked]->client();
+    const auto got = c.request("GET", "/v1/cluster", "", admin);
+    if (got.status != 200) return led;
+    const json view = json::parse(got.body);
+    for (const auto& shard : view["shards"])
+      if (!shard["leader"].is_null()) ++led[shard["leader"].get<std::string>()];
+    return led;
+  };
+  auto spread = [&](std::size_t asked) {
+    const auto led = leaders(asked);
+    int total = 0, low = 4, high = 0;
+    for (const char* name : {"n1", "n2", "n3"}) {
+      const auto found = led.find(name);
+      const int n = found == led.end() ? 0 : found->second;
+      total += n;
+      low = std::min(low, n);
+      high = std::max(high, n);
+    }
+    return total == 4 && high - low <= 1;  // 4 shards: 2, 1, 1
+  };
+  // n1 stops (SIGTERM hands its shards to the others) and comes back leading nothing.
+  CHECK(cluster.nodes[0]->terminate() == 0);
+  cluster.nodes[0]->start();
+  REQUIRE(cluster.nodes[0]->wait_ready());
+  bool spread_out = false;
+  for (int attempt = 0; attempt < 200 && !spread_out; ++attempt) {
+    spread_out = spread(0) && spread(1) && spread(2);
+    if (!spread_out) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO("n1 sees " << json(leaders(0)).dump());
+  CHECK(spread_out);
+  CHECK(leaders(0)["n1"] >= 1);
+  // It settles: no node moves leadership again once no two differ by two.
+  const auto settled = leaders(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(leaders(0) == settled);
 }
