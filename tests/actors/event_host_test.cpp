@@ -151,7 +151,7 @@ TEST_CASE("event_host: the expiry timer is armed for the earliest expiry, once",
             .timer_delay_ms == 5'001);
 }
 
-TEST_CASE("event_host: a timer frees the holds due and logs that; early, it re-arms only",
+TEST_CASE("event_host: a timer frees the holds due and logs that, early, it re-arms only",
           "[unit][host]") {
   event_host host = make_host();
   REQUIRE(host.on_command(hold_of({"1-1-1"}, 1), test::t0, test::secret_of(1), true).entry);

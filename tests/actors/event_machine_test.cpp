@@ -458,7 +458,7 @@ TEST_CASE("event_machine: views list seats and counts", "[unit][inventory]") {
 
 // ---- who may act, and what is forgotten ------------------------------------------------
 
-TEST_CASE("event_machine: ids carry a 96-bit secret; any other secret is not found",
+TEST_CASE("event_machine: ids carry a 96-bit secret, any other secret is not found",
           "[unit][inventory][security]") {
   auto m = make_machine(concert());
   hold_command c = seats_for("c1", {"A-1-1"});

@@ -162,7 +162,7 @@ TEST_CASE("shard_machine: a snapshot at a cut plus the entries after it gives th
 }
 
 TEST_CASE(
-    "shard_machine: a snapshot holds only the events changed since the last one; the whole "
+    "shard_machine: a snapshot holds only the events changed since the last one, the whole "
     "shard, for a replica that lacks it, holds every event and leaves that as it was",
     "[unit][shard]") {
   shard_driver d;

@@ -340,7 +340,7 @@ TEST_CASE(
   CHECK(r.messages == expected);
 }
 
-TEST_CASE("raft: election timeouts are randomized in [T, 2T) and differ between nodes",
+TEST_CASE("raft: election timeouts are randomized from T up to 2T and differ between nodes",
           "[unit][raft]") {
   std::set<int> seen;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {

@@ -445,7 +445,7 @@ TEST_CASE("raft_shards: a barrier completes after a heartbeat round and the earl
   CHECK(c.raft(leader).waiting() == 0);
 }
 
-TEST_CASE("raft_shards: a cut-off leader commits nothing; its proposal and barrier end unknown",
+TEST_CASE("raft_shards: a cut-off leader commits nothing, its proposal and barrier end unknown",
           "[unit][raft]") {
   cluster c({1, 2, 3}, 1);
   event_script script;

@@ -271,7 +271,7 @@ TEST_CASE("pg_sink: text with quotes, backslashes, commas and braces survives th
   CHECK(pg_text_array(std::vector<std::string>{}) == "{}");
 }
 
-TEST_CASE("pg_sink: migrations apply once; a second start changes nothing",
+TEST_CASE("pg_sink: migrations apply once, a second start changes nothing",
           "[integration][persister]") {
   test_database db;
   pg_sink first(db.uri());

@@ -88,8 +88,8 @@ std::string positions(const test_database& db) {
 }  // namespace
 
 TEST_CASE(
-    "seat-persister: the stream lands in PostgreSQL exactly; duplicates, stale and "
-    "invalid records change nothing; SIGTERM commits and exits 0",
+    "seat-persister: the stream lands in PostgreSQL exactly, duplicates, stale and "
+    "invalid records change nothing, SIGTERM commits and exits 0",
     "[integration][persister]") {
   mock_kafka kafka;
   test_database db;
