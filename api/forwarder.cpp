@@ -91,6 +91,7 @@ void forwarder::forward(cluster::raft::node_id leader, const common::http_reques
                           request.request_id,
                           request.content_type,
                           request.customer_id,
+                          request.idempotency_key,
                           request.body};
   auto timer = std::make_unique<boost::asio::steady_timer>(impl_->io, impl_->timeout);
   boost::asio::steady_timer* armed = timer.get();
@@ -152,6 +153,7 @@ void forwarder::on_request(cluster::raft::node_id from, std::span<const std::uin
   request.request_id = std::move(f.request_id);
   request.content_type = std::move(f.content_type);
   request.customer_id = std::move(f.customer_id);
+  request.idempotency_key = std::move(f.idempotency_key);
   request.forwarded = true;
   serve(std::move(request), [send = impl_->send, from, id = f.id](common::http_answer a) {
     const peer::forward_response answer{id, static_cast<std::uint16_t>(a.status),

@@ -217,7 +217,22 @@ struct router::call {
   // X-Customer-Id header, which must agree; with require_customer_id one of them must be
   // given. Sets `acting` and returns true, or answers 400 and returns false.
   bool resolve_actor(const std::string& from_body, std::string& acting) const;
+  // The idempotency key from the body (`key`, possibly empty) and the Idempotency-Key
+  // header, which must agree. Leaves the key to use in `key` and returns true, or answers
+  // 400 and returns false.
+  bool resolve_key(std::string& key) const;
 };
+
+bool router::call::resolve_key(std::string& key) const {
+  const std::string& from_header = request.idempotency_key;
+  if (!key.empty() && !from_header.empty() && key != from_header) {
+    reply.error(400, "invalid_request",
+                "idempotency_key: the body's and the Idempotency-Key header's differ");
+    return false;
+  }
+  if (key.empty()) key = from_header;
+  return true;
+}
 
 bool router::call::resolve_actor(const std::string& from_body, std::string& acting) const {
   const std::string& from_header = request.customer_id;
@@ -419,6 +434,7 @@ void hold(call& c) {
   // The hold's owner is its body's customer_id; a header naming someone else disagrees.
   std::string owner;
   if (!c.resolve_actor(command.value().customer_id, owner)) return;
+  if (!c.resolve_key(command.value().idempotency_key)) return;
   command.value().request_fingerprint = c.fingerprint();
   mutate(c, std::move(command).value(), [event_id = c.event_id()](const actors::command_reply& r) {
     return response{201, render_hold(event_id, std::get<actors::hold_view>(r), false)};
@@ -465,6 +481,7 @@ void hold_confirm(call& c) {
   if (!command) return c.reply(command.error());
   auto& acting = command.value().acting_customer;
   if (!c.resolve_actor(acting, acting)) return;
+  if (!c.resolve_key(command.value().idempotency_key)) return;
   // Back-pressure from the reservation stream (off unless --outbox-high-water is set).
   if (c.node.outbox_over_high_water())
     return c.reply.error(503, "unavailable",

@@ -33,7 +33,7 @@
 
 namespace seatd::cluster::peer {
 
-inline constexpr std::uint16_t wire_version = 1;
+inline constexpr std::uint16_t wire_version = 2;  // 2: forward_request carries Idempotency-Key
 inline constexpr std::size_t frame_header_bytes = 4 + 4 + 1;
 inline constexpr std::size_t frame_bytes_max = 16u << 20;       // any frame after the handshake
 inline constexpr std::size_t handshake_frame_bytes_max = 4096;  // any frame before it
@@ -157,6 +157,7 @@ struct forward_request {
   std::string request_id;
   std::string content_type;
   std::string customer_id;
+  std::string idempotency_key;
   std::string body;
   bool operator==(const forward_request&) const = default;
 };

@@ -89,6 +89,8 @@ result<request_framing, head_refusal> check_request_head(const request_head& hea
   // The customer a request acts for decides whose hold it may touch: one reading only.
   if (values_of(head, "X-Customer-Id").size() > 1)
     return fail(malformed("more than one X-Customer-Id header"));
+  if (values_of(head, "Idempotency-Key").size() > 1)
+    return fail(malformed("more than one Idempotency-Key header"));
   const auto codings = values_of(head, "Transfer-Encoding");
   const auto lengths = values_of(head, "Content-Length");
   if (lengths.size() > 1) return fail(malformed("more than one Content-Length header"));

@@ -43,7 +43,8 @@ struct request_framing {
   std::optional<std::uint64_t> content_length;  // neither: no body
 };
 
-// Acceptable heads have: exactly one Host; at most one Authorization and X-Customer-Id; at most one
+// Acceptable heads have: exactly one Host; at most one Authorization, X-Customer-Id and
+// Idempotency-Key; at most one
 // Content-Length, of digits only; at most one Transfer-Encoding, whose only coding is
 // `chunked`, in HTTP/1.1 only, and never with a Content-Length.
 result<request_framing, head_refusal> check_request_head(const request_head& head);

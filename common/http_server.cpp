@@ -291,6 +291,7 @@ class session : public std::enable_shared_from_this<session> {
     request.authorization = std::string(message[http::field::authorization]);
     request.request_id = std::string(message["X-Request-Id"]);
     request.customer_id = std::string(message["X-Customer-Id"]);
+    request.idempotency_key = std::string(message["Idempotency-Key"]);
     request.content_type = std::string(message[http::field::content_type]);
     request.body_too_large = body_too_large;
     if (!body_too_large) request.body = std::move(message.body());

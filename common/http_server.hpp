@@ -33,7 +33,8 @@ struct http_request {
   std::string authorization;
   std::string request_id;
   std::string content_type;
-  std::string customer_id;  // X-Customer-Id: the customer the request acts for (extension)
+  std::string customer_id;      // X-Customer-Id: the customer the request acts for (extension)
+  std::string idempotency_key;  // the Idempotency-Key header (API.md, "Idempotency")
   // The body was over the limit and was not read: the handler answers (after checking the
   // token, which API.md ranks first) and the connection closes.
   bool body_too_large = false;

@@ -141,7 +141,7 @@ TEST_CASE("peer messages: round trips", "[unit][peer]") {
   CHECK(peer::decode_snapshot_piece(peer::encode(piece)).value() == piece);
 
   const peer::forward_request forwarded{
-      UINT64_MAX, "DELETE", "/v1/events/e/holds/h1", "Bearer t", "r-9", "", "cust", ""};
+      UINT64_MAX, "DELETE", "/v1/events/e/holds/h1", "Bearer t", "r-9", "", "cust", "key-9", ""};
   CHECK(peer::decode_forward_request(peer::encode(forwarded)).value() == forwarded);
   const peer::forward_response answer{
       3, 409, "application/json", {{"Allow", "GET"}, {"X-A", ""}}, R"({"error":"x"})"};
@@ -170,8 +170,8 @@ TEST_CASE("peer messages: truncated, padded or malformed bodies are refused", "[
     CHECK_FALSE(peer::decode_hello(std::span(hello_body).first(n)).ok());
   CHECK_FALSE(peer::decode_proof(bytes("short")).ok());
 
-  const auto request =
-      peer::encode(peer::forward_request{1, "GET", "/v1/events/e", "Bearer t", "", "", "", "b"});
+  const auto request = peer::encode(
+      peer::forward_request{1, "GET", "/v1/events/e", "Bearer t", "", "", "", "", "b"});
   for (std::size_t n = 0; n < request.size(); ++n)
     CHECK_FALSE(peer::decode_forward_request(std::span(request).first(n)).ok());
   const auto response =
@@ -192,7 +192,7 @@ TEST_CASE("peer messages: truncated, padded or malformed bodies are refused", "[
 TEST_CASE("peer handshake: proofs bind the secret, both nonces, both ids and the role",
           "[unit][peer]") {
   const std::string fingerprint = peer::cluster_fingerprint(8, 3, {3, 1, 2});
-  CHECK(fingerprint == "seatd/1 shards=8 replication=3 members=1,2,3");
+  CHECK(fingerprint == "seatd/2 shards=8 replication=3 members=1,2,3");
   const peer::nonce nc{1, 2, 3};
   const peer::nonce na{4, 5, 6};
   const auto base = peer::handshake_proof("secret", false, fingerprint, 1, 2, nc, na);

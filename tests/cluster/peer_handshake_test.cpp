@@ -80,8 +80,8 @@ TEST_CASE(
     CHECK(out.acceptor.state == handshake_state::failed);
     CHECK(out.connector.state == handshake_state::failed);
     CHECK(out.connector.error ==
-          "refused by node 2: cluster configuration differs: node 2 has 'seatd/1 shards=8 "
-          "replication=3 members=1,2,3', the caller 'seatd/1 shards=16 replication=3 "
+          "refused by node 2: cluster configuration differs: node 2 has 'seatd/2 shards=8 "
+          "replication=3 members=1,2,3', the caller 'seatd/2 shards=16 replication=3 "
           "members=1,2,3'");
   }
   SECTION("not a member") {
@@ -98,7 +98,7 @@ TEST_CASE(
     const auto step =
         a.on_frame(frame{frame_kind::hello, encode(hello{7, two.fingerprint, 1, {}})});
     CHECK(step.state == handshake_state::failed);
-    CHECK(step.error == "peer wire version 7 differs from this node's 1");
+    CHECK(step.error == "peer wire version 7 differs from this node's 2");
     CHECK(decode_refused(only_frame(step).body)->reason == step.error);
   }
 }

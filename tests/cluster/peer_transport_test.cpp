@@ -187,8 +187,8 @@ TEST_CASE("peer transport: a node with another cluster shape is refused, saying 
     return a.status_of(2).last_error.find("cluster configuration differs") != std::string::npos;
   }));
   CHECK(a.status_of(2).last_error ==
-        "refused by node 2: cluster configuration differs: node 2 has 'seatd/1 shards=16 "
-        "replication=3 members=1,2', the caller 'seatd/1 shards=8 replication=3 members=1,2'");
+        "refused by node 2: cluster configuration differs: node 2 has 'seatd/2 shards=16 "
+        "replication=3 members=1,2', the caller 'seatd/2 shards=8 replication=3 members=1,2'");
   CHECK_FALSE(a.sending_to(2));
 }
 

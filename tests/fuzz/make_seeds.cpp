@@ -174,7 +174,7 @@ void peer_frame_seeds(const fs::path& dir) {
          peer::encode(peer::snapshot_piece{4, {100, 3}, 0, true, {9, 9, 9}}));
   append(session, peer::frame_kind::forward_request,
          peer::encode(peer::forward_request{7, "POST", "/v1/events/ev1/holds", "Bearer t", "req-1",
-                                            "application/json", "c1",
+                                            "application/json", "c1", "key-1",
                                             R"({"customer_id":"c1","seats":["A-1-1"]})"}));
   append(session, peer::frame_kind::forward_response,
          peer::encode(peer::forward_response{

@@ -177,6 +177,56 @@ TEST_CASE("api: the hold, confirm, cancel cycle", "[integration]") {
   CHECK(metrics.find("seatd_log_commit_seconds_count") != std::string::npos);
 }
 
+TEST_CASE(
+    "api: the Idempotency-Key header keys a hold and a confirm as the body's field does, and "
+    "the two must agree",
+    "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const std::string body = hold_seats("cust1", {"A-1-1"});
+  const auto first =
+      c.request("POST", "/v1/events/ev1/holds", body, gateway, {{"Idempotency-Key", "hold-1"}});
+  REQUIRE(first.status == 201);
+  const auto again =
+      c.request("POST", "/v1/events/ev1/holds", body, gateway, {{"Idempotency-Key", "hold-1"}});
+  CHECK(again.status == 201);
+  CHECK(again.body == first.body);  // the first answer, not a 409 for a seat it holds
+  // The same key in the body is the same key.
+  json keyed = json::parse(body);
+  keyed["idempotency_key"] = "hold-1";
+  const auto in_body = c.request("POST", "/v1/events/ev1/holds", keyed.dump(), gateway);
+  CHECK(in_body.status == 409);  // another body with that key: a reuse
+  CHECK(body_of(in_body)["error"] == "idempotency_key_reused");
+  // Body and header must agree.
+  keyed["idempotency_key"] = "hold-2";
+  const auto disagree = c.request("POST", "/v1/events/ev1/holds", keyed.dump(), gateway,
+                                  {{"Idempotency-Key", "hold-3"}});
+  CHECK(disagree.status == 400);
+  CHECK(body_of(disagree)["error"] == "invalid_request");
+  CHECK(c.request("GET", "/v1/events/ev1/holds/" + body_of(first)["hold_id"].get<std::string>(), "",
+                  gateway)
+            .status == 200);
+  const auto bad = c.request("POST", "/v1/events/ev1/holds", hold_seats("cust2", {"A-1-5"}),
+                             gateway, {{"Idempotency-Key", "not a key!"}});
+  CHECK(bad.status == 400);
+
+  const std::string confirm =
+      "/v1/events/ev1/holds/" + body_of(first)["hold_id"].get<std::string>() + "/confirm";
+  const auto paid =
+      c.request("POST", confirm, R"({"payment_ref":"p1"})", gateway, {{"Idempotency-Key", "c-1"}});
+  REQUIRE(paid.status == 201);
+  const auto paid_again =
+      c.request("POST", confirm, R"({"payment_ref":"p1"})", gateway, {{"Idempotency-Key", "c-1"}});
+  CHECK(paid_again.status == 201);
+  CHECK(paid_again.body == paid.body);
+  // Two Idempotency-Key headers: one reading only.
+  CHECK(c.raw("POST " + confirm + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gateway +
+              "\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\nContent-Length: 2\r\n\r\n{}")
+            .status == 400);
+}
+
 TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
@@ -353,7 +403,7 @@ TEST_CASE("api: the seat map of a 200,000-seat event comes in pages, every seat 
   CHECK(pages == 7);
 }
 
-TEST_CASE("api: without limit the seat map is one bounded page; a small event is all of it",
+TEST_CASE("api: without limit the seat map is one bounded page, a small event is all of it",
           "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());

@@ -82,14 +82,15 @@ struct three_node_cluster {
   // running node until `limit`; -1 if none did.
   int serving(const std::string& method, const std::string& target, const std::string& body,
               const std::string& token, http_reply& reply,
-              std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+              std::chrono::milliseconds limit = std::chrono::seconds(15),
+              const std::map<std::string, std::string>& headers = {}) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
       for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (!nodes[i]->running()) continue;
         try {
           auto c = nodes[i]->client();
-          reply = c.request(method, target, body, token);
+          reply = c.request(method, target, body, token, headers);
           if (reply.status != 503) return static_cast<int>(i);
         } catch (const std::exception&) {
         }
@@ -188,10 +189,11 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
         gateway);
     REQUIRE(held.status == 201);
     const std::string hold_id = json::parse(held.body)["hold_id"];
+    // Keyed by the Idempotency-Key header, which travels with a forwarded request.
+    const std::map<std::string, std::string> key{{"Idempotency-Key", "k" + std::to_string(round)}};
     auto confirmer = cluster.nodes[(round + 2) % 3]->client();
-    const auto confirmed = confirmer.request(
-        "POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
-        R"({"payment_ref":"pay","idempotency_key":"k)" + std::to_string(round) + R"("})", gateway);
+    const auto confirmed = confirmer.request("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                                             R"({"payment_ref":"pay"})", gateway, key);
     REQUIRE(confirmed.status == 201);
     reservations.push_back(json::parse(confirmed.body)["reservation_id"]);
     sold.push_back(seat);
@@ -206,6 +208,13 @@ TEST_CASE("cluster: every node serves every event, and a kill -9 of any node los
     WARN("a write answered " << gap << " s after node " << round + 1 << "'s kill -9 (status "
                              << r.status << ")");
     CHECK((r.status == 201 || r.status == 409));  // 409: an earlier round's probe holds it
+    // The confirm retried with its key through whichever node answers, after the kill: the
+    // same reservation, not a second one or a 409.
+    REQUIRE(cluster.serving("POST", "/v1/events/ev1/holds/" + hold_id + "/confirm",
+                            R"({"payment_ref":"pay"})", gateway, r, std::chrono::seconds(15),
+                            key) >= 0);
+    CHECK(r.status == 201);
+    CHECK(r.body == confirmed.body);
     for (const auto& id : reservations) {
       REQUIRE(cluster.serving("GET", "/v1/events/ev1/reservations/" + id, "", gateway, r) >= 0);
       CHECK(r.status == 200);
