@@ -230,7 +230,8 @@ bool raft_loop::every_shard_led() const {
 
 void raft_loop::on_leader_change(const leader_change& change) {
   const auto led = leading_.find(change.shard);
-  if (led != leading_.end() && (change.leader != self_ || change.term != led->second)) {
+  if (led != leading_.end() &&
+      (change.rehost || change.leader != self_ || change.term != led->second)) {
     leading_.erase(led);
     if (leadership_.step_down) leadership_.step_down(change.shard);
   }
@@ -435,8 +436,8 @@ void raft_loop::run() {
     compact_due(applied_shards);
     for (const leader_change& c : done.leader_changes) {
       leader_changes_total_.add();
-      spdlog::info("msg=\"shard leader\" shard={} leader={} term={}", c.shard, name_of(c.leader),
-                   c.term);
+      spdlog::info("msg=\"shard leader\" shard={} leader={} term={}{}", c.shard, name_of(c.leader),
+                   c.term, c.rehost ? " rehost=true" : "");
       on_leader_change(c);
     }
     for (auto& [finish, status] : done.completions)

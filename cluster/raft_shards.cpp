@@ -214,7 +214,12 @@ std::optional<log_status> raft_shards::propose(actors::proposal entry, completio
   if (found == replicas_.end()) return log_status::not_leader;
   replica& r = found->second;
   raft::index_t index = 0;
-  if (r.core.propose(encode_entry_data(entry), &index)) return log_status::not_leader;
+  if (r.core.propose(encode_entry_data(entry), &index)) {
+    // The caller applied the command ahead of the log (decision 0005); if this node keeps
+    // leading, what it hosts must start again from committed state (leader_change::rehost).
+    if (r.core.current_role() == raft::role::leader) r.refused_while_leading = true;
+    return log_status::not_leader;
+  }
   waiter w;
   w.index = r.last_proposed = index;
   w.term = r.core.term();
@@ -409,7 +414,8 @@ std::optional<raft_turn> raft_shards::take_turn() {
       }
     }
     const bool leader_moved = r.core.leader() != r.known_leader || r.core.term() != r.known_term;
-    if (!r.core.has_ready() && !leader_moved) continue;
+    const bool rehost = r.refused_while_leading && r.core.transferee() == raft::no_node;
+    if (!r.core.has_ready() && !leader_moved && !rehost) continue;
     raft::ready ready = r.core.take_ready();
     if (ready.hard) turn.batch.hard_states.push_back({shard, ready.hard->term, ready.hard->vote});
     std::optional<installed_snapshot> installed;
@@ -525,7 +531,14 @@ void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, ra
   if (r.core.leader() != r.known_leader || r.core.term() != r.known_term) {
     r.known_leader = r.core.leader();
     r.known_term = r.core.term();
-    out.leader_changes.push_back({shard, r.known_leader, r.known_term});
+    out.leader_changes.push_back({shard, r.known_leader, r.known_term, false});
+    // Leadership moved on: the node stops hosting the shard anyway.
+    if (r.core.current_role() != raft::role::leader) r.refused_while_leading = false;
+  }
+  if (r.refused_while_leading && r.core.transferee() == raft::no_node) {
+    r.refused_while_leading = false;
+    if (r.core.current_role() == raft::role::leader)
+      out.leader_changes.push_back({shard, r.known_leader, r.known_term, true});
   }
 }
 

@@ -73,6 +73,10 @@ struct leader_change {
   std::uint32_t shard = 0;
   raft::node_id leader = raft::no_node;  // no_node: none known
   raft::term_t term = 0;
+  // This node still leads in the same term, but refused proposals its event owners had
+  // already applied (a leadership transfer that did not complete): host the shard again
+  // from its committed state.
+  bool rehost = false;
   bool operator==(const leader_change&) const = default;
 };
 
@@ -223,6 +227,9 @@ class raft_shards {
     raft::index_t committed_last = 0;  // the last committed entry handed out
     raft::node_id known_leader = raft::no_node;
     raft::term_t known_term = 0;
+    // A proposal was refused while this node led the shard (a transfer under way): the event
+    // owners' state is ahead of the log until the shard is hosted again.
+    bool refused_while_leading = false;
   };
   struct taken {
     std::uint32_t shard;

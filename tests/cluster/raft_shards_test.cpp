@@ -994,3 +994,41 @@ TEST_CASE(
     CHECK_FALSE(c.raft(3).balance());
   }
 }
+
+TEST_CASE(
+    "raft_shards: a leader that refused proposals during a transfer that did not complete "
+    "hosts the shard again from committed state",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  const raft::node_id target = leader == 1 ? 2 : 1;
+  const raft::term_t term = c.raft(leader).core_of(0)->term();
+  c.cut(target);  // the transfer cannot complete
+  c.raft(leader).transfer_leadership(0, target);
+  c.settle();
+  outcome refused;
+  // Its owner applied the hold ahead of the log; the log refuses it.
+  CHECK(c.raft(leader).propose(script.hold("ev", {"1-1-1"}).entry, refused.done()) ==
+        log_status::not_leader);
+  c.node(leader).changes.clear();
+  c.tick(25);  // past an election timeout: the transfer is abandoned, the leader stays
+  REQUIRE(c.raft(leader).core_of(0)->current_role() == raft::role::leader);
+  REQUIRE(c.raft(leader).core_of(0)->term() == term);
+  const leader_change rehost{0, leader, term, true};
+  CHECK(std::count(c.node(leader).changes.begin(), c.node(leader).changes.end(), rehost) == 1);
+
+  SECTION("a transfer that completes needs no rehosting: leadership moves") {
+    c.heal(target);
+    c.tick(2);  // the leader's heartbeats make the target (a pre-candidate while cut) follow
+    c.node(leader).changes.clear();
+    c.raft(leader).transfer_leadership(0, target);
+    c.settle();
+    CHECK(c.raft(leader).propose(script.hold("ev", {"1-1-2"}).entry, refused.done()) ==
+          log_status::not_leader);
+    c.tick(5);
+    CHECK(c.leader_of(0) == target);
+    for (const auto& change : c.node(leader).changes)
+      CHECK_FALSE(change.rehost);
+  }
+}
