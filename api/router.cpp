@@ -184,6 +184,10 @@ class reply_to {
 finish finish_with(const response& r, const reply_to& reply) {
   return [a = answer_of(r), reply](actors::log_status status) {
     if (status == actors::log_status::committed) return reply(a);
+    // Refused before it reached the log: nothing changed (the owners' state is rebuilt).
+    if (status == actors::log_status::not_leader)
+      return reply.error(503, "unavailable",
+                         "the event's shard is changing leader; nothing was changed: retry");
     reply.error(503, "unavailable",
                 "the outcome is unknown (" + std::string(actors::log_status_name(status)) +
                     "); retry with the same idempotency key");
