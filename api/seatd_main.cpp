@@ -511,6 +511,12 @@ int run(settings s) {
       if (peers) spdlog::info("msg=\"leadership handed off\"");
       return wait_for_drain(1000);
     }
+    // With no peer connected (the others stopped first) there is nobody to hand over to.
+    const auto links = peers ? peers->status() : std::vector<cluster::peer_status>{};
+    if (std::none_of(links.begin(), links.end(), [](const auto& l) { return l.sending; })) {
+      spdlog::info("msg=\"no peer to hand leadership to\" shards_led={}", node.shards_led());
+      return wait_for_drain(1000);
+    }
     if (rounds_left == 0) {
       spdlog::warn("msg=\"leadership not handed off: the others elect a leader\" shards_led={}",
                    node.shards_led());

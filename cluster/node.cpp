@@ -114,7 +114,7 @@ std::optional<raft::node_id> node::leader_elsewhere(std::string_view event_id) c
 }
 
 void node::hand_off_leadership() {
-  if (raft_) raft_->hand_off_leadership();
+  if (raft_) raft_->hand_off_leadership(reachable_);
 }
 
 bool node::handed_off() const {

@@ -200,9 +200,9 @@ std::string raft_loop::name_of(raft::node_id id) const {
   return found == options_.names.end() ? std::to_string(id) : found->second;
 }
 
-void raft_loop::hand_off_leadership() {
+void raft_loop::hand_off_leadership(const std::function<bool(raft::node_id)>& reachable) {
   std::lock_guard lock(mutex_);
-  const std::size_t begun = shards_->hand_off_all();
+  const std::size_t begun = shards_->hand_off_all(reachable);
   spdlog::info("msg=\"handing off leadership\" shards={}", begun);
   work_ = true;
   wake_.notify_one();

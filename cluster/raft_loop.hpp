@@ -94,7 +94,7 @@ class raft_loop final : public actors::log_port {
   bool every_shard_led() const;
   // Graceful stop: hands every shard this node leads to a caught-up follower (asynchronous;
   // shards_led() says when it is done), so the others need not wait for an election.
-  void hand_off_leadership();
+  void hand_off_leadership(const std::function<bool(raft::node_id)>& reachable = {});
   std::size_t shards_led() const;
   // The shard's leader as this node knows it: no_node when none is known, or when this node
   // does not replicate the shard (it then has no way to know).

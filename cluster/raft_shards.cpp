@@ -341,13 +341,14 @@ void raft_shards::transfer_leadership(std::uint32_t shard, raft::node_id to) {
   if (found != replicas_.end()) found->second.core.transfer_leadership(to);
 }
 
-std::size_t raft_shards::hand_off_all() {
+std::size_t raft_shards::hand_off_all(const std::function<bool(raft::node_id)>& reachable) {
   std::size_t begun = 0;
   for (auto& [shard, r] : replicas_) {
     if (r.core.current_role() != raft::role::leader) continue;
     raft::node_id best = raft::no_node;
     raft::index_t best_match = 0;
     for (const auto& [id, pr] : r.core.followers()) {
+      if (reachable && !reachable(id)) continue;
       if (best == raft::no_node || pr.match > best_match) {
         best = id;
         best_match = pr.match;

@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -153,7 +154,9 @@ class raft_shards {
   void transfer_leadership(std::uint32_t shard, raft::node_id to);
   // Before a graceful stop: every shard this node leads is handed to its most caught-up
   // follower (a shard of one replica stays). Returns how many transfers began.
-  std::size_t hand_off_all();
+  // `reachable` says which followers this node can still talk to (all, when empty): a
+  // follower that stopped first cannot take over.
+  std::size_t hand_off_all(const std::function<bool(raft::node_id)>& reachable = {});
   std::size_t shards_led() const;
   // Spreads leadership: when every shard this node replicates has a known leader and no
   // transfer is under way, and this node leads at least two more of them than a caught-up

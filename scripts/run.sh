@@ -29,9 +29,13 @@ if [ "$nodes" != 1 ] && [ "$nodes" != 3 ]; then
 fi
 
 pids=()
+# One at a time, so that each node hands its shards to those still running (the last has
+# nobody left and stops at once).
 stop_all() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
 trap stop_all EXIT INT TERM
 
@@ -48,8 +52,10 @@ if [ "$nodes" = 1 ]; then
 else
   export SEATD_CLUSTER_SECRET="${SEATD_CLUSTER_SECRET:-dev-cluster-$(od -An -N16 -tx8 /dev/urandom | tr -d ' \n')}"
   peers="n1=127.0.0.1:$((port + 100)),n2=127.0.0.1:$((port + 101)),n3=127.0.0.1:$((port + 102))"
+  # Each in a session of its own, so that Ctrl-C reaches only this script, which then stops
+  # the nodes one by one (stop_all).
   for i in 1 2 3; do
-    ./build/release/api/seatd --listen "127.0.0.1:$((port + i - 1))" \
+    setsid ./build/release/api/seatd --listen "127.0.0.1:$((port + i - 1))" \
       --data-dir "${data_dir}-n${i}" --node-id "n${i}" --peers "$peers" &
     pids+=($!)
   done

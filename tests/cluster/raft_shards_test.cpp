@@ -534,8 +534,10 @@ TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier"
   CHECK(read.status() == log_status::not_leader);
 }
 
-TEST_CASE("raft_shards: a stopping leader hands every shard it leads to a follower, no election",
-          "[unit][raft]") {
+TEST_CASE(
+    "raft_shards: a stopping leader hands every shard it leads to a follower it can reach, no "
+    "election",
+    "[unit][raft]") {
   cluster c({1, 2, 3}, 4);
   c.elect();
   std::map<raft::node_id, std::vector<std::uint32_t>> led;
@@ -543,13 +545,28 @@ TEST_CASE("raft_shards: a stopping leader hands every shard it leads to a follow
     led[c.leader_of(shard)].push_back(shard);
   const raft::node_id leaving = led.begin()->first;
   REQUIRE(c.raft(leaving).shards_led() == led.begin()->second.size());
-  CHECK(c.raft(leaving).hand_off_all() == led.begin()->second.size());
-  c.settle();  // messages only: no tick, so no election timeout could have fired
-  CHECK(c.raft(leaving).shards_led() == 0);
-  for (std::uint32_t shard : led.begin()->second) {
-    const raft::node_id now = c.leader_of(shard);
-    CHECK(now != raft::no_node);
-    CHECK(now != leaving);
+
+  SECTION("to its most caught-up follower") {
+    CHECK(c.raft(leaving).hand_off_all() == led.begin()->second.size());
+    c.settle();  // messages only: no tick, so no election timeout could have fired
+    CHECK(c.raft(leaving).shards_led() == 0);
+    for (std::uint32_t shard : led.begin()->second) {
+      const raft::node_id now = c.leader_of(shard);
+      CHECK(now != raft::no_node);
+      CHECK(now != leaving);
+    }
+  }
+  SECTION("never to a follower that stopped first") {
+    const raft::node_id gone = leaving == 1 ? 2 : 1;
+    const raft::node_id other = 6 - leaving - gone;
+    CHECK(c.raft(leaving).hand_off_all([&](raft::node_id id) { return id != gone; }) ==
+          led.begin()->second.size());
+    for (std::uint32_t shard : led.begin()->second)
+      CHECK(c.raft(leaving).core_of(shard)->transferee() == other);
+    c.settle();
+    for (std::uint32_t shard : led.begin()->second)
+      CHECK(c.leader_of(shard) == other);
+    CHECK(c.raft(other).hand_off_all([](raft::node_id) { return false; }) == 0);  // nobody
   }
 }
 
