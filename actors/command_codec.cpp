@@ -52,7 +52,7 @@ event_spec decode_spec(common::byte_reader& r) {
     c.price_minor = r.i64();
     c.currency = r.string(text_max);
   }
-  spec.sections.resize(r.count(count_max, 3));
+  spec.sections.resize(r.count(count_max, 2));  // at least an id and a row count, a byte each
   for (auto& section : spec.sections) {
     section.id = r.string(text_max);
     section.rows.resize(r.count(count_max, 4));
