@@ -225,28 +225,31 @@ struct router::call {
   // header, which must agree. Leaves the key to use in `key` and returns true, or answers
   // 400 and returns false.
   bool resolve_key(std::string& key) const;
+  bool agree(std::string_view field, std::string_view header, const std::string& from_body,
+             const std::string& from_header, std::string& out) const;
 };
 
-bool router::call::resolve_key(std::string& key) const {
-  const std::string& from_header = request.idempotency_key;
-  if (!key.empty() && !from_header.empty() && key != from_header) {
+// A value the body and a header may both give: they must agree (400 naming both otherwise);
+// `out` (which may be `from_body` itself) gets whichever was given.
+bool router::call::agree(std::string_view field, std::string_view header,
+                         const std::string& from_body, const std::string& from_header,
+                         std::string& out) const {
+  if (!from_body.empty() && !from_header.empty() && from_body != from_header) {
     reply.error(400, "invalid_request",
-                "idempotency_key: the body's and the Idempotency-Key header's differ");
+                std::string(field) + ": the body says \"" + from_body + "\" but " +
+                    std::string(header) + " says \"" + from_header + "\"");
     return false;
   }
-  if (key.empty()) key = from_header;
+  out = from_body.empty() ? from_header : from_body;
   return true;
 }
 
+bool router::call::resolve_key(std::string& key) const {
+  return agree("idempotency_key", "Idempotency-Key", key, request.idempotency_key, key);
+}
+
 bool router::call::resolve_actor(const std::string& from_body, std::string& acting) const {
-  const std::string& from_header = request.customer_id;
-  if (!from_body.empty() && !from_header.empty() && from_body != from_header) {
-    reply.error(400, "invalid_request",
-                "customer_id: the body says \"" + from_body + "\" but X-Customer-Id says \"" +
-                    from_header + "\"");
-    return false;
-  }
-  acting = from_body.empty() ? from_header : from_body;
+  if (!agree("customer_id", "X-Customer-Id", from_body, request.customer_id, acting)) return false;
   if (acting.empty() && config.require_customer_id) {
     reply.error(400, "invalid_request",
                 "customer_id: this node requires the acting customer (X-Customer-Id header or "

@@ -1,16 +1,12 @@
 #include "cluster/group_commit_queue.hpp"
 
-#include <iterator>
-
+#include "common/append.hpp"
 #include "common/assert.hpp"
 
 namespace seatd::cluster {
-namespace {
+using common::append_all;
 
-template <class T>
-void append_all(std::vector<T>& to, std::vector<T> from) {
-  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-}
+namespace {
 
 // What a crash may lose without losing anything acknowledged: recovery rebuilds the outbox
 // records after the mark, and a lost delete only publishes a record again.

@@ -367,11 +367,21 @@ constexpr std::size_t forward_headers_max = 32;
 
 }  // namespace
 
+namespace {
+
+// The request's text fields in wire order: one list for the encoder and the decoder.
+template <class Request>
+auto forward_fields(Request& m) {
+  return std::array{&m.method,       &m.target,      &m.authorization,  &m.request_id,
+                    &m.content_type, &m.customer_id, &m.idempotency_key};
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> encode(const forward_request& m) {
   common::byte_writer w;
   w.u64(m.id);
-  for (const std::string* field : {&m.method, &m.target, &m.authorization, &m.request_id,
-                                   &m.content_type, &m.customer_id, &m.idempotency_key})
+  for (const std::string* field : forward_fields(m))
     w.string(*field);
   w.string(m.body);
   return w.take();
@@ -381,8 +391,7 @@ decoded<forward_request> decode_forward_request(std::span<const std::uint8_t> bo
   common::byte_reader r(body);
   forward_request m;
   m.id = r.u64();
-  for (std::string* field : {&m.method, &m.target, &m.authorization, &m.request_id, &m.content_type,
-                             &m.customer_id, &m.idempotency_key})
+  for (std::string* field : forward_fields(m))
     *field = r.string(forward_field_bytes_max);
   m.body = r.string(frame_bytes_max);
   return finish(r, std::move(m), "forward_request");

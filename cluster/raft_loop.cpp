@@ -294,12 +294,10 @@ void raft_loop::send_snapshot(shard_message m) {
   }
   bool sent = term.has_value();
   if (sent) {
-    m.message.index = applied;
-    m.message.log_term = *term;
-    for (const auto& piece :
-         snapshot_pieces(m.shard, {applied, *term}, encode_snapshot_data(parts)))
+    const snapshot_transfer transfer = prepare_snapshot(m, {applied, *term}, parts);
+    for (const auto& piece : transfer.pieces)
       sent = sent && send_(m.message.to, peer::frame_kind::snapshot_piece, peer::encode(piece));
-    sent = sent && send_(m.message.to, peer::frame_kind::raft, peer::encode(m));
+    sent = sent && send_(m.message.to, peer::frame_kind::raft, peer::encode(transfer.message));
   }
   if (sent) {
     snapshots_sent_total_.add();

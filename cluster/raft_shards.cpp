@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "cluster/placement.hpp"
+#include "cluster/recovery.hpp"
+#include "common/append.hpp"
 #include "common/assert.hpp"
 #include "common/byte_codec.hpp"
 
@@ -117,6 +119,13 @@ std::vector<peer::snapshot_piece> snapshot_pieces(std::uint32_t shard, raft::sna
   return pieces;
 }
 
+snapshot_transfer prepare_snapshot(shard_message m, raft::snapshot_meta at,
+                                   const std::vector<actors::snapshot_part>& parts) {
+  m.message.index = at.index;
+  m.message.log_term = at.term;
+  return {snapshot_pieces(m.shard, at, encode_snapshot_data(parts)), std::move(m)};
+}
+
 raft_shards::raft_shards(raft_shards_config config,
                          std::vector<std::vector<raft::node_id>> placement)
     : config_(std::move(config)), placement_(std::move(placement)) {}
@@ -156,7 +165,7 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
                           s.event_id + "\" is at index " + std::to_string(s.index) +
                           ", past the shard's Raft snapshot mark (" +
                           std::to_string(restored[s.shard].snapshot.index) + ")");
-    parts[s.shard].push_back({s.event_id, s.index, s.bytes});
+    parts[s.shard].push_back(snapshot_part_of(s));
   }
   for (const storage::log_entry& e : state.entries) {
     if (!replicated_here(e.shard)) return foreign("entries", e.shard);
@@ -404,10 +413,8 @@ std::optional<raft_turn> raft_shards::take_turn() {
         r.compacting.reset();
       } else {
         const raft::index_t index = r.compacting->index;
-        for (actors::snapshot_part& part : r.compacting->parts)
-          turn.batch.snapshots.push_back(
-              {std::move(part.event_id), shard, part.index, std::move(part.bytes)});
-        r.compacting->parts.clear();
+        common::append_all(turn.batch.snapshots,
+                           snapshot_records(shard, std::exchange(r.compacting->parts, {})));
         turn.batch.raft_snapshots.push_back({shard, index, *term});
         turn.batch.truncations.push_back({shard, index + 1});
         r.compacting->in_flight = true;
@@ -427,9 +434,7 @@ std::optional<raft_turn> raft_shards::take_turn() {
                    "a snapshot the core takes has its data");
       installing& in = *r.installing_snapshot;
       turn.batch.suffix_truncations.push_back({shard, 1});
-      for (actors::snapshot_part& part : in.parts)
-        turn.batch.snapshots.push_back(
-            {std::move(part.event_id), shard, part.index, std::move(part.bytes)});
+      common::append_all(turn.batch.snapshots, snapshot_records(shard, std::move(in.parts)));
       turn.batch.raft_snapshots.push_back({shard, in.meta.index, in.meta.term});
       r.stored_last = in.meta.index;
       r.committed_last = std::max(r.committed_last, in.meta.index);

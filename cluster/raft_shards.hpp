@@ -121,6 +121,16 @@ std::optional<std::vector<actors::snapshot_part>> decode_snapshot_data(
 std::vector<peer::snapshot_piece> snapshot_pieces(std::uint32_t shard, raft::snapshot_meta meta,
                                                   const std::vector<std::uint8_t>& data);
 
+// A core's snapshot message made ready to leave: moved to `at` (the sender's committed
+// machine's applied index and that entry's term: any committed position serves) and preceded
+// by the shard's parts, encoded and cut into pieces.
+struct snapshot_transfer {
+  std::vector<peer::snapshot_piece> pieces;  // send these first, in order
+  shard_message message;
+};
+snapshot_transfer prepare_snapshot(shard_message m, raft::snapshot_meta at,
+                                   const std::vector<actors::snapshot_part>& parts);
+
 class raft_shards {
  public:
   using completion = actors::log_port::completion;

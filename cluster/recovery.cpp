@@ -17,13 +17,26 @@ common::result<std::vector<std::vector<actors::snapshot_part>>, std::string> par
     if (snapshot.shard >= shard_count)
       return common::fail("snapshot of " + snapshot.event_id + ": shard " +
                           std::to_string(snapshot.shard) + " out of range");
-    parts[snapshot.shard].push_back(
-        {std::move(snapshot.event_id), snapshot.index, std::move(snapshot.bytes)});
+    const std::uint32_t shard = snapshot.shard;
+    parts[shard].push_back(snapshot_part_of(std::move(snapshot)));
   }
   return parts;
 }
 
 }  // namespace
+
+std::vector<storage::snapshot_record> snapshot_records(std::uint32_t shard,
+                                                       std::vector<actors::snapshot_part> parts) {
+  std::vector<storage::snapshot_record> records;
+  records.reserve(parts.size());
+  for (auto& part : parts)
+    records.push_back({std::move(part.event_id), shard, part.index, std::move(part.bytes)});
+  return records;
+}
+
+actors::snapshot_part snapshot_part_of(storage::snapshot_record record) {
+  return {std::move(record.event_id), record.index, std::move(record.bytes)};
+}
 
 common::result<recovered_node, std::string> recover_node(storage::recovered_state state,
                                                          const stream_renderer& render) {

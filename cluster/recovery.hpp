@@ -33,6 +33,11 @@ struct recovered_node {
   std::size_t entries_replayed = 0;
 };
 
+// A shard machine's snapshot parts as the store keeps them (snapshot records), and back.
+std::vector<storage::snapshot_record> snapshot_records(std::uint32_t shard,
+                                                       std::vector<actors::snapshot_part> parts);
+actors::snapshot_part snapshot_part_of(storage::snapshot_record record);
+
 // Errors name what is damaged or does not replay (decision 0006: never serve from a state
 // that may be wrong).
 common::result<recovered_node, std::string> recover_node(storage::recovered_state state,

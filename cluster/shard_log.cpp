@@ -23,15 +23,6 @@ double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
 }
 
-std::vector<storage::snapshot_record> records_of(std::uint32_t shard,
-                                                 std::vector<actors::snapshot_part> parts) {
-  std::vector<storage::snapshot_record> records;
-  records.reserve(parts.size());
-  for (auto& part : parts)
-    records.push_back({std::move(part.event_id), shard, part.index, std::move(part.bytes)});
-  return records;
-}
-
 }  // namespace
 
 shard_log::shard_log(storage::store& store, group_commit_queue queue,
@@ -175,7 +166,7 @@ void shard_log::checkpoint(bool every_changed_shard) {
     if (!due) continue;
     // Encoded outside the lock: proposals go on meanwhile. Parts and truncation go in one
     // batch, after the outbox records of every entry they cover.
-    auto parts = records_of(s, committed_[s].snapshot());
+    auto parts = snapshot_records(s, committed_[s].snapshot());
     if (parts.empty()) {
       // No event changed since its last part (checkpointed_ starts at 0, so a shard
       // restored from snapshots and untouched since looks due): the parts written before

@@ -211,13 +211,11 @@ class cluster {
       const auto applied = machine.applied_index();
       const auto term = n.raft->term_at(m.shard, applied);
       REQUIRE(term);
-      m.message.index = applied;
-      m.message.log_term = *term;
-      const auto data = seatd::cluster::encode_snapshot_data(machine.whole());
-      for (auto& piece : seatd::cluster::snapshot_pieces(m.shard, {applied, *term}, data))
+      auto transfer = seatd::cluster::prepare_snapshot(m, {applied, *term}, machine.whole());
+      for (auto& piece : transfer.pieces)
         inject_piece(m.message.from, m.message.to, std::move(piece));
       n.raft->snapshot_sent(m.shard, m.message.to, true);
-      wire_.push_back({m.message.from, std::move(m), {}});
+      wire_.push_back({m.message.from, std::move(transfer.message), {}});
       ++snapshots_sent;
     }
     snapshots.clear();
