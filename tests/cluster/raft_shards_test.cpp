@@ -921,6 +921,30 @@ TEST_CASE("raft_shards: a snapshot counts only whole, in order, and with parts t
   CHECK(r.core_of(0)->log().last_index() == before.log().last_index());
 }
 
+TEST_CASE("raft_shards: a snapshot's pieces past snapshot_bytes_max are dropped with the rest",
+          "[unit][raft]") {
+  raft_shards_config config;
+  config.self = 1;
+  config.members = {1, 2, 3};
+  config.shard_count = 1;
+  config.snapshot_bytes_max = 100;
+  storage::memory_store store(1);
+  auto restored = raft_shards::restore(config, store.recover(), 1);
+  REQUIRE(restored.ok());
+  raft_shards& r = *restored.value();
+  seatd::cluster::peer::snapshot_piece piece{0, {50, 1}, 0, false, std::vector<std::uint8_t>(60)};
+  CHECK(r.receive_piece(2, piece));  // 60 bytes
+  piece.offset = 60;
+  CHECK_FALSE(r.receive_piece(2, piece));  // 120: over the bound, dropped
+  piece.offset = 120;
+  piece.last = true;
+  CHECK_FALSE(r.receive_piece(2, piece));  // nothing left to continue
+  piece.offset = 0;
+  piece.bytes.resize(100);
+  CHECK(r.receive_piece(2, piece));        // exactly the bound: taken
+  CHECK_FALSE(r.receive_piece(1, piece));  // from itself
+}
+
 TEST_CASE("raft_shards: snapshot data round-trips and is cut into bounded pieces", "[unit][raft]") {
   namespace peer = seatd::cluster::peer;
   const std::vector<act::snapshot_part> parts{{"ev-a", 7, {1, 2, 3}}, {"ev-b", 9, {}}};

@@ -455,6 +455,29 @@ TEST_CASE("cluster: setups that cannot work are refused at start, saying why",
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.out + r.err, Catch::Contains("--kafka-brokers with --peers"));
   }
+  SECTION("compaction and balancing settings out of range") {
+    for (const auto& bad :
+         std::vector<std::vector<std::string>>{{"--raft-snapshot-entries", "0"},
+                                               {"--raft-snapshot-entries", "many"},
+                                               {"--leader-balance-s", "-1"},
+                                               {"--leader-balance-s", "3601"}}) {
+      INFO(bad[0] << " " << bad[1]);
+      auto args = bad;
+      args.insert(args.end(), {"--node-id", "n1", "--peers", peers});
+      const auto r = refused(args, secret);
+      CHECK(r.exit_code == 105);  // CLI11's code for a value out of range (OPERATIONS.md)
+      CHECK_THAT(r.out + r.err, Catch::Contains(bad[0]));
+    }
+  }
+  SECTION("a config file's raft_snapshot_entries of 0, which skips the flag's check") {
+    const std::string config =
+        "/tmp/seatd-cluster-refused-" + std::to_string(free_port()) + ".toml";
+    std::ofstream(config) << "raft_snapshot_entries = 0\n";
+    const auto r = refused({"--config", config, "--node-id", "n1", "--peers", peers}, secret);
+    std::filesystem::remove(config);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out + r.err, Catch::Contains("raft_snapshot_entries must be at least 1"));
+  }
 }
 
 TEST_CASE("cluster: a data dir is never opened in the other mode", "[integration][cluster]") {

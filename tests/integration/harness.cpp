@@ -195,8 +195,18 @@ command_result run_command(const std::vector<std::string>& args,
   if (!dir) throw std::runtime_error("mkdtemp failed");
   const std::string out_path = std::string(dir) + "/out", err_path = std::string(dir) + "/err";
   const pid_t pid = spawn(args, environment, out_path, err_path);
+  // Bounded: a command expected to exit that serves instead is killed after two minutes (and
+  // its exit code, 137, fails whatever the test expected).
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   command_result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(out_path);

@@ -112,7 +112,8 @@ std::string seatd_binary();
 // The path of another binary under test, from the environment variable ctest sets.
 std::string binary_from_env(const char* variable);
 
-// A program run to completion: its exit code (128 + signal if killed) and what it printed.
+// A program run to completion: its exit code (128 + signal if killed; killed after two
+// minutes) and what it printed.
 struct command_result {
   int exit_code = -1;
   std::string out;
