@@ -94,6 +94,7 @@ enum class kind : std::uint8_t {
   cancel = 6,
   block = 7,
   expire = 8,
+  stream_ack = 9,  // added within format 2: older builds refuse it as an unknown kind
 };
 // 2: 96-bit id secrets, the acting customer, the event's hold retention.
 constexpr std::uint8_t format_version = 2;
@@ -176,6 +177,8 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
         } else if constexpr (std::is_same_v<T, block_command>) {
           encode_strings(w, c.seats);
           w.u8(c.block ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, stream_ack_command>) {
+          w.varint(c.seq);
         }
       },
       logged);
@@ -271,6 +274,9 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       break;
     }
     case kind::expire:
+      break;
+    case kind::stream_ack:
+      decoded = stream_ack_command{r.varint()};
       break;
     default:
       return common::fail(std::string("command: unknown kind"));

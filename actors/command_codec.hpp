@@ -21,8 +21,9 @@ struct create_command {
   bool operator==(const create_command&) const = default;
 };
 
-using log_command = std::variant<create_command, hold_command, extend_command, release_command,
-                                 confirm_command, cancel_command, block_command, expire_command>;
+using log_command =
+    std::variant<create_command, hold_command, extend_command, release_command, confirm_command,
+                 cancel_command, block_command, expire_command, stream_ack_command>;
 
 std::vector<std::uint8_t> encode_command(const log_command& logged);
 common::result<log_command, std::string> decode_command(std::span<const std::uint8_t> bytes);

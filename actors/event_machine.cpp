@@ -75,7 +75,7 @@ std::string_view hold_status_name(hold_status status) {
 
 std::size_t event_machine::memory_report::total() const {
   return layout_index + seat_map + holds + reservations + seat_lists + texts + customers +
-         expiry_queue + idempotency + retention;
+         expiry_queue + idempotency + retention + stream;
 }
 
 result<event_machine> event_machine::create(std::string event_id, event_spec spec,
@@ -513,6 +513,7 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
   h.reservation = reservation;
   --active_holds_;
   const std::uint64_t seq = ++stream_seq_;
+  stream_pending_.push_back(reservation);
   if (!c.idempotency_key.empty())
     remember_key(c.idempotency_key, c.request_fingerprint,
                  {idempotency_outcome::kind::confirm, hold, h.expires_at_ms()});
@@ -539,7 +540,37 @@ result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t
   // A cancellation stamped at the epoch would read as "not cancelled": keep it positive.
   r.cancelled_at_ms = std::max<std::int64_t>(clock_ms_, 1);
   const std::uint64_t seq = ++stream_seq_;
+  stream_pending_.push_back(reservation.value() | stream_cancel_bit);
   return cancel_reply{view_reservation(reservation.value()), seq};
+}
+
+// ---- the stream -----------------------------------------------------------------------
+
+result<stream_ack_reply> event_machine::stream_ack(const stream_ack_command& c,
+                                                   std::int64_t now_ms) {
+  advance(now_ms);
+  if (c.seq > stream_seq_)
+    return fail(errc::invalid_request, "stream ack " + std::to_string(c.seq) +
+                                           " beyond the last record " +
+                                           std::to_string(stream_seq_));
+  while (stream_acked() < c.seq)
+    stream_pending_.pop_front();
+  return stream_ack_reply{stream_acked()};
+}
+
+std::vector<stream_item> event_machine::stream_pending() const {
+  std::vector<stream_item> items;
+  items.reserve(stream_pending_.size());
+  std::uint64_t seq = stream_acked();
+  for (const std::uint32_t entry : stream_pending_) {
+    reservation_view view = view_reservation(entry & ~stream_cancel_bit);
+    if ((entry & stream_cancel_bit) == 0) {
+      view.cancelled = false;
+      view.cancelled_at_ms = 0;
+    }
+    items.push_back({++seq, std::move(view)});
+  }
+  return items;
 }
 
 // ---- blocking -------------------------------------------------------------------------
@@ -591,6 +622,8 @@ result<command_reply> event_machine::apply(const command& c, std::int64_t now_ms
           return lift(cancel(cmd, now_ms));
         else if constexpr (std::is_same_v<T, block_command>)
           return lift(block(cmd, now_ms));
+        else if constexpr (std::is_same_v<T, stream_ack_command>)
+          return lift(stream_ack(cmd, now_ms));
         else
           return command_reply(expire(now_ms));
       },
@@ -804,6 +837,7 @@ std::string event_machine::check_invariants() const {
       (h.status == hold_status::active ? ga_held : ga_sold)[h.ga_area] += h.ga_count;
     customer_seats[h.customer] += std::uint32_t{h.seat_count} + h.ga_count;
   }
+  std::uint64_t records = reservations_.size();
   for (std::uint32_t i = 0; i < reservations_.size(); ++i) {
     const reservation_record& r = reservations_[i];
     if (r.hold >= holds_.size() || holds_[r.hold].reservation != i)
@@ -812,6 +846,17 @@ std::string event_machine::check_invariants() const {
       return "reservation " + std::to_string(i) + ": payment_ref out of range";
     if ((r.cancelled_at_ms != 0) != (holds_[r.hold].status == hold_status::cancelled))
       return "reservation " + std::to_string(i) + ": cancellation and status disagree";
+    if (r.cancelled_at_ms != 0) ++records;
+  }
+  // One stream record per confirm and per cancel.
+  if (records != stream_seq_) return "stream seq disagrees with the reservations";
+  if (stream_pending_.size() > stream_seq_) return "more unacknowledged records than records";
+  for (const std::uint32_t entry : stream_pending_) {
+    const std::uint32_t reservation = entry & ~stream_cancel_bit;
+    if (reservation >= reservations_.size())
+      return "unacknowledged stream record of an unknown reservation";
+    if ((entry & stream_cancel_bit) != 0 && reservations_[reservation].cancelled_at_ms == 0)
+      return "unacknowledged cancel record of a live reservation";
   }
   state_counts counts;
   for (seat_index s = 0; s < n; ++s) {
@@ -880,6 +925,7 @@ event_machine::memory_report event_machine::memory() const {
   report.expiry_queue = expiries_.size() * sizeof(expiry);
   report.idempotency = idempotency_.memory_bytes();
   report.retention = retention_.size() * sizeof(expiry) + free_holds_.size() * 40;  // set nodes
+  report.stream = stream_pending_.size() * sizeof(std::uint32_t);
   return report;
 }
 

@@ -7,9 +7,16 @@
 // Every command first advances the machine's clock to its stamp (never backwards) and
 // expires the holds due by then, so expiry depends only on stamps; expire_command does
 // only that, for a timer to free seats when no other traffic comes.
+//
+// The reservation stream: each confirm and cancel is a record numbered by the event's
+// stream seq (1, 2, ...). The machine keeps the records not yet acknowledged as delivered
+// (stream_pending()), so that whichever replica leads the event next publishes exactly what
+// is left; stream_ack_command (logged like any command) says every record up to a seq was
+// delivered.
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -107,9 +114,14 @@ struct block_command {
 struct expire_command {
   bool operator==(const expire_command&) const = default;
 };
+// Every stream record up to `seq` was delivered (by the event's leader, to Kafka).
+struct stream_ack_command {
+  std::uint64_t seq = 0;
+  bool operator==(const stream_ack_command&) const = default;
+};
 
 using command = std::variant<hold_command, extend_command, release_command, confirm_command,
-                             cancel_command, block_command, expire_command>;
+                             cancel_command, block_command, expire_command, stream_ack_command>;
 
 // ---- answers --------------------------------------------------------------------------
 
@@ -176,9 +188,18 @@ struct seat_page {
 struct expire_reply {
   std::uint32_t holds_expired = 0;
 };
+struct stream_ack_reply {
+  std::uint64_t acked = 0;  // every record up to here is delivered
+};
+// A stream record not yet acknowledged: the reservation as that confirm or cancel left it.
+struct stream_item {
+  std::uint64_t seq = 0;
+  reservation_view reservation;
+  bool operator==(const stream_item&) const = default;
+};
 
-using command_reply =
-    std::variant<hold_view, confirm_reply, cancel_reply, std::vector<seat_view>, expire_reply>;
+using command_reply = std::variant<hold_view, confirm_reply, cancel_reply, std::vector<seat_view>,
+                                   expire_reply, stream_ack_reply>;
 
 struct ga_counts {
   std::uint32_t capacity = 0;
@@ -210,6 +231,8 @@ class event_machine {
   result<cancel_reply> cancel(const cancel_command& c, std::int64_t now_ms);
   result<std::vector<seat_view>> block(const block_command& c, std::int64_t now_ms);
   expire_reply expire(std::int64_t now_ms);
+  // An ack at or below stream_acked() changes nothing; one beyond stream_seq() is refused.
+  result<stream_ack_reply> stream_ack(const stream_ack_command& c, std::int64_t now_ms);
   result<command_reply> apply(const command& c, std::int64_t now_ms);
 
   // Queries (never change state).
@@ -255,6 +278,11 @@ class event_machine {
     return holds_expired_total_ + holds_forgotten_total_ + keys_forgotten_total_;
   }
   std::uint64_t stream_seq() const { return stream_seq_; }
+  // Every record up to here was acknowledged as delivered; the rest are stream_pending().
+  std::uint64_t stream_acked() const { return stream_seq_ - stream_pending_.size(); }
+  // The records after stream_acked(), in seq order, each as its confirm or cancel made it
+  // (a confirm's record of a reservation cancelled since reads as not cancelled).
+  std::vector<stream_item> stream_pending() const;
   std::uint32_t customer_seats(std::string_view customer_id) const;
 
   // Recomputes every derived quantity from the holds and compares: empty when consistent,
@@ -263,7 +291,8 @@ class event_machine {
   // Heap bytes of the whole state, by part (see docs/BENCHMARKS.md).
   struct memory_report {
     std::size_t layout_index = 0, seat_map = 0, holds = 0, reservations = 0, seat_lists = 0,
-                texts = 0, customers = 0, expiry_queue = 0, idempotency = 0, retention = 0;
+                texts = 0, customers = 0, expiry_queue = 0, idempotency = 0, retention = 0,
+                stream = 0;
     std::size_t total() const;
   };
   memory_report memory() const;
@@ -373,6 +402,10 @@ class event_machine {
   std::uint64_t holds_forgotten_total_ = 0;  // not state: counts since this process built it
   std::uint64_t keys_forgotten_total_ = 0;
   std::uint64_t stream_seq_ = 0;
+  // The unacknowledged records, seqs stream_acked()+1 .. stream_seq_: each a reservation
+  // index, with stream_cancel_bit set for a cancel's record.
+  static constexpr std::uint32_t stream_cancel_bit = 0x80000000u;
+  std::deque<std::uint32_t> stream_pending_;
 };
 
 }  // namespace seatd::actors

@@ -69,6 +69,13 @@ common::result<std::optional<stream_change>, std::string> shard_machine::apply(
   return change;
 }
 
+std::vector<stream_change> stream_pending_changes(const event_machine& machine) {
+  std::vector<stream_change> changes;
+  for (auto& item : machine.stream_pending())
+    changes.push_back({machine.event_id(), item.seq, std::move(item.reservation)});
+  return changes;
+}
+
 std::vector<snapshot_part> shard_machine::snapshot(bool all) {
   std::vector<snapshot_part> parts;
   for (auto& [id, slot] : events_) {

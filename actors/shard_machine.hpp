@@ -41,6 +41,10 @@ struct stream_change {
   bool operator==(const stream_change&) const = default;
 };
 
+// The event's stream records not yet acknowledged as delivered, in seq order: what its
+// shard's next leader publishes.
+std::vector<stream_change> stream_pending_changes(const event_machine& machine);
+
 // One event's state in a shard snapshot, valid from `index` until the event's next entry.
 struct snapshot_part {
   std::string event_id;

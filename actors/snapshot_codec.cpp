@@ -129,6 +129,9 @@ std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
   });
   w.varint(m.holds_expired_total_);
   w.varint(m.stream_seq_);
+  w.varint(m.stream_pending_.size());
+  for (const std::uint32_t entry : m.stream_pending_)
+    w.u32(entry);
 
   const std::size_t payload = w.size() - header_bytes;
   SEATD_ASSERT(payload <= 0xFFFFFFFFu, "snapshot over 4 GiB");
@@ -232,6 +235,9 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   }
   m.holds_expired_total_ = r.varint();
   m.stream_seq_ = r.varint();
+  const std::size_t pending = r.count(count_max, 4);
+  for (std::size_t i = 0; i < pending && r.ok(); ++i)
+    m.stream_pending_.push_back(r.u32());
   if (!r.ok()) return corrupt("truncated");
   if (!r.at_end()) return corrupt("trailing bytes");
 

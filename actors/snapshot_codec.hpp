@@ -16,7 +16,8 @@ namespace seatd::actors {
 
 struct snapshot_codec {
   // 2: 96-bit id secrets, forgotten hold slots, the hold retention, customers' hold counts.
-  static constexpr std::uint16_t version = 2;
+  // 3: the stream records not yet acknowledged as delivered.
+  static constexpr std::uint16_t version = 3;
 
   static std::vector<std::uint8_t> encode(const event_machine& machine);
   static common::result<event_machine, std::string> decode(std::span<const std::uint8_t> bytes,

@@ -328,12 +328,6 @@ int run(settings s) {
       return 2;
     }
     members = std::move(parsed).value();
-    if (!s.kafka_brokers.empty()) {
-      spdlog::error(
-          "msg=\"--kafka-brokers with --peers: a replicated node does not publish the stream yet "
-          "(docs/REPLICATION.md)\"");
-      return 2;
-    }
     if (s.cluster_secret.empty() && members.size() > 1 && !s.insecure_no_auth) {
       spdlog::error(
           "msg=\"--peers needs the cluster secret: set SEATD_CLUSTER_SECRET or cluster_secret in "
@@ -353,7 +347,7 @@ int run(settings s) {
   }
   if (s.kafka_brokers.empty() && s.outbox_high_water > 0)
     spdlog::warn("msg=\"--outbox-high-water applies only with --kafka-brokers; ignored\"");
-  if (s.kafka_brokers.empty() && members.empty())
+  if (s.kafka_brokers.empty())
     spdlog::warn(
         "msg=\"no --kafka-brokers: confirmed and cancelled reservations stay in the outbox until "
         "a start with brokers publishes them\"");
@@ -438,6 +432,11 @@ int run(settings s) {
       router.set_cluster_view([&raft, &peers, &members, &s] {
         return replicated_view(*raft, *peers, members, s.node_id);
       });
+      // A setting librdkafka refuses stops the start here. Delivered records become stream
+      // acks of their events' owners (the node), logged for every replica.
+      emitter = std::make_unique<cluster::kafka_emitter>(
+          kafka, [&node](std::vector<storage::outbox_key> keys) { node.stream_delivered(keys); },
+          metrics, emitter_log);
       router.set_forwarding(
           [&forwarding](cluster::raft::node_id leader, const common::http_request& request,
                         common::responder respond, std::function<void(const std::string&)> failed) {
@@ -465,11 +464,13 @@ int run(settings s) {
     throw;
   }
   if (raft) {
+    emitter->start({});
     node.start_replicated(
         *raft,
         [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,
                  std::span<const std::uint8_t> body) { return peers->send(to, kind, body); },
-        [&peers](cluster::raft::node_id member) { return peers->sending_to(member); });
+        [&peers](cluster::raft::node_id member) { return peers->sending_to(member); },
+        emitter.get(), render_stream_record);
     peers->start();
     spdlog::info("msg=\"replicating\" node_id={} members={} peer_listen={} peer_port={} shards={}",
                  s.node_id, members.size(), s.peer_listen, peers->port(), node.shard_count());

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -151,6 +152,7 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     std::int64_t last_stall_check = steady_us();
     for (;;) {
       std::vector<storage::outbox_record> incoming;
+      std::vector<std::function<bool(const std::string&)>> withdrawn;
       {
         std::unique_lock lock(mutex);
         // Idle (nothing with the producer): sleep until records come or it is time to stop.
@@ -158,8 +160,13 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
           wake.wait_for(lock, std::chrono::milliseconds(100));
         if (stopping) break;
         incoming.swap(inbox);
+        withdrawn.swap(withdrawals);
       }
       const std::int64_t now = steady_us();
+      // Withdrawals came before every record still in the inbox (withdraw() took the
+      // earlier ones out of it).
+      for (const auto& which : withdrawn)
+        undelivered.fetch_sub(queue.drop_events(which));
       for (auto& r : incoming)
         queue.add(std::move(r), now);
       if (fatal) replace_producer();
@@ -254,6 +261,7 @@ struct kafka_emitter::impl final : RdKafka::DeliveryReportCb, RdKafka::EventCb {
   std::mutex mutex;
   std::condition_variable wake;
   std::vector<storage::outbox_record> inbox;
+  std::vector<std::function<bool(const std::string&)>> withdrawals;  // for the queue
   bool stopping = false;
   std::thread thread;
 
@@ -319,6 +327,20 @@ void kafka_emitter::publish(std::vector<storage::outbox_record> records) {
     auto& inbox = impl_->inbox;
     inbox.insert(inbox.end(), std::make_move_iterator(records.begin()),
                  std::make_move_iterator(records.end()));
+  }
+  impl_->wake.notify_one();
+}
+
+void kafka_emitter::withdraw(std::function<bool(const std::string& event_id)> which) {
+  if (!enabled()) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto& inbox = impl_->inbox;
+    const auto kept = std::remove_if(inbox.begin(), inbox.end(),
+                                     [&](const auto& record) { return which(record.event_id); });
+    impl_->undelivered -= static_cast<std::size_t>(inbox.end() - kept);
+    inbox.erase(kept, inbox.end());
+    impl_->withdrawals.push_back(std::move(which));
   }
   impl_->wake.notify_one();
 }

@@ -55,6 +55,11 @@ class kafka_emitter {
   void start(std::vector<storage::outbox_record> recovered);
   // Committed records, in commit order; from any thread.
   void publish(std::vector<storage::outbox_record> records);
+  // Stops publishing the events `which` names (replicated: this node no longer leads their
+  // shard): their records published so far are forgotten, and reports of those in flight
+  // are ignored. Ordered with publish(): records published after this call go out. Called
+  // from one thread at a time (the Raft loop's).
+  void withdraw(std::function<bool(const std::string& event_id)> which);
   // Records committed and not yet delivered.
   std::size_t depth() const;
   bool enabled() const;

@@ -1,7 +1,10 @@
 #include "cluster/node.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
+#include <map>
 
+#include "common/append.hpp"
 #include "common/assert.hpp"
 #include "common/checksum.hpp"
 
@@ -47,11 +50,20 @@ void node::start(shard_log& log, kafka_emitter* emitter) {
 }
 
 void node::start_replicated(raft_loop& log, raft_sender send,
-                            std::function<bool(raft::node_id)> reachable) {
+                            std::function<bool(raft::node_id)> reachable, kafka_emitter* emitter,
+                            stream_renderer render) {
   SEATD_ASSERT(log_ == nullptr, "a node starts once");
   log_ = &log;
   raft_ = &log;
   reachable_ = std::move(reachable);
+  if (emitter != nullptr && emitter->enabled()) {
+    SEATD_ASSERT(render != nullptr, "publishing needs a renderer");
+    emitter_ = emitter;
+    render_ = std::move(render);
+  }
+  stream_acks_total_ = &metrics_.counter_for(
+      "seatd_stream_acks_total",
+      "Stream acks logged: an event's records up to a seq were delivered to Kafka");
   shard_count_ = log.shard_count();
   {
     std::unique_lock lock(directory_mutex_);
@@ -63,7 +75,36 @@ void node::start_replicated(raft_loop& log, raft_sender send,
             {[this](std::uint32_t shard, std::vector<actors::event_machine> committed) {
                lead_shard(shard, std::move(committed));
              },
-             [this](std::uint32_t shard) { drop_shard(shard); }});
+             [this](std::uint32_t shard) { drop_shard(shard); },
+             [this](std::vector<actors::stream_change> changes) { publish(std::move(changes)); }});
+}
+
+void node::publish(std::vector<actors::stream_change> changes) {
+  if (emitter_ == nullptr || changes.empty()) return;
+  std::vector<storage::outbox_record> records;
+  records.reserve(changes.size());
+  for (const auto& change : changes)
+    records.push_back({change.event_id, change.seq, render_(change)});
+  emitter_->publish(std::move(records));
+}
+
+void node::stream_delivered(const std::vector<storage::outbox_key>& keys) {
+  std::map<std::string, std::uint64_t, std::less<>> acked;
+  for (const auto& key : keys) {
+    std::uint64_t& seq = acked[key.event_id];
+    seq = std::max(seq, key.seq);
+  }
+  for (const auto& [event_id, seq] : acked) {
+    auto request = std::make_shared<actors::event_request>();
+    request->mutation = actors::stream_ack_command{seq};
+    request->handle = [](const actors::event_machine&, const auto*) {
+      return actors::event_request::finish{};
+    };
+    request->overloaded = [] {};
+    // Not sent (not hosted, or a full mailbox or log): a later ack covers it, or the next
+    // leader publishes the records again.
+    if (dispatch(event_id, std::move(request)) == dispatch_status::sent) stream_acks_total_->add();
+  }
 }
 
 bool node::ready() const {
@@ -81,6 +122,12 @@ bool node::ready() const {
 void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed) {
   std::unique_lock lock(directory_mutex_);
   if (!ready_) return;  // stopping
+  if (emitter_ != nullptr) {
+    std::vector<actors::stream_change> pending;
+    for (const auto& machine : committed)
+      common::append_all(pending, actors::stream_pending_changes(machine));
+    publish(std::move(pending));
+  }
   for (auto& machine : committed) {
     std::string event_id = machine.event_id();
     host(std::move(event_id), actors::event_host(shard, std::move(machine)));
@@ -89,6 +136,9 @@ void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> co
 }
 
 void node::drop_shard(std::uint32_t shard) {
+  if (emitter_ != nullptr)
+    emitter_->withdraw(
+        [this, shard](const std::string& event_id) { return shard_of(event_id) == shard; });
   std::unique_lock lock(directory_mutex_);
   led_.at(shard) = false;
   for (auto it = directory_.begin(); it != directory_.end();) {
@@ -264,7 +314,13 @@ void node::stop() {
     directory_.clear();
   }
   system_.await_all_actors_done();
-  if (raft_) return raft_->stop();  // ends what its actors proposed that did not commit
+  if (raft_) {
+    raft_->stop();  // ends what its actors proposed that did not commit
+    // What is in flight may still be delivered (its acks go nowhere: the next leader
+    // publishes those records again).
+    if (emitter_) emitter_->stop();
+    return;
+  }
   // Everything they proposed is written, applied and handed to the emitter; then the
   // emitter's last deletes go to the log, which writes them and checkpoints every shard.
   shard_log_->flush();

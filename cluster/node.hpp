@@ -24,6 +24,7 @@
 #include "actors/event_actor.hpp"
 #include "cluster/kafka_emitter.hpp"
 #include "cluster/raft_loop.hpp"
+#include "cluster/recovery.hpp"
 #include "cluster/shard_log.hpp"
 #include "common/metrics.hpp"
 
@@ -66,8 +67,18 @@ class node {
   // Replicated: starts the Raft loop (its messages go to `send`), hosting each shard's events
   // while this node leads it. Ready once every shard it replicates has a known leader and
   // `reachable` says this node's link to each of those leaders is up (it can forward).
+  // With an emitter that publishes, the node publishes the stream records of the shards it
+  // leads: on taking a shard, every record its committed events have not had acknowledged
+  // (stream_pending_changes), then each confirm and cancel as it commits; on losing one,
+  // it withdraws the shard's records from the emitter.
   void start_replicated(raft_loop& log, raft_sender send,
-                        std::function<bool(raft::node_id)> reachable);
+                        std::function<bool(raft::node_id)> reachable,
+                        kafka_emitter* emitter = nullptr, stream_renderer render = {});
+  // Replicated: the emitter delivered these records (and every earlier one of each event):
+  // each event's owner logs a stream ack up to the highest, so that every replica forgets
+  // them. An event not hosted here any more is skipped (its new leader publishes again
+  // what it still has: duplicates, which seat-persister skips).
+  void stream_delivered(const std::vector<storage::outbox_key>& keys);
   bool ready() const;
 
   dispatch_status dispatch(std::string_view event_id,
@@ -117,6 +128,8 @@ class node {
   // Replicated: this node now leads the shard (its committed events) / no longer does.
   void lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed);
   void drop_shard(std::uint32_t shard);
+  // Replicated: hands committed changes to the emitter, when it publishes.
+  void publish(std::vector<actors::stream_change> changes);
   bool leads(std::uint32_t shard) const;  // caller holds directory_mutex_
   void register_metrics();
   // Folds one field of every hosted event's stats (sum, or max).
@@ -132,6 +145,8 @@ class node {
   raft_loop* raft_ = nullptr;
   std::function<bool(raft::node_id)> reachable_;  // replicated: a link to the member is up
   kafka_emitter* emitter_ = nullptr;
+  stream_renderer render_;  // replicated: a stream change's record
+  common::counter* stream_acks_total_ = nullptr;
   std::atomic<bool> ready_{false};
 
   mutable std::shared_mutex directory_mutex_;

@@ -84,6 +84,26 @@ void outbox_queue::abandon_in_flight() {
     failed(ticket);
 }
 
+std::size_t outbox_queue::drop_events(const std::function<bool(const std::string&)>& which) {
+  std::size_t dropped = 0;
+  for (auto event = by_event_.begin(); event != by_event_.end();) {
+    if (!which(event->first)) {
+      ++event;
+      continue;
+    }
+    for (const std::uint64_t ticket : event->second) {
+      const auto it = slots_.find(ticket);
+      if (it->second.at == state::in_flight) --in_flight_;
+      waiting_.erase(ticket);
+      slots_.erase(it);
+      ++dropped;
+    }
+    first_failed_.erase(event->first);
+    event = by_event_.erase(event);
+  }
+  return dropped;
+}
+
 std::optional<std::int64_t> outbox_queue::oldest_added_us() const {
   if (slots_.empty()) return std::nullopt;
   return slots_.begin()->second.added_us;

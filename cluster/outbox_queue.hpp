@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,6 +55,10 @@ class outbox_queue {
   void failed(std::uint64_t ticket);
   // Every record in flight counts as failed (a producer thrown away with reports pending).
   void abandon_in_flight();
+  // Forgets every record of the events `which` names, in flight or not: this node no longer
+  // publishes them (another leads them now). Reports of those in flight are ignored, so none
+  // of them settles anything. Returns how many records were forgotten.
+  std::size_t drop_events(const std::function<bool(const std::string&)>& which);
 
   std::size_t depth() const { return slots_.size(); }  // not yet settled
   std::size_t in_flight() const { return in_flight_; }

@@ -409,6 +409,7 @@ void raft_loop::run() {
     for (shard_message& m : done.snapshots)
       send_snapshot(std::move(m));
     std::vector<std::uint32_t> applied_shards;
+    std::vector<actors::stream_change> led_changes;
     {
       std::lock_guard lock(machines_mutex_);
       for (installed_snapshot& s : done.installed) {
@@ -429,8 +430,11 @@ void raft_loop::run() {
             if (finish) finish(actors::log_status::io_error);
           return;
         }
+        if (applied.value() && leading_.count(e.shard) > 0)
+          led_changes.push_back(std::move(*applied.value()));
       }
     }
+    if (!led_changes.empty() && leadership_.stream) leadership_.stream(std::move(led_changes));
     compact_due(applied_shards);
     for (const leader_change& c : done.leader_changes) {
       leader_changes_total_.add();

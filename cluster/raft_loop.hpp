@@ -49,9 +49,13 @@ using raft_sender = std::function<bool(raft::node_id to, peer::frame_kind kind,
 // confirmed it after its term's no-op committed, so the committed machines (copied for it)
 // hold everything earlier leaders committed. `step_down` comes when it no longer leads, or
 // leads in a new term: its event owners may have applied entries that will never commit.
+// `stream` comes after a turn applied confirms or cancels to shards this node leads (from
+// lead() on), with their records in commit order: what the machines lead() gave did not
+// hold yet.
 struct leadership_handler {
   std::function<void(std::uint32_t shard, std::vector<actors::event_machine> committed)> lead;
   std::function<void(std::uint32_t shard)> step_down;
+  std::function<void(std::vector<actors::stream_change> changes)> stream;
 };
 
 // A replicated shard as this node sees it.

@@ -713,7 +713,7 @@ expectation reference_model::apply(const act::command& command, std::int64_t now
           return cancel(c, now_ms);
         else if constexpr (std::is_same_v<T, act::block_command>)
           return block(c, now_ms);
-        else {
+        else {  // expire, and a stream ack (the model leaves the stream out): time moves
           expectation e;
           e.expired_first = advance(now_ms);
           e.holds_expired = e.expired_first;

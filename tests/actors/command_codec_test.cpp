@@ -36,7 +36,9 @@ std::vector<log_command> one_of_each() {
           confirm_command{"h1-000000010000000000000000", "pay_1", "", 0, {1, 2, 3}},
           cancel_command{"r00-1-2", "refund", "c3"},
           block_command{{"A-1-3"}, false},
-          expire_command{}};
+          expire_command{},
+          stream_ack_command{0},
+          stream_ack_command{1ull << 40}};
 }
 
 }  // namespace

@@ -1020,8 +1020,9 @@ class event_run {
               out.cancel = reply;
             else if constexpr (std::is_same_v<T, std::vector<seat_view>>)
               out.seats = reply;
-            else
+            else if constexpr (std::is_same_v<T, act::expire_reply>)
               out.expire = reply;
+            // stream acks are not generated here (event_machine_test covers them)
           },
           ready.reply->value());
     }

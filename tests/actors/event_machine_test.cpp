@@ -698,3 +698,51 @@ TEST_CASE("event_machine: pages of any size cover every seat once, as the whole 
     }
   }
 }
+
+TEST_CASE("event_machine: the stream records wait for their ack, each as its change made it",
+          "[unit][inventory][stream]") {
+  event_machine m = make_machine(concert());
+  const auto a = m.hold(seats_for("c1", {"A-1-1"}, 1), t0);
+  const auto b = m.hold(seats_for("c2", {"A-1-2"}, 2), t0);
+  REQUIRE((a.ok() && b.ok()));
+  const auto ra = m.confirm(pay(a->hold_id, "pay_a"), t0 + 1);
+  const auto rb = m.confirm(pay(b->hold_id, "pay_b"), t0 + 2);
+  REQUIRE((ra.ok() && rb.ok()));
+  const auto cancelled = m.cancel({ra->reservation.reservation_id, "refund"}, t0 + 3);
+  REQUIRE(cancelled.ok());
+  CHECK(m.stream_seq() == 3);
+  CHECK(m.stream_acked() == 0);
+  // Each record reads as its confirm or cancel answered, though reservation a is cancelled
+  // since its confirm.
+  auto pending = m.stream_pending();
+  REQUIRE(pending.size() == 3);
+  CHECK(pending[0] == stream_item{ra->stream_seq, ra->reservation});
+  CHECK(pending[1] == stream_item{rb->stream_seq, rb->reservation});
+  CHECK(pending[2] == stream_item{cancelled->stream_seq, cancelled->reservation});
+  CHECK(pending[2].reservation.cancelled);
+  CHECK(m.memory().stream > 0);
+
+  // A snapshot keeps them; an ack forgets a prefix, an old ack changes nothing, an ack past
+  // the last record is refused.
+  auto copy = snapshot_codec::decode(snapshot_codec::encode(m));
+  REQUIRE(copy.ok());
+  CHECK(copy.value().stream_pending() == pending);
+  REQUIRE(m.stream_ack({2}, t0 + 4).ok());
+  CHECK(m.stream_acked() == 2);
+  pending = m.stream_pending();
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].seq == 3);
+  CHECK(m.stream_ack({1}, t0 + 4).value().acked == 2);
+  CHECK(m.stream_pending().size() == 1);
+  CHECK(fails_cleanly(m, t0 + 5, [&] { return code_of(m.stream_ack({4}, t0 + 5)); }) ==
+        errc::invalid_request);
+  const auto through_apply = m.apply(stream_ack_command{3}, t0 + 6);
+  REQUIRE(through_apply.ok());
+  CHECK(std::get<stream_ack_reply>(through_apply.value()).acked == 3);
+  CHECK(m.stream_pending().empty());
+  CHECK(m.check_invariants().empty());
+  auto acked = snapshot_codec::decode(snapshot_codec::encode(m));
+  REQUIRE(acked.ok());
+  CHECK(acked.value().stream_acked() == 3);
+  CHECK(acked.value().stream_pending().empty());
+}

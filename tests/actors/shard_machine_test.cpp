@@ -279,3 +279,31 @@ TEST_CASE("shard_machine: snapshot parts that cannot be restored are errors", "[
     CHECK(restored.error() == "two snapshots of event ev-a");
   }
 }
+
+TEST_CASE("shard_machine: a stream ack is logged like a command and every replica forgets alike",
+          "[unit][shard][stream]") {
+  shard_driver d = sample_history();
+  shard_machine before_ack(0);
+  const auto changes = apply_range(before_ack, d.log, 1, d.log.size() + 1);
+  REQUIRE(changes.size() == 3);  // ev-a's confirm and cancel, ev-b's confirm
+  // What a new leader publishes is exactly what the entries made, per event in seq order.
+  std::vector<stream_change> pending;
+  before_ack.for_each([&](const event_machine& m) {
+    for (auto& c : stream_pending_changes(m))
+      pending.push_back(std::move(c));
+  });
+  CHECK(pending == changes);
+
+  const std::uint64_t acked_up_to = d.log.size();
+  REQUIRE(d.run("ev-a", stream_ack_command{1}, test::t0 + 5002).ok());
+  shard_machine replica(0);
+  apply_range(replica, d.log, 1, d.log.size() + 1);
+  require_same(replica, d);
+  const event_machine* a = replica.find("ev-a");
+  CHECK(a->stream_acked() == 1);
+  const auto left = stream_pending_changes(*a);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0] == changes[1]);  // the cancel
+  CHECK(replica.find("ev-b")->stream_pending().size() == 1);
+  CHECK(acked_up_to + 1 == d.log.size());
+}

@@ -110,15 +110,42 @@ TEST_CASE("snapshot_codec: damaged snapshots are refused, never crash", "[unit][
   }
   SECTION("wrong version and trailing bytes") {
     auto other = bytes;
-    other[8] = 1;  // a snapshot of the format before 96-bit id secrets
+    other[8] = 2;  // a snapshot of the format before the unacknowledged stream records
     CHECK(snapshot_codec::decode(other).error() ==
-          "snapshot: unsupported version 1 (this build reads 2)");
-    other[8] = 3;
+          "snapshot: unsupported version 2 (this build reads 3)");
+    other[8] = 4;
     CHECK(snapshot_codec::decode(other).error() ==
-          "snapshot: unsupported version 3 (this build reads 2)");
+          "snapshot: unsupported version 4 (this build reads 3)");
     other = bytes;
     other.push_back(0);
     CHECK(snapshot_codec::decode(other).error() == "snapshot: length does not match");
+  }
+  SECTION("unacknowledged stream records that do not match the reservations") {
+    // The snapshot ends with the four records (three confirms, one cancel) as u32s.
+    const std::size_t last = bytes.size() - 4;
+    REQUIRE(bytes[last - 13] == 4);
+    auto set_last = [&](std::uint32_t value) {
+      auto changed = bytes;
+      for (std::size_t i = 0; i < 4; ++i)
+        changed[last + i] = static_cast<std::uint8_t>(value >> (8 * i));
+      return snapshot_codec::decode(with_fixed_checksum(changed));
+    };
+    CHECK(set_last(2).ok());  // another reservation: consistent, if not this history
+    CHECK(set_last(99).error() ==
+          "snapshot: inconsistent: unacknowledged stream record of an unknown reservation");
+    CHECK(set_last(0x80000000u).error() ==  // reservation 0 was never cancelled
+          "snapshot: inconsistent: unacknowledged cancel record of a live reservation");
+    auto more = bytes;
+    more[last - 13] = 5;
+    more.insert(more.end(), {0, 0, 0, 0});
+    std::uint32_t length = 0;  // the payload's, after the magic and version
+    for (std::size_t i = 0; i < 4; ++i)
+      length |= std::uint32_t{more[10 + i]} << (8 * i);
+    length += 4;
+    for (std::size_t i = 0; i < 4; ++i)
+      more[10 + i] = static_cast<std::uint8_t>(length >> (8 * i));
+    CHECK(snapshot_codec::decode(with_fixed_checksum(more)).error() ==
+          "snapshot: inconsistent: more unacknowledged records than records");
   }
   SECTION("garbage with a valid checksum is caught by validation") {
     seatd::common::splitmix64 random(2026);

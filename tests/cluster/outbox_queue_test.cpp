@@ -113,6 +113,32 @@ TEST_CASE("outbox queue can abandon what is in flight") {
   CHECK(seqs(again) == std::vector<std::uint64_t>{1, 2});
 }
 
+TEST_CASE("outbox queue drops an event's records, and their late reports settle nothing") {
+  outbox_queue q;
+  q.add(record("gone", 1), 0);
+  q.add(record("kept", 1), 0);
+  q.add(record("gone", 2), 0);
+  q.add(record("gone", 3), 0);
+  const auto sent = q.take(2, 0);  // gone 1 and kept 1 in flight
+  REQUIRE(seqs(sent) == std::vector<std::uint64_t>{1, 1});
+  q.failed(sent[0].ticket);
+  CHECK(q.drop_events([](const std::string& event) { return event == "gone"; }) == 3);
+  CHECK(q.depth() == 1);
+  CHECK(q.in_flight() == 1);
+  CHECK(q.waiting() == 0);
+  // A leader again: the records come back from the committed state, and only those count.
+  q.add(record("gone", 2), 1);
+  q.add(record("gone", 3), 1);
+  const auto again = q.take(10, 1);  // no backoff: the failed round went with its event
+  CHECK(seqs(again) == std::vector<std::uint64_t>{2, 3});
+  CHECK(q.delivered(sent[1].ticket, 2).size() == 1);  // kept 1
+  CHECK(q.delivered(again[1].ticket, 2).empty());     // gone 3 waits for gone 2
+  const auto settled = q.delivered(again[0].ticket, 2);
+  REQUIRE(settled.size() == 2);
+  CHECK(settled[1].key.seq == 3);
+  CHECK(q.depth() == 0);
+}
+
 TEST_CASE("outbox queue backoff doubles up to its cap and resets on a delivery") {
   outbox_queue q;
   q.add(record("e", 1), 0);

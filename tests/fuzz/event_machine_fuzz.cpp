@@ -122,8 +122,9 @@ struct run {
       case 9:
         if (!keyed.empty()) return keyed[p.below(static_cast<std::uint32_t>(keyed.size()))];
         return expire_command{};
-      default:
-        return expire_command{};
+      default:  // a stream ack: old, current, or (refused) one past the last record
+        return stream_ack_command{
+            p.below(static_cast<std::uint32_t>(host.machine().stream_seq()) + 2)};
     }
   }
 

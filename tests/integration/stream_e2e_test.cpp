@@ -2,7 +2,8 @@
 // publish to seatd-kafka-mock, a real seat-persister consumes into the real PostgreSQL of
 // ctest's "postgres" fixture. What the gateway was told must be what PostgreSQL holds:
 // one row per reservation, and in reservation_seats exactly the seats of confirmed, not
-// cancelled reservations, whatever fails in between.
+// cancelled reservations, whatever fails in between; on one node and on a 3-node cluster
+// whose leader dies.
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "cluster_fixture.hpp"
 #include "harness.hpp"
 #include "postgres_fixture.hpp"
 #include "sales.hpp"
@@ -299,4 +301,81 @@ TEST_CASE("stream end to end: a refused record overtaken by later ones is still 
   }
   CHECK(overtaken);
   CHECK(persister.metric("seat_persister_records_early_total") >= 1);
+}
+
+namespace {
+
+// Holds and confirms one seat through whichever node of the cluster serves (a 503 changed
+// nothing: the next node is tried); the reservation as the API answered it.
+json sell_in(three_node_cluster& cluster, const std::string& event_id, const std::string& seat) {
+  http_reply held;
+  REQUIRE(cluster.serving("POST", "/v1/events/" + event_id + "/holds",
+                          R"({"customer_id": "c-)" + seat + R"(", "seats": [")" + seat + R"("]})",
+                          gateway_token, held) >= 0);
+  REQUIRE(held.status == 201);
+  const std::string hold_id = json::parse(held.body)["hold_id"];
+  http_reply confirmed;
+  REQUIRE(cluster.serving("POST", "/v1/events/" + event_id + "/holds/" + hold_id + "/confirm",
+                          R"({"payment_ref": "pay-)" + hold_id + R"("})", gateway_token,
+                          confirmed) >= 0);
+  REQUIRE(confirmed.status == 201);
+  return json::parse(confirmed.body);
+}
+
+seatd_process& node_named(three_node_cluster& cluster, const std::string& name) {
+  REQUIRE(name.size() == 2);
+  return *cluster.nodes.at(static_cast<std::size_t>(name[1] - '1'));
+}
+
+}  // namespace
+
+TEST_CASE("stream end to end: a 3-node cluster publishes through a leader's kill -9, once each") {
+  mock_kafka kafka;
+  test_database db;
+  three_node_cluster cluster({"--kafka-brokers", kafka.bootstrap()});
+  persister_process persister(kafka.bootstrap(), db.uri());
+  http_reply created;
+  REQUIRE(cluster.serving("PUT", "/v1/events/ev", flash_json(1, 2, 20), admin_token, created) >= 0);
+  REQUIRE(created.status == 201);
+  const auto seats = seat_list(31);
+  std::size_t next = 0;
+  ledger sold;
+  auto sell_next = [&] { record(sold, sell_in(cluster, "ev", seats.at(next++))); };
+  for (int i = 0; i < 10; ++i)
+    sell_next();
+  require_persisted(db, sold);
+
+  // Kafka down: the leader cannot deliver, so every replica keeps these records as not
+  // acknowledged; then the leader dies and a follower takes over the event.
+  kafka.command("down");
+  for (int i = 0; i < 10; ++i)
+    sell_next();
+  const std::string first = cluster.leader_of("ev");
+  REQUIRE(!first.empty());
+  CHECK(metric(node_named(cluster, first), "seatd_outbox_records") > 0);
+  node_named(cluster, first).kill_hard();
+  kafka.command("up");
+  for (int i = 0; i < 10; ++i)
+    sell_next();
+  // The new leader published what the dead one could not, then its own.
+  require_persisted(db, sold);
+  CHECK(db.value("SELECT last_seq FROM stream_positions WHERE event_id = 'ev'") == "30");
+
+  // Its deliveries became stream acks that every replica applied: after another failover the
+  // next leader publishes nothing twice.
+  const std::string second = cluster.leader_of("ev");
+  REQUIRE(!second.empty());
+  REQUIRE(second != first);
+  seatd_process& leader = node_named(cluster, second);
+  REQUIRE(eventually([&] { return metric(leader, "seatd_outbox_records") == 0; }));
+  CHECK(metric(leader, "seatd_stream_acks_total") > 0);
+  node_named(cluster, first).start();  // a quorum without the second leader
+  REQUIRE(node_named(cluster, first).wait_ready());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last acks commit
+  const std::size_t published = topic_seqs(kafka).size();
+  leader.kill_hard();
+  sell_next();
+  require_persisted(db, sold);
+  CHECK(topic_seqs(kafka).size() == published + 1);
+  CHECK(persister.metric("seat_persister_double_sales_total") == 0);
 }
