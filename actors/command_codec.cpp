@@ -94,10 +94,26 @@ enum class kind : std::uint8_t {
   cancel = 6,
   block = 7,
   expire = 8,
-  stream_ack = 9,  // added within format 2: older builds refuse it as an unknown kind
+  stream_ack = 9,
 };
 // 2: 96-bit id secrets, the acting customer, the event's hold retention.
-constexpr std::uint8_t format_version = 2;
+// 3: idempotency keys (and request fingerprints) on extend, release, cancel and block; the
+//    stream ack. Format 2 is still read (its commands have no keys).
+constexpr std::uint8_t format_version = 3;
+constexpr std::uint8_t oldest_format_read = 2;
+
+void encode_key(common::byte_writer& w, const std::string& key, std::uint64_t fingerprint) {
+  w.string(key);
+  w.u64(fingerprint);
+}
+
+// A key and fingerprint, or none in a format-2 command.
+void decode_key(common::byte_reader& r, std::uint8_t format, std::string& key,
+                std::uint64_t& fingerprint) {
+  if (format < 3) return;
+  key = r.string(codec::text_max);
+  fingerprint = r.u64();
+}
 
 void encode_secret(common::byte_writer& w, const id_secret& secret) {
   for (std::uint32_t word : secret)
@@ -160,9 +176,11 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
           w.string(c.hold_id);
           w.varint(c.ttl_s);
           w.string(c.acting_customer);
+          encode_key(w, c.idempotency_key, c.request_fingerprint);
         } else if constexpr (std::is_same_v<T, release_command>) {
           w.string(c.hold_id);
           w.string(c.acting_customer);
+          encode_key(w, c.idempotency_key, c.request_fingerprint);
         } else if constexpr (std::is_same_v<T, confirm_command>) {
           w.string(c.hold_id);
           w.string(c.payment_ref);
@@ -174,9 +192,11 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
           w.string(c.reservation_id);
           w.string(c.reason);
           w.string(c.acting_customer);
+          encode_key(w, c.idempotency_key, c.request_fingerprint);
         } else if constexpr (std::is_same_v<T, block_command>) {
           encode_strings(w, c.seats);
           w.u8(c.block ? 1 : 0);
+          encode_key(w, c.idempotency_key, c.request_fingerprint);
         } else if constexpr (std::is_same_v<T, stream_ack_command>) {
           w.varint(c.seq);
         }
@@ -187,8 +207,10 @@ std::vector<std::uint8_t> encode_command(const log_command& logged) {
 
 common::result<log_command, std::string> decode_command(std::span<const std::uint8_t> bytes) {
   common::byte_reader r(bytes);
-  if (const std::uint8_t found = r.u8(); found != format_version)
-    return common::fail("command: format version " + std::to_string(found) + " (this build reads " +
+  const std::uint8_t format = r.u8();
+  if (format < oldest_format_read || format > format_version)
+    return common::fail("command: format version " + std::to_string(format) +
+                        " (this build reads " + std::to_string(oldest_format_read) + " to " +
                         std::to_string(format_version) + ")");
   const auto tag = static_cast<kind>(r.u8());
   log_command decoded = expire_command{};
@@ -237,6 +259,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       c.hold_id = r.string(text_max);
       c.ttl_s = u32_of(r);
       c.acting_customer = r.string(text_max);
+      decode_key(r, format, c.idempotency_key, c.request_fingerprint);
       decoded = std::move(c);
       break;
     }
@@ -244,6 +267,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       release_command c;
       c.hold_id = r.string(text_max);
       c.acting_customer = r.string(text_max);
+      decode_key(r, format, c.idempotency_key, c.request_fingerprint);
       decoded = std::move(c);
       break;
     }
@@ -263,6 +287,7 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       c.reservation_id = r.string(text_max);
       c.reason = r.string(text_max);
       c.acting_customer = r.string(text_max);
+      decode_key(r, format, c.idempotency_key, c.request_fingerprint);
       decoded = std::move(c);
       break;
     }
@@ -270,12 +295,14 @@ common::result<log_command, std::string> decode_command(std::span<const std::uin
       block_command c;
       c.seats = decode_strings(r);
       c.block = r.u8() != 0;
+      decode_key(r, format, c.idempotency_key, c.request_fingerprint);
       decoded = std::move(c);
       break;
     }
     case kind::expire:
       break;
     case kind::stream_ack:
+      if (format < 3) return common::fail(std::string("command: unknown kind"));
       decoded = stream_ack_command{r.varint()};
       break;
     default:

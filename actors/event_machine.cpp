@@ -151,7 +151,11 @@ std::optional<std::int64_t> event_machine::next_time_change_ms() const {
 }
 
 void event_machine::unpin(const idempotency_outcome& outcome) {
-  if (outcome.op != idempotency_outcome::kind::hold) return;  // a confirm's hold stays anyway
+  if (!outcome.pins_hold()) return;  // a reservation's hold stays anyway
+  const auto pins = hold_pins_.find(outcome.hold);
+  SEATD_ASSERT(pins != hold_pins_.end(), "unpinning a hold that no key names");
+  if (--pins->second > 0) return;  // another key still shows it
+  hold_pins_.erase(pins);
   hold_record& h = holds_[outcome.hold];
   h.flags = static_cast<std::uint8_t>(h.flags & ~flag_keyed);
   if ((h.flags & flag_overdue) != 0) forget_hold(outcome.hold);
@@ -159,9 +163,21 @@ void event_machine::unpin(const idempotency_outcome& outcome) {
 
 void event_machine::remember_key(const std::string& key, std::uint64_t fingerprint,
                                  idempotency_outcome outcome) {
-  if (outcome.op == idempotency_outcome::kind::hold) holds_[outcome.hold].flags |= flag_keyed;
-  if (const auto evicted = idempotency_.remember(key, fingerprint, clock_ms_, outcome))
+  if (outcome.pins_hold()) {
+    ++hold_pins_[outcome.hold];
+    holds_[outcome.hold].flags |= flag_keyed;
+  }
+  if (const auto evicted = idempotency_.remember(key, fingerprint, clock_ms_, std::move(outcome)))
     unpin(*evicted);
+}
+
+hold_view event_machine::hold_as_answered(const idempotency_outcome& first,
+                                          hold_status status) const {
+  hold_view view = view_hold(first.hold);
+  view.expires_at_ms = first.expires_at_ms;
+  view.status = status;
+  view.reservation_id.clear();
+  return view;
 }
 
 void event_machine::forget_hold(std::uint32_t hold) {
@@ -261,13 +277,7 @@ result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms
   advance(now_ms);
   auto seen = check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::hold);
   if (!seen) return common::fail(std::move(seen).error());
-  if (const auto& first = seen.value()) {
-    hold_view view = view_hold(first->hold);  // as first answered
-    view.expires_at_ms = first->expires_at_ms;
-    view.status = hold_status::active;
-    view.reservation_id.clear();
-    return view;
-  }
+  if (const auto& first = seen.value()) return hold_as_answered(*first, hold_status::active);
   if (!common::is_identifier(c.customer_id))
     return fail(errc::invalid_request, "customer_id: must be 1 to 64 of [A-Za-z0-9._:-]");
   const event_spec& spec = layout_->spec();
@@ -374,6 +384,10 @@ result<hold_view> event_machine::hold(const hold_command& c, std::int64_t now_ms
 
 result<hold_view> event_machine::extend(const extend_command& c, std::int64_t now_ms) {
   advance(now_ms);
+  auto seen =
+      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::extend);
+  if (!seen) return common::fail(std::move(seen).error());
+  if (const auto& first = seen.value()) return hold_as_answered(*first, hold_status::active);
   const std::uint32_t max_ttl_s = layout_->spec().max_hold_ttl_s;
   if (c.ttl_s < 1 || c.ttl_s > max_ttl_s)
     return fail(errc::invalid_request, "ttl_s: must be 1 to " + std::to_string(max_ttl_s));
@@ -386,17 +400,28 @@ result<hold_view> event_machine::extend(const extend_command& c, std::int64_t no
   const std::int64_t expires_ms = std::min(clock_ms_ + c.ttl_s * ms_per_s, cap_ms);
   h.lifetime_ms = static_cast<std::uint32_t>(expires_ms - h.created_at_ms);
   expiries_.push({expires_ms, hold.value()});
+  if (!c.idempotency_key.empty())
+    remember_key(c.idempotency_key, c.request_fingerprint,
+                 {idempotency_outcome::kind::extend, hold.value(), expires_ms});
   return view_hold(hold.value());
 }
 
 result<hold_view> event_machine::release(const release_command& c, std::int64_t now_ms) {
   advance(now_ms);
+  auto seen =
+      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::release);
+  if (!seen) return common::fail(std::move(seen).error());
+  if (const auto& first = seen.value()) return hold_as_answered(*first, hold_status::released);
   auto hold = find_hold_index(c.hold_id, c.acting_customer);
   if (!hold) return common::fail(std::move(hold).error());
   const hold_status status = holds_[hold.value()].status;
-  if (status == hold_status::released) return view_hold(hold.value());  // releasing twice is fine
-  if (status != hold_status::active) return hold_ended(status);
-  end_hold(hold.value(), hold_status::released);
+  if (status != hold_status::released && status != hold_status::active) return hold_ended(status);
+  if (status == hold_status::active) end_hold(hold.value(), hold_status::released);
+  // Releasing twice is fine: the answer is the released hold either way.
+  if (!c.idempotency_key.empty())
+    remember_key(
+        c.idempotency_key, c.request_fingerprint,
+        {idempotency_outcome::kind::release, hold.value(), holds_[hold.value()].expires_at_ms()});
   return view_hold(hold.value());
 }
 
@@ -522,6 +547,11 @@ result<confirm_reply> event_machine::confirm(const confirm_command& c, std::int6
 
 result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t now_ms) {
   advance(now_ms);
+  auto seen =
+      check_key(c.idempotency_key, c.request_fingerprint, idempotency_outcome::kind::cancel);
+  if (!seen) return common::fail(std::move(seen).error());
+  if (const auto& first = seen.value())  // a cancelled reservation never changes again
+    return cancel_reply{view_reservation(holds_[first->hold].reservation), 0};
   if (c.reason.size() > limits_.cancel_reason_length_max || !is_printable_ascii(c.reason))
     return fail(errc::invalid_request, "reason: at most " +
                                            std::to_string(limits_.cancel_reason_length_max) +
@@ -541,6 +571,9 @@ result<cancel_reply> event_machine::cancel(const cancel_command& c, std::int64_t
   r.cancelled_at_ms = std::max<std::int64_t>(clock_ms_, 1);
   const std::uint64_t seq = ++stream_seq_;
   stream_pending_.push_back(reservation.value() | stream_cancel_bit);
+  if (!c.idempotency_key.empty())
+    remember_key(c.idempotency_key, c.request_fingerprint,
+                 {idempotency_outcome::kind::cancel, r.hold, 0});
   return cancel_reply{view_reservation(reservation.value()), seq};
 }
 
@@ -577,9 +610,19 @@ std::vector<stream_item> event_machine::stream_pending() const {
 
 result<std::vector<seat_view>> event_machine::block(const block_command& c, std::int64_t now_ms) {
   advance(now_ms);
+  const auto op = c.block ? idempotency_outcome::kind::block : idempotency_outcome::kind::unblock;
+  auto seen = check_key(c.idempotency_key, c.request_fingerprint, op);
+  if (!seen) return common::fail(std::move(seen).error());
   auto resolved = resolve_seats(c.seats, limits_.seats_per_block_max);
   if (!resolved) return common::fail(std::move(resolved).error());
   const std::vector<seat_index>& seats = resolved.value();
+  if (const auto& first = seen.value()) {  // the same body: the same seats, as they were then
+    SEATD_ASSERT(first->seat_states.size() == seats.size(), "a replayed block's seats differ");
+    std::vector<seat_view> views;
+    for (std::size_t i = 0; i < seats.size(); ++i)
+      views.push_back({layout_->seat_id(seats[i]), static_cast<seat_state>(first->seat_states[i])});
+    return views;
+  }
   if (c.block) {
     std::vector<seat_index> taken;
     for (seat_index s : seats) {
@@ -596,8 +639,13 @@ result<std::vector<seat_view>> event_machine::block(const block_command& c, std:
   }
   std::vector<seat_view> views;
   views.reserve(seats.size());
-  for (seat_index s : seats)
+  idempotency_outcome outcome{op, 0, 0};
+  for (seat_index s : seats) {
     views.push_back({layout_->seat_id(s), seats_.state(s)});
+    outcome.seat_states.push_back(static_cast<char>(seats_.state(s)));
+  }
+  if (!c.idempotency_key.empty())
+    remember_key(c.idempotency_key, c.request_fingerprint, std::move(outcome));
   return views;
 }
 
@@ -794,10 +842,14 @@ std::string event_machine::check_invariants() const {
   std::vector<std::uint32_t> customer_seats(customers_.size());
   std::vector<std::uint32_t> customer_holds(customers_.size());
   std::vector<bool> keyed(holds_.size());
+  std::unordered_map<std::uint32_t, std::uint32_t> pins;
   idempotency_.for_each([&](const std::string&, const idempotency_ledger::entry& e) {
-    if (e.outcome.op == idempotency_outcome::kind::hold && e.outcome.hold < keyed.size())
+    if (e.outcome.pins_hold() && e.outcome.hold < keyed.size()) {
       keyed[e.outcome.hold] = true;
+      ++pins[e.outcome.hold];
+    }
   });
+  if (pins != hold_pins_) return "hold pins disagree with the keys";
   std::uint32_t active = 0;
   std::size_t free_slots = 0, listed_seats = 0;
   for (std::uint32_t i = 0; i < holds_.size(); ++i) {

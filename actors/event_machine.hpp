@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -84,11 +85,15 @@ struct extend_command {
   std::string hold_id;
   std::uint32_t ttl_s = 0;
   std::string acting_customer{};  // empty: not given
+  std::string idempotency_key{};  // as hold_command's
+  std::uint64_t request_fingerprint = 0;
   bool operator==(const extend_command&) const = default;
 };
 struct release_command {
   std::string hold_id;
   std::string acting_customer{};
+  std::string idempotency_key{};
+  std::uint64_t request_fingerprint = 0;
   bool operator==(const release_command&) const = default;
 };
 struct confirm_command {
@@ -104,11 +109,15 @@ struct cancel_command {
   std::string reservation_id;
   std::string reason;
   std::string acting_customer{};
+  std::string idempotency_key{};
+  std::uint64_t request_fingerprint = 0;
   bool operator==(const cancel_command&) const = default;
 };
 struct block_command {
   std::vector<std::string> seats;
   bool block = true;  // false: unblock
+  std::string idempotency_key{};
+  std::uint64_t request_fingerprint = 0;
   bool operator==(const block_command&) const = default;
 };
 struct expire_command {
@@ -350,6 +359,8 @@ class event_machine {
   // A key of a hold is forgotten: the hold may be forgotten too, if its retention is over.
   void unpin(const idempotency_outcome& outcome);
   void remember_key(const std::string& key, std::uint64_t fingerprint, idempotency_outcome outcome);
+  // A hold as a keyed request first answered it: its expiry then, and the status it had.
+  hold_view hold_as_answered(const idempotency_outcome& first, hold_status status) const;
   std::uint32_t new_hold_slot();
   void compact_seat_lists();
   std::string check_slot(std::uint32_t hold, bool keyed, std::size_t& free_slots) const;
@@ -397,6 +408,8 @@ class event_machine {
   std::set<std::uint32_t> free_holds_;  // forgotten slots, reused lowest first
   std::size_t seat_list_garbage_ = 0;   // entries of seat_lists_ no hold uses
   idempotency_ledger idempotency_;
+  // How many keys show each hold (pins_hold()); flag_keyed is set exactly for these.
+  std::unordered_map<std::uint32_t, std::uint32_t> hold_pins_;
   std::uint32_t active_holds_ = 0;
   std::uint64_t holds_expired_total_ = 0;
   std::uint64_t holds_forgotten_total_ = 0;  // not state: counts since this process built it

@@ -64,8 +64,10 @@ idempotency_outcome idempotency_ledger::forget_oldest() {
 std::size_t idempotency_ledger::memory_bytes() const {
   std::size_t bytes = by_key_.bucket_count() * sizeof(void*) + order_.size() * sizeof(void*);
   for (const auto& [key, value] : by_key_)
-    bytes += sizeof(map::value_type) + 2 * sizeof(void*) +
-             (key.capacity() > 15 ? key.capacity() + 1 : 0);
+    bytes +=
+        sizeof(map::value_type) + 2 * sizeof(void*) +
+        (key.capacity() > 15 ? key.capacity() + 1 : 0) +
+        (value.outcome.seat_states.capacity() > 15 ? value.outcome.seat_states.capacity() + 1 : 0);
   return bytes;
 }
 

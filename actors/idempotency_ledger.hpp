@@ -14,13 +14,27 @@
 
 namespace seatd::actors {
 
-// Enough to rebuild the first answer: which hold it was about, and the expiry it showed.
+// Enough to rebuild the first answer: which hold it was about (a confirm's and a cancel's:
+// the reservation's hold; none for block and unblock), the expiry it showed, and for block
+// and unblock the state each seat of the answer had (a seat_state per byte, answer order).
 struct idempotency_outcome {
-  enum class kind : std::uint8_t { hold = 1, confirm = 2 };
+  enum class kind : std::uint8_t {
+    hold = 1,
+    confirm = 2,
+    extend = 3,
+    release = 4,
+    cancel = 5,
+    block = 6,
+    unblock = 7
+  };
+  static constexpr std::uint8_t kind_max = 7;
   kind op = kind::hold;
   std::uint32_t hold = 0;
   std::int64_t expires_at_ms = 0;
+  std::string seat_states{};
   bool operator==(const idempotency_outcome&) const = default;
+  // The keys whose answer shows a hold: they keep it from being forgotten while they last.
+  bool pins_hold() const { return op == kind::hold || op == kind::extend || op == kind::release; }
 };
 
 class idempotency_ledger {

@@ -126,6 +126,7 @@ std::vector<std::uint8_t> snapshot_codec::encode(const event_machine& m) {
     w.u8(static_cast<std::uint8_t>(e.outcome.op));
     w.u32(e.outcome.hold);
     w.i64(e.outcome.expires_at_ms);
+    w.string(e.outcome.seat_states);
   });
   w.varint(m.holds_expired_total_);
   w.varint(m.stream_seq_);
@@ -208,7 +209,7 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
   if (!r.ok()) return corrupt("truncated state");
   if (!m.customers_.restore(customers)) return corrupt("customer table is inconsistent");
 
-  const std::size_t keys = r.count(limits.idempotency_keys_max, 29);
+  const std::size_t keys = r.count(limits.idempotency_keys_max, 30);
   std::int64_t last_stamp = 0;
   for (std::size_t k = 0; k < keys && r.ok(); ++k) {
     std::string key = r.string(text_max);
@@ -218,16 +219,33 @@ decode_result snapshot_codec::decode(std::span<const std::uint8_t> bytes,
     const std::uint8_t op = r.u8();
     outcome.hold = r.u32();
     outcome.expires_at_ms = r.i64();
+    outcome.seat_states = r.string(limits.seats_per_block_max);
     if (!r.ok()) break;
-    if (op != 1 && op != 2) return corrupt("bad idempotency outcome");
+    if (op < 1 || op > idempotency_outcome::kind_max) return corrupt("bad idempotency outcome");
     outcome.op = static_cast<idempotency_outcome::kind>(op);
     if (stamp < last_stamp) return corrupt("idempotency stamps out of order");
-    if (outcome.hold >= m.holds_.size() ||
-        (m.holds_[outcome.hold].flags & event_machine::flag_free) != 0)
-      return corrupt("idempotency names an unknown hold");
-    if (outcome.op == idempotency_outcome::kind::confirm &&
-        m.holds_[outcome.hold].reservation == event_machine::none)
-      return corrupt("idempotent confirm of an unconfirmed hold");
+    using kind = idempotency_outcome::kind;
+    if (outcome.op == kind::block || outcome.op == kind::unblock) {
+      if (outcome.hold != 0 || outcome.expires_at_ms != 0 || outcome.seat_states.empty())
+        return corrupt("bad block outcome");
+      for (const char state : outcome.seat_states)
+        if (static_cast<unsigned char>(state) >= seat_state_count)
+          return corrupt("bad seat state in a block outcome");
+    } else {
+      if (!outcome.seat_states.empty()) return corrupt("seat states in a hold's outcome");
+      if (outcome.hold >= m.holds_.size() ||
+          (m.holds_[outcome.hold].flags & event_machine::flag_free) != 0)
+        return corrupt("idempotency names an unknown hold");
+      const auto& h = m.holds_[outcome.hold];
+      if ((outcome.op == kind::confirm || outcome.op == kind::cancel) &&
+          h.reservation == event_machine::none)
+        return corrupt("idempotent confirm or cancel of an unconfirmed hold");
+      if (outcome.op == kind::cancel && h.status != hold_status::cancelled)
+        return corrupt("idempotent cancel of a live reservation");
+      if (outcome.op == kind::release && h.status != hold_status::released)
+        return corrupt("idempotent release of a hold not released");
+    }
+    if (outcome.pins_hold()) ++m.hold_pins_[outcome.hold];
     if (m.idempotency_.check(key, fingerprint).answer != idempotency_ledger::verdict::fresh)
       return corrupt("duplicate idempotency key");
     last_stamp = stamp;

@@ -506,9 +506,13 @@ parsed<actors::hold_command> parse_hold(std::string_view body) {
 
 parsed<actors::extend_command> parse_extend(std::string_view body, std::string hold_id) {
   return guarded(body, [&hold_id](const json& value) {
-    const object_reader extend(value, "", {"ttl_s", "customer_id"});
-    return actors::extend_command{std::move(hold_id), read_uint32(extend.get("ttl_s"), "ttl_s", 1),
-                                  read_acting_customer(extend)};
+    const object_reader extend(value, "", {"ttl_s", "customer_id", "idempotency_key"});
+    actors::extend_command c;
+    c.hold_id = std::move(hold_id);
+    c.ttl_s = read_uint32(extend.get("ttl_s"), "ttl_s", 1);
+    c.acting_customer = read_acting_customer(extend);
+    c.idempotency_key = read_idempotency_key(extend);
+    return c;
   });
 }
 
@@ -529,20 +533,25 @@ parsed<actors::cancel_command> parse_cancel(std::string_view body, std::string r
   // The reason is optional, so a cancel without a body is a cancel without a reason.
   if (is_blank(body)) return actors::cancel_command{std::move(reservation_id), {}, {}};
   return guarded(body, [&reservation_id](const json& value) {
-    const object_reader cancel(value, "", {"reason", "customer_id"});
+    const object_reader cancel(value, "", {"reason", "customer_id", "idempotency_key"});
     const json* reason = cancel.find("reason");
-    return actors::cancel_command{
-        std::move(reservation_id),
-        reason == nullptr ? std::string() : read_string(*reason, "reason"),
-        read_acting_customer(cancel)};
+    actors::cancel_command c;
+    c.reservation_id = std::move(reservation_id);
+    c.reason = reason == nullptr ? std::string() : read_string(*reason, "reason");
+    c.acting_customer = read_acting_customer(cancel);
+    c.idempotency_key = read_idempotency_key(cancel);
+    return c;
   });
 }
 
 parsed<actors::block_command> parse_block(std::string_view body, bool block) {
   return guarded(body, [block](const json& value) {
-    const object_reader request(value, "", {"seats"});
-    return actors::block_command{read_seat_ids(request.get("seats"), "seats", seats_per_block_max),
-                                 block};
+    const object_reader request(value, "", {"seats", "idempotency_key"});
+    actors::block_command c;
+    c.seats = read_seat_ids(request.get("seats"), "seats", seats_per_block_max);
+    c.block = block;
+    c.idempotency_key = read_idempotency_key(request);
+    return c;
   });
 }
 

@@ -39,9 +39,11 @@ unsigned http_status(actors::errc code);
 // Shapes, types and identifier grammar only: lengths, duplicate ids, currencies, references
 // and limits are event_layout::build's (the machine's create), which names fields alike.
 parsed<actors::event_spec> parse_event_spec(std::string_view body);
-// hold_command without secret and request_fingerprint (the server sets them). extend,
-// confirm, cancel and release (DELETE, whose body is empty, "{}" or only this) take an
-// optional "customer_id": the customer acting (an extension; see docs/API.md).
+// Commands without secret and request_fingerprint (the server sets them). hold, extend,
+// confirm, cancel, block and unblock take an optional "idempotency_key" (release's comes in
+// the Idempotency-Key header only). extend, confirm, cancel and release (DELETE, whose body
+// is empty, "{}" or only this) take an optional "customer_id": the customer acting (an
+// extension; see docs/API.md).
 parsed<actors::hold_command> parse_hold(std::string_view body);
 parsed<actors::extend_command> parse_extend(std::string_view body, std::string hold_id);
 parsed<actors::confirm_command> parse_confirm(std::string_view body, std::string hold_id);

@@ -321,13 +321,6 @@ void mutate(call& c, actors::command command, reply_fn ok) {
   dispatch(c, std::move(r));
 }
 
-// A body that parses is mutated; one that does not is answered with the parser's 400.
-template <class Command>
-void mutate_parsed(call& c, parsed<Command> command, reply_fn ok) {
-  if (!command) return c.reply(command.error());
-  mutate(c, std::move(command).value(), std::move(ok));
-}
-
 // An event's creation: answered once durable, or the existing event compared (200 or 409).
 void create(call& c, actors::event_spec spec) {
   const actors::event_spec wanted = spec;
@@ -422,11 +415,13 @@ void seats(call& c) {
 }
 
 void block_or_unblock(call& c, bool block) {
-  mutate_parsed(c, parse_block(c.request.body, block),
-                [event_id = c.event_id()](const actors::command_reply& r) {
-                  return response{200, render_seat_states(
-                                           event_id, std::get<std::vector<actors::seat_view>>(r))};
-                });
+  auto command = parse_block(c.request.body, block);
+  if (!command) return c.reply(command.error());
+  if (!c.resolve_key(command.value().idempotency_key)) return;
+  command.value().request_fingerprint = c.fingerprint();
+  mutate(c, std::move(command).value(), [event_id = c.event_id()](const actors::command_reply& r) {
+    return response{200, render_seat_states(event_id, std::get<std::vector<actors::seat_view>>(r))};
+  });
 }
 void seats_block(call& c) {
   block_or_unblock(c, true);
@@ -455,6 +450,8 @@ void act_on(call& c, parsed<Command> command, reply_fn ok) {
   if (!command) return c.reply(command.error());
   Command& run = command.value();
   if (!c.resolve_actor(run.acting_customer, run.acting_customer)) return;
+  if (!c.resolve_key(run.idempotency_key)) return;
+  run.request_fingerprint = c.fingerprint();
   mutate(c, std::move(run), std::move(ok));
 }
 

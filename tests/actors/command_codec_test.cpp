@@ -30,12 +30,16 @@ std::vector<log_command> one_of_each() {
           best,
           ga,
           extend_command{"h1-000000010000000000000000", 300, "c1"},
+          extend_command{"h1-000000010000000000000000", 300, "", "ke", 11},
           release_command{"h1-000000010000000000000000"},
           release_command{"h1-000000010000000000000000", "c1"},
+          release_command{"h1-000000010000000000000000", "c1", "kr", 12},
           confirm_command{"h1-000000010000000000000000", "pay_1", "k2", 7, {9, 8, 7}, "c2"},
           confirm_command{"h1-000000010000000000000000", "pay_1", "", 0, {1, 2, 3}},
           cancel_command{"r00-1-2", "refund", "c3"},
+          cancel_command{"r00-1-2", "", "", "kc", 13},
           block_command{{"A-1-3"}, false},
+          block_command{{"A-1-3", "A-1-4"}, true, "kb", 14},
           expire_command{},
           stream_ack_command{0},
           stream_ack_command{1ull << 40}};
@@ -70,10 +74,33 @@ TEST_CASE("command_codec: damaged payloads are refused, never crash", "[unit][co
   }
   // Version 1 is the format before 96-bit id secrets: a log of it cannot be read.
   CHECK(decode_command(std::vector<std::uint8_t>{1, 1}).error() ==
-        "command: format version 1 (this build reads 2)");
-  CHECK(decode_command(std::vector<std::uint8_t>{3, 1}).error() ==
-        "command: format version 3 (this build reads 2)");
-  CHECK(decode_command(std::vector<std::uint8_t>{2, 99}).error() == "command: unknown kind");
+        "command: format version 1 (this build reads 2 to 3)");
+  CHECK(decode_command(std::vector<std::uint8_t>{4, 1}).error() ==
+        "command: format version 4 (this build reads 2 to 3)");
+  CHECK(decode_command(std::vector<std::uint8_t>{3, 99}).error() == "command: unknown kind");
+}
+
+TEST_CASE("command_codec: a format-2 log still reads, its commands without keys", "[unit][codec]") {
+  // A release and a block as format 2 wrote them: no key and fingerprint at the end.
+  seatd::common::byte_writer release;
+  release.u8(2);
+  release.u8(4);
+  release.string("h1-000000010000000000000000");
+  release.string("c1");
+  auto decoded = decode_command(release.take());
+  REQUIRE(decoded.ok());
+  CHECK(decoded.value() == log_command{release_command{"h1-000000010000000000000000", "c1"}});
+  seatd::common::byte_writer block;
+  block.u8(2);
+  block.u8(7);
+  block.varint(1);
+  block.string("A-1-3");
+  block.u8(1);
+  decoded = decode_command(block.take());
+  REQUIRE(decoded.ok());
+  CHECK(decoded.value() == log_command{block_command{{"A-1-3"}, true}});
+  // The stream ack came with format 3.
+  CHECK(decode_command(std::vector<std::uint8_t>{2, 9, 1}).error() == "command: unknown kind");
 }
 
 TEST_CASE("command_codec: machine_command unwraps all but create", "[unit][codec]") {

@@ -746,3 +746,74 @@ TEST_CASE("event_machine: the stream records wait for their ack, each as its cha
   CHECK(acked.value().stream_acked() == 3);
   CHECK(acked.value().stream_pending().empty());
 }
+
+TEST_CASE("event_machine: a hold stays readable while any key that shows it lasts",
+          "[unit][inventory][idempotency]") {
+  auto m = event_machine::create("ev", concert(), t0, 0xC0FFEE, 1000).value();
+  hold_command keyed = seats_for("c1", {"A-1-1"}, 1);
+  keyed.idempotency_key = "k-hold";
+  const auto held = m.hold(keyed, t0);
+  REQUIRE(held.ok());
+  constexpr std::int64_t hour = 3600'000;
+  release_command release{held->hold_id, "", "k-release", 99};
+  const auto released = m.release(release, t0 + 500'000);  // within the hold's 600 s
+  REQUIRE(released.ok());
+  CHECK(released->status == hold_status::released);
+  // Past the hold's retention (1 s) both keys pin it; a copy through a snapshot agrees.
+  m.expire(t0 + 13 * hour);
+  REQUIRE(m.check_invariants().empty());
+  auto copy = snapshot_codec::decode(snapshot_codec::encode(m));
+  REQUIRE(copy.ok());
+  for (event_machine* machine : {&m, &copy.value()}) {
+    machine->expire(t0 + 24 * hour + 1);  // the hold's key is forgotten, the release's is not
+    CHECK(machine->find_hold(held->hold_id).ok());
+    const auto again = machine->release(release, t0 + 24 * hour + 2);
+    REQUIRE(again.ok());
+    CHECK(again.value() == released.value());
+    machine->expire(t0 + 24 * hour + 500'001);  // the release's key goes, and the hold with it
+    CHECK(code_of(machine->find_hold(held->hold_id)) == errc::hold_not_found);
+    CHECK(machine->holds_kept() == 0);
+    CHECK(machine->check_invariants().empty());
+  }
+}
+
+TEST_CASE("event_machine: keyed extend, cancel and block replay their first answers",
+          "[unit][inventory][idempotency]") {
+  event_machine m = make_machine(concert());
+  const auto held = m.hold(seats_for("c1", {"A-1-1"}, 1), t0);
+  REQUIRE(held.ok());
+  const extend_command extend{held->hold_id, 300, "", "k-x", 5};
+  const auto extended = m.extend(extend, t0 + 10);
+  REQUIRE(extended.ok());
+  REQUIRE(m.extend({held->hold_id, 500}, t0 + 20).ok());
+  CHECK(m.extend(extend, t0 + 30).value() == extended.value());
+  CHECK(code_of(m.extend({held->hold_id, 300, "", "k-x", 6}, t0 + 30)) ==
+        errc::idempotency_key_reused);
+  // The key of an extend is not a cancel's.
+  CHECK(code_of(m.cancel({"r00-1-2", "", "", "k-x", 5}, t0 + 30)) == errc::idempotency_key_reused);
+
+  const auto confirmed = m.confirm(pay(held->hold_id), t0 + 40);
+  REQUIRE(confirmed.ok());
+  const cancel_command cancel{confirmed->reservation.reservation_id, "refund", "", "k-c", 7};
+  const auto cancelled = m.cancel(cancel, t0 + 50);
+  REQUIRE(cancelled.ok());
+  const auto replayed = m.cancel(cancel, t0 + 60);
+  REQUIRE(replayed.ok());
+  CHECK(replayed->reservation == cancelled->reservation);
+  CHECK(replayed->stream_seq == 0);  // no second record
+  CHECK(m.stream_seq() == 2);
+
+  const block_command block{{"A-1-3", "A-1-2"}, true, "k-b", 8};
+  const auto blocked = m.block(block, t0 + 70);
+  REQUIRE(blocked.ok());
+  REQUIRE(m.block({{"A-1-3", "A-1-2"}, false}, t0 + 80).ok());
+  REQUIRE(m.hold(seats_for("c2", {"A-1-3"}, 2), t0 + 90).ok());
+  const auto block_again = m.block(block, t0 + 100);
+  REQUIRE(block_again.ok());
+  CHECK(block_again.value() == blocked.value());
+  CHECK(m.seats().state(m.layout().find_seat("A-1-3").value()) == seat_state::held);
+  CHECK(m.check_invariants().empty());
+  auto copy = snapshot_codec::decode(snapshot_codec::encode(m));
+  REQUIRE(copy.ok());
+  CHECK(copy.value().block(block, t0 + 110).value() == blocked.value());
+}

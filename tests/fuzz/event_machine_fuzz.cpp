@@ -75,6 +75,11 @@ struct run {
     return ids[p.below(static_cast<std::uint32_t>(ids.size()))];
   }
 
+  // No key three times in four; else one of four keys, shared by every kind of command.
+  static std::string key(program& p) {
+    return p.below(4) == 0 ? "k" + std::to_string(p.below(4)) : std::string();
+  }
+
   command next(program& p) {
     switch (p.below(11)) {
       case 0:
@@ -103,9 +108,10 @@ struct run {
         return c;
       }
       case 4:
-        return extend_command{pick(p, holds, "h9-000000000000000000000000"), p.below(120)};
+        return extend_command{pick(p, holds, "h9-000000000000000000000000"), p.below(120), "",
+                              key(p), p.below(2)};
       case 5:
-        return release_command{pick(p, holds, "h9-000000000000000000000000")};
+        return release_command{pick(p, holds, "h9-000000000000000000000000"), "", key(p), 0};
       case 6: {
         confirm_command c{pick(p, holds, "h9-000000000000000000000000"),
                           "pay" + std::to_string(p.below(3)),
@@ -116,9 +122,9 @@ struct run {
         return c;
       }
       case 7:
-        return cancel_command{pick(p, reservations, "r1-9-00000000"), "fuzz"};
+        return cancel_command{pick(p, reservations, "r1-9-00000000"), "fuzz", "", key(p), 0};
       case 8:
-        return block_command{{seat(p), seat(p)}, p.below(2) == 0};
+        return block_command{{seat(p), seat(p)}, p.below(2) == 0, key(p), p.below(2)};
       case 9:
         if (!keyed.empty()) return keyed[p.below(static_cast<std::uint32_t>(keyed.size()))];
         return expire_command{};

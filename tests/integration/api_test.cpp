@@ -227,6 +227,90 @@ TEST_CASE(
             .status == 400);
 }
 
+TEST_CASE(
+    "api: extend, release, cancel, block and unblock take an idempotency key and replay the "
+    "first answer after the state moved on",
+    "[integration]") {
+  seatd_process node;
+  REQUIRE(node.wait_ready());
+  auto c = node.client();
+  create_concert(c);
+  const auto held =
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("cust1", {"A-1-1"}), gateway);
+  REQUIRE(held.status == 201);
+  const std::string hold = "/v1/events/ev1/holds/" + body_of(held)["hold_id"].get<std::string>();
+
+  // extend, keyed in the body: the retry after a second extend still shows the first expiry.
+  const auto extended =
+      c.request("POST", hold + "/extend", R"({"ttl_s": 300, "idempotency_key": "x-1"})", gateway);
+  REQUIRE(extended.status == 200);
+  REQUIRE(c.request("POST", hold + "/extend", R"({"ttl_s": 500})", gateway).status == 200);
+  const auto extended_again =
+      c.request("POST", hold + "/extend", R"({"ttl_s": 300, "idempotency_key": "x-1"})", gateway);
+  CHECK(extended_again.status == 200);
+  CHECK(extended_again.body == extended.body);
+  const auto reused =
+      c.request("POST", hold + "/extend", R"({"ttl_s": 301, "idempotency_key": "x-1"})", gateway);
+  CHECK(reused.status == 409);
+  CHECK(body_of(reused)["error"] == "idempotency_key_reused");
+
+  // release (DELETE), keyed by the header: a retry answers the release, not a 404 or a 410.
+  const auto released = c.request("DELETE", hold, "", gateway, {{"Idempotency-Key", "r-1"}});
+  REQUIRE(released.status == 200);
+  CHECK(body_of(released)["status"] == "released");
+  const auto released_again = c.request("DELETE", hold, "", gateway, {{"Idempotency-Key", "r-1"}});
+  CHECK(released_again.status == 200);
+  CHECK(released_again.body == released.body);
+  // The extend's key names the hold too: it is not the release's answer.
+  CHECK(c.request("DELETE", hold, "", gateway, {{"Idempotency-Key", "x-1"}}).status == 409);
+
+  // cancel, keyed in the body; a plain retry would be 409 reservation_already_cancelled.
+  const auto sold =
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("cust2", {"A-1-2"}), gateway);
+  REQUIRE(sold.status == 201);
+  const auto confirmed = c.request(
+      "POST", "/v1/events/ev1/holds/" + body_of(sold)["hold_id"].get<std::string>() + "/confirm",
+      R"({"payment_ref": "p2"})", gateway);
+  REQUIRE(confirmed.status == 201);
+  const std::string cancel = "/v1/events/ev1/reservations/" +
+                             body_of(confirmed)["reservation_id"].get<std::string>() + "/cancel";
+  const auto cancelled =
+      c.request("POST", cancel, R"({"reason": "refund", "idempotency_key": "c-1"})", gateway);
+  REQUIRE(cancelled.status == 200);
+  const auto cancelled_again =
+      c.request("POST", cancel, R"({"reason": "refund", "idempotency_key": "c-1"})", gateway);
+  CHECK(cancelled_again.status == 200);
+  CHECK(cancelled_again.body == cancelled.body);
+  CHECK(c.request("POST", cancel, R"({"reason": "refund"})", gateway).status == 409);
+
+  // block and unblock (admin): the replay shows the seats as the first answer did, though
+  // they were unblocked and held since.
+  const std::string seats = R"({"seats": ["A-1-3", "A-1-4"], "idempotency_key": "b-1"})";
+  const auto blocked = c.request("POST", "/v1/events/ev1/seats/block", seats, admin);
+  REQUIRE(blocked.status == 200);
+  const auto unblocked =
+      c.request("POST", "/v1/events/ev1/seats/unblock", R"({"seats": ["A-1-3", "A-1-4"]})", admin,
+                {{"Idempotency-Key", "u-1"}});
+  REQUIRE(unblocked.status == 200);
+  REQUIRE(
+      c.request("POST", "/v1/events/ev1/holds", hold_seats("cust3", {"A-1-3"}), gateway).status ==
+      201);
+  const auto blocked_again = c.request("POST", "/v1/events/ev1/seats/block", seats, admin);
+  CHECK(blocked_again.status == 200);
+  CHECK(blocked_again.body == blocked.body);
+  const auto unblocked_again =
+      c.request("POST", "/v1/events/ev1/seats/unblock", R"({"seats": ["A-1-3", "A-1-4"]})", admin,
+                {{"Idempotency-Key", "u-1"}});
+  CHECK(unblocked_again.status == 200);
+  CHECK(unblocked_again.body == unblocked.body);
+  // An unblock may not reuse the block's key.
+  CHECK(c.request("POST", "/v1/events/ev1/seats/unblock", seats, admin).status == 409);
+  // Body and header must agree here too.
+  CHECK(c.request("POST", cancel, R"({"idempotency_key": "c-1"})", gateway,
+                  {{"Idempotency-Key", "c-2"}})
+            .status == 400);
+}
+
 TEST_CASE("api: errors follow API.md's codes and order", "[integration]") {
   seatd_process node;
   REQUIRE(node.wait_ready());
