@@ -78,7 +78,7 @@ forwarder::~forwarder() {
   }
   for (auto& [id, w] : left) {
     if (w.timer) w.timer->cancel();
-    w.failed("the node is stopping; the outcome is unknown");
+    w.failed("the node is stopping; the outcome is unknown", true);
   }
 }
 
@@ -108,16 +108,23 @@ void forwarder::forward(cluster::raft::node_id leader, const common::http_reques
           if (!self) return;
           if (auto late = self->take(id, cluster::raft::no_node)) {
             self->timed_out.add();
-            late->failed("the shard's leader did not answer in time; the outcome is unknown");
+            late->failed("the shard's leader did not answer in time; the outcome is unknown", true);
           }
         });
   }
   if (!impl_->send(leader, peer::frame_kind::forward_request, peer::encode(m))) {
     if (auto refused = impl_->take(m.id, cluster::raft::no_node)) {
       impl_->unreachable.add();
-      refused->failed("the shard's leader is not reachable from this node; retry");
+      refused->failed("the shard's leader is not reachable from this node; retry", false);
     }
   }
+}
+
+void forwarder::after(std::chrono::milliseconds delay, std::function<void()> run) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(impl_->io, delay);
+  timer->async_wait([timer, run = std::move(run)](const boost::system::error_code& ec) {
+    if (!ec) run();
+  });
 }
 
 void forwarder::on_response(cluster::raft::node_id from, std::span<const std::uint8_t> body) {

@@ -30,8 +30,9 @@ class forwarder {
   using send_fn = std::function<bool(cluster::raft::node_id to, cluster::peer::frame_kind kind,
                                      std::span<const std::uint8_t> body)>;
   using answer_fn = std::function<void(common::http_answer)>;
-  // Why no answer came from the leader; called instead of the answer_fn, once.
-  using failure_fn = std::function<void(const std::string& why)>;
+  // Why no answer came from the leader; called instead of the answer_fn, once. `sent`: the
+  // request may have reached the leader (when not, nothing changed).
+  using failure_fn = std::function<void(const std::string& why, bool sent)>;
 
   forwarder(boost::asio::io_context& io, send_fn send, std::chrono::milliseconds timeout,
             common::metrics_registry& metrics);
@@ -44,6 +45,8 @@ class forwarder {
   // Exactly one of them runs, once. Any thread.
   void forward(cluster::raft::node_id leader, const common::http_request& request, answer_fn done,
                failure_fn failed);
+  // Runs `run` after `delay` on the io_context's threads (not at all if it stops first).
+  void after(std::chrono::milliseconds delay, std::function<void()> run);
   // A forward_response frame from `from` (the transport's thread).
   void on_response(cluster::raft::node_id from, std::span<const std::uint8_t> body);
   // A forward_request frame from `from`: served by `serve` (the router), its answer sent

@@ -148,6 +148,10 @@ namespace {
 // answer from an actor.
 class reply_to {
  public:
+  // What a refusal that changed nothing (this node does not lead the event's shard) does
+  // instead of answering 503: send the request to the leader once one is known.
+  using elsewhere_fn = std::function<void(const reply_to&)>;
+
   reply_to(router::series_table& series, std::size_t route, std::string request_id,
            responder respond)
       : series_(&series),
@@ -157,6 +161,19 @@ class reply_to {
         respond_(std::move(respond)) {}
 
   void set_route(std::size_t route) { route_ = route; }
+  void set_elsewhere(elsewhere_fn to) { elsewhere_ = std::make_shared<const elsewhere_fn>(to); }
+  // A request another node forwarded here: its refusals say so (router::refused_header), so
+  // that the other node sends it on to the leader.
+  void mark_refusals() { mark_refusals_ = true; }
+
+  // This node does not lead the event's shard and changed nothing: the request goes to the
+  // leader (set_elsewhere), or the answer is 503 `message`.
+  void not_leader(std::string_view message) const {
+    if (elsewhere_) return (*elsewhere_)(*this);
+    http_answer a = answer_of(error_response(503, "unavailable", message));
+    if (mark_refusals_) a.headers.emplace_back(router::refused_header, "not-leader");
+    (*this)(std::move(a));
+  }
 
   void operator()(http_answer a) const {
     a.headers.emplace_back("X-Request-Id", request_id_);
@@ -176,6 +193,8 @@ class reply_to {
   clock_type::time_point started_;
   std::string request_id_;
   responder respond_;
+  std::shared_ptr<const elsewhere_fn> elsewhere_;
+  bool mark_refusals_ = false;
 };
 
 // What to do once the state an answer shows is committed: send it. When the log says it may
@@ -184,10 +203,10 @@ class reply_to {
 finish finish_with(const response& r, const reply_to& reply) {
   return [a = answer_of(r), reply](actors::log_status status) {
     if (status == actors::log_status::committed) return reply(a);
-    // Refused before it reached the log: nothing changed (the owners' state is rebuilt).
+    // Refused before it reached the log, or its entry can never commit: nothing changed
+    // (the owners' state is rebuilt).
     if (status == actors::log_status::not_leader)
-      return reply.error(503, "unavailable",
-                         "the event's shard is changing leader; nothing was changed: retry");
+      return reply.not_leader("the event's shard is changing leader; nothing was changed: retry");
     reply.error(503, "unavailable",
                 "the outcome is unknown (" + std::string(actors::log_status_name(status)) +
                     "); retry with the same idempotency key");
@@ -277,8 +296,7 @@ void node_busy(const reply_to& reply) {
 }
 // 503 (API.md: no leader for the event's shard here, with Retry-After).
 void not_leader(const reply_to& reply) {
-  reply.error(503, "unavailable",
-              "this node does not lead the event's shard; retry (another node may)");
+  reply.not_leader("this node does not lead the event's shard; retry (another node may)");
 }
 
 void dispatch(call& c, std::shared_ptr<event_request> request) {
@@ -658,7 +676,9 @@ std::optional<response> admission(const call& c, access needs) {
     return error_response(403, "forbidden", "this operation needs an admin token");
   if (c.request.body_too_large)
     return error_response(413, "body_too_large", "the request body is over the limit");
-  if (!c.node.ready()) return error_response(503, "unavailable", "the node is recovering");
+  // Not every shard's leader need be known (that is /readyz): a request whose shard has none
+  // yet waits for one.
+  if (!c.node.started()) return error_response(503, "unavailable", "the node is recovering");
   return std::nullopt;
 }
 
@@ -700,23 +720,115 @@ void router::handle_operations(http_request request, responder respond) {
   serve(std::move(request), std::move(respond), true);
 }
 
+struct router::leader_links {
+  cluster::node& node;
+  const router_config& config;
+  common::metrics_registry& metrics;
+  const std::function<cluster_view()>& view;
+  const forward_fn& forward;
+  const after_fn& after;
+};
+
+namespace {
+
+// An event's request in a replicated node, which may have to be served elsewhere. Each step
+// is bounded by `deadline`.
+struct event_request_route {
+  const router::leader_links& links;
+  std::shared_ptr<const http_request> request;
+  const route* found;
+  clock_type::time_point deadline;
+
+  // Runs the route here, with the request's refusals (nothing changed, not the leader)
+  // sent on to the leader instead of answered.
+  void here(const reply_to& answer) const {
+    const std::string_view target = request->target;
+    const auto question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    call c{*request,
+           split_path(path),
+           path,
+           question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
+           links.node,
+           links.config,
+           links.metrics,
+           answer,
+           links.view};
+    c.reply.set_elsewhere([self = *this](const reply_to& r) { self.again(r, {}); });
+    found->run(c);
+  }
+
+  // Wherever the event is served now: at its shard's leader, or here if this node leads it.
+  void next(const reply_to& answer) const {
+    const std::string event_id(split_path(request->target.substr(0, request->target.find('?')))[2]);
+    if (const auto leader = links.node.leader_elsewhere(event_id)) return at(*leader, answer);
+    if (links.node.leads_event(event_id)) return here(answer);
+    again(answer, "no leader is known for the event's shard; nothing was changed: retry");
+  }
+
+  // Tries again in 20 ms, or answers 503 `why` past the deadline.
+  void again(const reply_to& answer, std::string why) const {
+    if (clock_type::now() >= deadline)
+      return answer.error(503, "unavailable",
+                          why.empty() ? "the event's shard is changing leader; nothing was "
+                                        "changed: retry"
+                                      : why);
+    links.after(std::chrono::milliseconds(20), [self = *this, answer] { self.next(answer); });
+  }
+
+  void at(cluster::raft::node_id leader, const reply_to& answer) const {
+    links.forward(
+        leader, *request,
+        [self = *this, answer](http_answer a) {
+          const auto marked = std::find_if(a.headers.begin(), a.headers.end(), [](const auto& h) {
+            return common::equals_ignoring_case(h.first, router::refused_header);
+          });
+          // That node no longer leads the shard either, and changed nothing.
+          if (a.status == 503 && marked != a.headers.end()) return self.again(answer, {});
+          // answer adds its own X-Request-Id (the same id) and Retry-After.
+          std::erase_if(a.headers, [](const auto& h) {
+            return common::equals_ignoring_case(h.first, "X-Request-Id") ||
+                   common::equals_ignoring_case(h.first, "Retry-After");
+          });
+          answer(std::move(a));
+        },
+        [self = *this, answer](const std::string& why, bool sent) {
+          if (!sent) return self.again(answer, why);  // it never left: nothing changed
+          answer.error(503, "unavailable", why);
+        });
+  }
+};
+
+}  // namespace
+
+void router::set_forwarding(forward_fn forward, after_fn after) {
+  forward_ = std::move(forward);
+  after_ = std::move(after);
+  links_ = std::make_unique<leader_links>(
+      leader_links{node_, config_, metrics_, cluster_view_, forward_, after_});
+}
+
 void router::serve(http_request request, responder respond, bool operations_only) {
   // One id for the request on every node it passes through (forwarding carries it).
   if (!usable_request_id(request.request_id)) request.request_id = new_request_id();
-  const std::string_view target = request.target;
+  // Replicated, the request is kept until answered: it may go to another node later.
+  std::shared_ptr<const http_request> kept;
+  if (links_) kept = std::make_shared<const http_request>(std::move(request));
+  const http_request& r = kept ? *kept : request;
+  const std::string_view target = r.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
-  call c{request,
+  call c{r,
          split_path(path),
          path,
          question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
          node_,
          config_,
          metrics_,
-         reply_to(*series_, unknown_route, request.request_id, std::move(respond)),
+         reply_to(*series_, unknown_route, r.request_id, std::move(respond)),
          cluster_view_};
   // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
-  const route* found = find_route(request.method == "HEAD" ? "GET" : request.method, c.parts);
+  const route* found = find_route(r.method == "HEAD" ? "GET" : r.method, c.parts);
   if (operations_only && found && found->needs != access::open) found = nullptr;
   if (operations_only && !found) return c.reply.error(404, "not_found", "no such route");
   // Every request under /v1 needs a token, found or not; outside it only the operations
@@ -729,23 +841,18 @@ void router::serve(http_request request, responder respond, bool operations_only
   }
   if (!found) return c.reply.error(404, "not_found", "no such route");
   c.reply.set_route(static_cast<std::size_t>(found - routes.data()));
-  // An event's request goes to the leader of its shard, once; a forwarded one is served
-  // here or refused (503), never sent on again.
-  if (forward_ && !request.forwarded && c.parts.size() >= 3 && c.parts[1] == "events") {
-    if (const auto leader = node_.leader_elsewhere(c.parts[2])) {
-      forward_(
-          *leader, request,
-          [reply = c.reply](http_answer a) {
-            // reply adds its own X-Request-Id (the same id) and Retry-After.
-            std::erase_if(a.headers, [](const auto& h) {
-              return common::equals_ignoring_case(h.first, "X-Request-Id") ||
-                     common::equals_ignoring_case(h.first, "Retry-After");
-            });
-            reply(std::move(a));
-          },
-          [reply = c.reply](const std::string& why) { reply.error(503, "unavailable", why); });
-      return;
+  if (links_ && c.parts.size() >= 3 && c.parts[1] == "events") {
+    // A request another node forwarded is served here or refused, never sent on again; its
+    // refusals say so, for that node to send it on.
+    if (r.forwarded) {
+      c.reply.mark_refusals();
+      return found->run(c);
     }
+    // Any other goes to the leader of its event's shard, now or after a refusal.
+    const event_request_route route{*links_, kept, found,
+                                    clock_type::now() + std::chrono::seconds(2)};
+    if (const auto leader = node_.leader_elsewhere(c.parts[2])) return route.at(*leader, c.reply);
+    c.reply.set_elsewhere([route](const reply_to& answer) { route.again(answer, {}); });
   }
   found->run(c);
 }

@@ -4,6 +4,7 @@
 // node. Answers are rendered on the actor from the machine's state and sent once that
 // state is durable.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,10 +43,21 @@ class router {
   // Replicated: requests for an event whose shard another node leads go to that node through
   // `forward` (api/forwarder.hpp): `respond` gets the leader's answer, or `failed` says why
   // none came (answered 503 here). Set before serving.
+  // `failed` says whether the request may have reached the leader (sent): when it may not,
+  // nothing changed. `after` runs a function later (on a serving thread).
+  //
+  // A request this node cannot serve because it does not lead the event's shard, or whose
+  // proposal was refused and changed nothing (a leadership change under way), is not
+  // answered 503 at once: it goes to the leader as soon as one is known (or is served here,
+  // if this node leads again), for up to 2 s; a leader that refuses it the same way marks
+  // its answer with refused_header, and it is sent on again.
   using forward_fn = std::function<void(
       cluster::raft::node_id leader, const common::http_request& request, common::responder respond,
-      std::function<void(const std::string& why)> failed)>;
-  void set_forwarding(forward_fn forward) { forward_ = std::move(forward); }
+      std::function<void(const std::string& why, bool sent)> failed)>;
+  using after_fn = std::function<void(std::chrono::milliseconds delay, std::function<void()> run)>;
+  void set_forwarding(forward_fn forward, after_fn after);
+  // On the answer of a forwarded request that this node refused without changing anything.
+  static constexpr std::string_view refused_header = "X-Seatd-Refused";
   // Replicated: what GET /v1/cluster shows (nodes and shards as this node knows them); the
   // router adds the event count and ?event=ID.
   void set_cluster_view(std::function<cluster_view()> view) { cluster_view_ = std::move(view); }
@@ -57,6 +69,7 @@ class router {
   // series of each (route, status), resolved once.
   struct call;
   class series_table;
+  struct leader_links;
 
  private:
   void serve(common::http_request request, common::responder respond, bool operations_only);
@@ -66,7 +79,9 @@ class router {
   common::metrics_registry& metrics_;
   std::unique_ptr<series_table> series_;
   forward_fn forward_;
+  after_fn after_;
   std::function<cluster_view()> cluster_view_;
+  std::unique_ptr<leader_links> links_;  // replicated: what sending on to a leader needs
 };
 
 }  // namespace seatd::api

@@ -439,8 +439,12 @@ int run(settings s) {
           metrics, emitter_log);
       router.set_forwarding(
           [&forwarding](cluster::raft::node_id leader, const common::http_request& request,
-                        common::responder respond, std::function<void(const std::string&)> failed) {
+                        common::responder respond,
+                        std::function<void(const std::string&, bool)> failed) {
             forwarding->forward(leader, request, std::move(respond), std::move(failed));
+          },
+          [&forwarding](std::chrono::milliseconds delay, std::function<void()> run) {
+            forwarding->after(delay, std::move(run));
           });
     } else {
       opened = cluster::open_shard_log(*store, {}, {s.checkpoint_entries}, render_stream_record,

@@ -163,6 +163,11 @@ std::optional<raft::node_id> node::leader_elsewhere(std::string_view event_id) c
   return leader;
 }
 
+bool node::leads_event(std::string_view event_id) const {
+  std::shared_lock lock(directory_mutex_);
+  return leads(shard_of(event_id));
+}
+
 void node::hand_off_leadership() {
   if (raft_) raft_->hand_off_leadership(reachable_);
 }

@@ -79,7 +79,12 @@ class node {
   // them. An event not hosted here any more is skipped (its new leader publishes again
   // what it still has: duplicates, which seat-persister skips).
   void stream_delivered(const std::vector<storage::outbox_key>& keys);
+  // Recovered and not stopping, with every replicated shard led by a node this one reaches:
+  // what /readyz says.
   bool ready() const;
+  // Recovered and not stopping: it takes gateway requests (a replicated node serves or
+  // forwards each; one for a shard whose leader is not known yet waits for it).
+  bool started() const { return ready_.load(); }
 
   dispatch_status dispatch(std::string_view event_id,
                            std::shared_ptr<actors::event_request> request);
@@ -93,6 +98,8 @@ class node {
   // Replicated: the node that leads the event's shard, when it is another one and known (the
   // request goes there); nullopt when this node serves it (or answers 503 itself).
   std::optional<raft::node_id> leader_elsewhere(std::string_view event_id) const;
+  // This node hosts the event's shard (always, on a single node).
+  bool leads_event(std::string_view event_id) const;
   std::uint32_t shard_count() const { return shard_count_; }
   std::size_t event_count() const;
   // The highest index of the shard's log that is committed (0 before start()).

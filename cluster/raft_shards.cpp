@@ -341,8 +341,16 @@ std::vector<actors::snapshot_part> raft_shards::take_restored_parts(std::uint32_
 }
 
 void raft_shards::tick() {
+  ++ticks_;
   for (auto& [shard, r] : replicas_)
     r.core.tick();
+}
+
+bool raft_shards::gives_up_waiting(const replica& r) const {
+  const auto timeouts = static_cast<std::uint64_t>(2 * config_.election_ticks);
+  if (!r.lost_at_tick || ticks_ - *r.lost_at_tick < timeouts) return false;
+  return std::any_of(r.waiters.begin(), r.waiters.end(),
+                     [](const waiter& w) { return !w.outcome; });
 }
 
 void raft_shards::transfer_leadership(std::uint32_t shard, raft::node_id to) {
@@ -423,7 +431,7 @@ std::optional<raft_turn> raft_shards::take_turn() {
     }
     const bool leader_moved = r.core.leader() != r.known_leader || r.core.term() != r.known_term;
     const bool rehost = r.refused_while_leading && r.core.transferee() == raft::no_node;
-    if (!r.core.has_ready() && !leader_moved && !rehost) continue;
+    if (!r.core.has_ready() && !leader_moved && !rehost && !gives_up_waiting(r)) continue;
     raft::ready ready = r.core.take_ready();
     if (ready.hard) turn.batch.hard_states.push_back({shard, ready.hard->term, ready.hard->vote});
     std::optional<installed_snapshot> installed;
@@ -502,15 +510,15 @@ void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, ra
   if (!ready.committed.empty()) {
     const raft::index_t first = ready.committed.front().index;
     r.committed_last = ready.committed.back().index;
-    // A proposal at a committed index is decided: ours if the entry has the term we proposed
-    // in, replaced by another leader's entry otherwise (the core reports the loss of
-    // leadership before that can happen; this keeps the outcome right regardless).
+    // A proposal at a committed index is decided, on a leader or (after losing the
+    // leadership) a follower: ours if the entry has the term we proposed in; otherwise
+    // another leader's entry took its place, and ours can never commit (nothing changed).
     // Proposals wait in index order.
     for (waiter& w : r.waiters) {
       if (w.barrier || w.outcome || w.index < first) continue;
       if (w.index > r.committed_last) break;
       const raft::entry& e = ready.committed[w.index - first];
-      w.outcome = w.term == e.term ? log_status::committed : log_status::leadership_lost;
+      w.outcome = w.term == e.term ? log_status::committed : log_status::not_leader;
     }
   }
   for (const raft::read_state& read : ready.reads) {
@@ -522,9 +530,17 @@ void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, ra
     }
   }
   if (ready.leadership_lost || r.core.current_role() != raft::role::leader) {
+    // Barriers end here. Proposals wait for their entries' fate, which the new leader's
+    // commits decide (a hand-off commits them), for two election timeouts at most; then
+    // their outcome is unknown.
     r.last_proposed = 0;
+    if (!r.lost_at_tick) r.lost_at_tick = ticks_;
+    const bool give_up = gives_up_waiting(r);
     for (waiter& w : r.waiters)
-      if (!w.outcome) w.outcome = w.barrier ? log_status::not_leader : log_status::leadership_lost;
+      if (!w.outcome && (w.barrier || give_up))
+        w.outcome = w.barrier ? log_status::not_leader : log_status::leadership_lost;
+  } else {
+    r.lost_at_tick.reset();
   }
   for (waiter& w : r.waiters)
     if (w.barrier && !w.outcome && w.confirmed && w.index <= r.committed_last)

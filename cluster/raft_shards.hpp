@@ -16,10 +16,12 @@
 //
 // Completions carry the log_port statuses: `committed` once the entry is committed (on a
 // majority, this node's own write included) and handed out for applying; `not_leader` when
-// nothing was proposed (this node does not lead the shard, or hands leadership over);
-// `leadership_lost` when it was proposed and its outcome is unknown (this node stopped
-// leading before it committed, or a new leader replaced it). A barrier completes once the
-// node is confirmed leader by a heartbeat round (read index) and everything proposed to the
+// nothing was proposed (this node does not lead the shard, or hands leadership over), or
+// when the entry can never commit (another leader's entry was committed at its index);
+// `leadership_lost` when it was proposed and its outcome is unknown: this node stopped
+// leading and did not learn the entry's fate within two election timeouts (as a follower it
+// learns it from the new leader's commits, so a hand-off decides them). A barrier completes once
+// the node is confirmed leader by a heartbeat round (read index) and everything proposed to the
 // shard before it is committed: an answer it releases never comes from a deposed leader's
 // state alone.
 //
@@ -243,6 +245,9 @@ class raft_shards {
     // A proposal was refused while this node led the shard (a transfer under way): the event
     // owners' state is ahead of the log until the shard is hosted again.
     bool refused_while_leading = false;
+    // The tick at which this node stopped leading (unset while it leads): its proposals wait
+    // for their entries' fate until two election timeouts later.
+    std::optional<std::uint64_t> lost_at_tick;
   };
   struct taken {
     std::uint32_t shard;
@@ -258,6 +263,8 @@ class raft_shards {
 
   raft_shards(raft_shards_config config, std::vector<std::vector<raft::node_id>> placement);
   void ask_read(replica& r, waiter& b);
+  // No longer leading for two election timeouts, with proposals still undecided.
+  bool gives_up_waiting(const replica& r) const;
   void finish(std::uint32_t shard, replica& r, raft::ready& ready, raft_turn_done& out);
 
   raft_shards_config config_;
@@ -266,6 +273,7 @@ class raft_shards {
   std::size_t waiting_ = 0;
   std::uint64_t next_context_ = 1;
   std::uint64_t next_turn_ = 1;
+  std::uint64_t ticks_ = 0;
   std::optional<std::uint64_t> in_flight_;
   std::vector<taken> taken_;
   std::vector<std::uint32_t> compactions_taken_;

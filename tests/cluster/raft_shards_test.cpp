@@ -512,6 +512,59 @@ TEST_CASE("raft_shards: a cut-off leader commits nothing, its proposal and barri
   CHECK(changes.back().leader == new_leader);
 }
 
+TEST_CASE(
+    "raft_shards: a deposed leader learns its proposals' fate from the new leader: committed "
+    "when its entry was kept, refused (nothing changed) when another took its place",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id old_leader = start_with_event(c, script);
+  // The first proposal's append reaches the followers; their acknowledgements do not come
+  // back. The second never leaves the old leader.
+  outcome kept;
+  const auto kept_hold = script.hold("ev", {"1-1-1"});
+  REQUIRE_FALSE(c.raft(old_leader).propose(kept_hold.entry, kept.done()));
+  c.settle(1);
+  c.cut(old_leader);
+  outcome replaced;
+  REQUIRE_FALSE(c.raft(old_leader).propose(script.hold("ev", {"1-1-2"}).entry, replaced.done()));
+  c.settle();
+  CHECK_FALSE(kept.decided());
+  // The others elect a leader, which commits the first entry with its own no-op; the old
+  // leader, deposed by check-quorum, keeps both proposals waiting.
+  raft::node_id new_leader = raft::no_node;
+  for (int t = 0; t < 40 && (new_leader == raft::no_node || new_leader == old_leader); ++t) {
+    c.tick();
+    new_leader = c.leader_of(0);
+  }
+  REQUIRE(new_leader != raft::no_node);
+  REQUIRE(new_leader != old_leader);
+  CHECK_FALSE(kept.decided());
+  CHECK_FALSE(replaced.decided());
+  c.heal(old_leader);
+  c.tick(3);
+  CHECK(kept.status() == log_status::committed);
+  CHECK(replaced.status() == log_status::not_leader);
+  CHECK(c.raft(old_leader).waiting() == 0);
+}
+
+TEST_CASE("raft_shards: a deposed leader that learns nothing ends its proposals unknown",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id old_leader = start_with_event(c, script);
+  c.cut(old_leader);
+  outcome lost;
+  REQUIRE_FALSE(c.raft(old_leader).propose(script.hold("ev", {"1-1-1"}).entry, lost.done()));
+  c.settle();
+  // Deposed by check-quorum after an election timeout (10 ticks at least), it gives up two
+  // election timeouts (20 ticks) later.
+  c.tick(25);
+  CHECK_FALSE(lost.decided());
+  c.tick(40);
+  CHECK(lost.status() == log_status::leadership_lost);
+}
+
 TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier", "[unit][raft]") {
   cluster c({1, 2, 3}, 1);
   event_script script;
