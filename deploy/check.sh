@@ -58,6 +58,8 @@ class StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *anchor": keys written beside it replace the anchor's
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -274,32 +276,66 @@ else:
 # ---- compose and Prometheus ----------------------------------------------------------------
 compose = docs["deploy/compose.yaml"][0]
 services = compose.get("services", {})
-for name in ("seatd", "prometheus"):
-    if name not in services:
-        fail(f"deploy/compose.yaml: no {name} service")
-seatd = services.get("seatd", {})
-if seatd.get("build", {}).get("dockerfile") != "deploy/Dockerfile" or \
-        os.path.normpath(os.path.join("deploy", seatd.get("build", {}).get("context", ""))) != ".":
-    fail("deploy/compose.yaml: seatd must build deploy/Dockerfile with the repository as context")
-if seatd.get("env_file") != ".env" or not os.path.exists("deploy/.env.example"):
-    fail("deploy/compose.yaml: seatd's tokens come from env_file .env (deploy/.env.example)")
+if "prometheus" not in services:
+    fail("deploy/compose.yaml: no prometheus service")
+# The cluster: seatd-1, seatd-2, seatd-3, each a member of the same --peers list at its
+# service name, with its own named volume.
+nodes = {n: s for n, s in services.items() if re.fullmatch(r"seatd-\d+", n)}
+if len(nodes) != 3:
+    fail(f"deploy/compose.yaml: {len(nodes)} seatd-N services, expected 3 (a 3-node cluster)")
+if not any(n.get("build") for n in nodes.values()):
+    fail("deploy/compose.yaml: one seatd node must build the image")
+for n in nodes.values():
+    build = n.get("build")
+    if build and (build.get("dockerfile") != "deploy/Dockerfile" or
+                  os.path.normpath(os.path.join("deploy", build.get("context", ""))) != "."):
+        fail("deploy/compose.yaml: seatd must build deploy/Dockerfile with the repository as context")
 example_env = dict(l.split("=", 1) for l in read("deploy/.env.example").splitlines()
                    if l and not l.startswith("#"))
-if set(example_env) != {"SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN"}:
-    fail(f"deploy/.env.example: variables {sorted(example_env)}, expected the two token variables")
-command = seatd.get("command", [])
-check_flags("deploy/compose.yaml seatd command", command)
-compose_port = (flag_value(command, "--listen") or "").rsplit(":", 1)[-1]
-if not any(str(p).endswith(":" + compose_port) for p in seatd.get("ports", [])):
-    fail(f"deploy/compose.yaml: no published port maps to seatd's --listen port {compose_port}")
-compose_admin_port = (flag_value(command, "--admin-listen") or "").rsplit(":", 1)[-1]
-if not compose_admin_port:
-    fail("deploy/compose.yaml: seatd needs --admin-listen (probes and the scrape use it)")
-if not (flag_value(command, "--data-dir") or "").startswith("/var/lib/seatd/"):
-    fail("deploy/compose.yaml: --data-dir must be inside the volume at /var/lib/seatd")
-if seatd.get("stop_signal") != "SIGTERM":
-    fail("deploy/compose.yaml: seatd's stop_signal must be SIGTERM")
+if set(example_env) != {"SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN", "SEATD_CLUSTER_SECRET"}:
+    fail(f"deploy/.env.example: variables {sorted(example_env)}, expected the two token "
+         "variables and SEATD_CLUSTER_SECRET")
 declared = set(compose.get("volumes", {}))
+peer_lists = set()
+member_ids = {}
+data_volumes = set()
+admin_ports = set()
+for name, seatd in sorted(nodes.items()):
+    if seatd.get("env_file") != ".env" or not os.path.exists("deploy/.env.example"):
+        fail(f"deploy/compose.yaml: {name}'s tokens and secret come from env_file .env "
+             "(deploy/.env.example)")
+    command = seatd.get("command", [])
+    check_flags(f"deploy/compose.yaml {name} command", command)
+    compose_port = (flag_value(command, "--listen") or "").rsplit(":", 1)[-1]
+    if not any(str(p).endswith(":" + compose_port) for p in seatd.get("ports", [])):
+        fail(f"deploy/compose.yaml: no published port maps to {name}'s --listen port {compose_port}")
+    admin_port = (flag_value(command, "--admin-listen") or "").rsplit(":", 1)[-1]
+    if not admin_port:
+        fail(f"deploy/compose.yaml: {name} needs --admin-listen (probes and the scrape use it)")
+    admin_ports.add(admin_port)
+    if not (flag_value(command, "--data-dir") or "").startswith("/var/lib/seatd/"):
+        fail(f"deploy/compose.yaml: {name}'s --data-dir must be inside the volume at /var/lib/seatd")
+    if seatd.get("stop_signal") != "SIGTERM":
+        fail(f"deploy/compose.yaml: {name}'s stop_signal must be SIGTERM")
+    volumes = [v.split(":")[0] for v in seatd.get("volumes", [])
+               if v.split(":")[0] in declared and v.split(":")[1] == "/var/lib/seatd"]
+    if len(volumes) != 1:
+        fail(f"deploy/compose.yaml: {name}'s data must be a named volume at /var/lib/seatd")
+    data_volumes.update(volumes)
+    peer_lists.add(flag_value(command, "--peers") or "")
+    member_ids[name] = flag_value(command, "--node-id")
+if len(data_volumes) != len(nodes):
+    fail("deploy/compose.yaml: every seatd node needs a volume of its own")
+if len(peer_lists) != 1:
+    fail("deploy/compose.yaml: every seatd node must be given the same --peers")
+else:
+    members = dict(m.split("=", 1) for m in next(iter(peer_lists)).split(",") if "=" in m)
+    for name, node_id in member_ids.items():
+        if members.get(node_id, "").rsplit(":", 1)[0] != name:
+            fail(f"deploy/compose.yaml: --peers must list {name}'s --node-id {node_id} at {name}")
+    if len(members) != len(nodes):
+        fail("deploy/compose.yaml: --peers must list exactly the seatd nodes")
+compose_admin_port = next(iter(admin_ports)) if len(admin_ports) == 1 else ""
 for service_name, service in services.items():
     for volume in service.get("volumes", []):
         source = volume.split(":", 1)[0]
@@ -308,11 +344,8 @@ for service_name, service in services.items():
                 fail(f"deploy/compose.yaml: {service_name} mounts {source}, which does not exist")
         elif source not in declared:
             fail(f"deploy/compose.yaml: {service_name} uses the undeclared volume {source}")
-    if service_name != "seatd" and ":" not in str(service.get("image", "")):
+    if service_name not in nodes and ":" not in str(service.get("image", "")):
         fail(f"deploy/compose.yaml: {service_name}'s image must have a version tag")
-if not any(v.split(":")[1] == "/var/lib/seatd" for v in seatd.get("volumes", [])
-           if v.split(":")[0] in declared):
-    fail("deploy/compose.yaml: seatd's data must be a named volume at /var/lib/seatd")
 prometheus = docs["deploy/prometheus.yml"][0]
 # Alerting rules: loaded by Prometheus, mounted by compose, and about metrics that exist.
 if "/etc/prometheus/alerts.yml" not in prometheus.get("rule_files", []):
@@ -328,10 +361,11 @@ for group in docs["deploy/alerts.yml"][0].get("groups", []):
                 fail(f"deploy/alerts.yml: alert {rule.get('alert')}: {name} is not a metric")
 jobs = {j["job_name"]: j for j in prometheus.get("scrape_configs", [])}
 job = jobs.get("seatd", {})
-targets = [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
-if job.get("metrics_path", "/metrics") != "/metrics" or targets != [f"seatd:{compose_admin_port}"]:
-    fail(f"deploy/prometheus.yml: the seatd job must scrape seatd:{compose_admin_port}/metrics "
-         "(the --admin-listen port)")
+targets = sorted(t for c in job.get("static_configs", []) for t in c.get("targets", []))
+wanted = sorted(f"{name}:{compose_admin_port}" for name in nodes)
+if job.get("metrics_path", "/metrics") != "/metrics" or targets != wanted:
+    fail(f"deploy/prometheus.yml: the seatd job must scrape {wanted} (each node's --admin-listen "
+         "port)")
 prom_service = services.get("prometheus", {})
 if not any(v.startswith("./prometheus.yml:") for v in prom_service.get("volumes", [])):
     fail("deploy/compose.yaml: prometheus must mount ./prometheus.yml")
@@ -354,8 +388,16 @@ else:
     sts = sets[0]["spec"]
     pod = sts["template"]["spec"]
     pod_labels = sts["template"]["metadata"].get("labels", {})
-    if sts.get("replicas") != 1:
-        fail("deploy/k8s: replicas must stay 1 until replication exists")
+    replicas = sts.get("replicas")
+    if replicas != 3:
+        fail("deploy/k8s: replicas must be 3 (the members of the ConfigMap's peers)")
+    if sts.get("podManagementPolicy") != "Parallel":
+        fail("deploy/k8s: podManagementPolicy must be Parallel (a pod is ready only with a "
+             "majority up)")
+    budgets = [d for (kind, _), (_, d) in k8s.items() if kind == "PodDisruptionBudget"]
+    if len(budgets) != 1 or budgets[0]["spec"].get("maxUnavailable") != 1 or not set(
+            budgets[0]["spec"]["selector"]["matchLabels"].items()) <= set(pod_labels.items()):
+        fail("deploy/k8s: one PodDisruptionBudget with maxUnavailable 1 must select the pods")
     if not set(sts["selector"]["matchLabels"].items()) <= set(pod_labels.items()):
         fail("deploy/k8s: the StatefulSet's selector does not match its pod labels")
     headless = k8s.get(("Service", sts.get("serviceName")))
@@ -383,7 +425,7 @@ else:
     secrets = {d["metadata"]["name"]: d for (kind, _), (_, d) in
                [(k, v) for k, v in k8s.items()] if kind == "Secret"}
     env = {e["name"]: e for e in container.get("env", [])}
-    for variable in ("SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN"):
+    for variable in ("SEATD_ADMIN_TOKEN", "SEATD_GATEWAY_TOKEN", "SEATD_CLUSTER_SECRET"):
         ref = env.get(variable, {}).get("valueFrom", {}).get("secretKeyRef", {})
         secret = secrets.get(ref.get("name"))
         if not secret or ref.get("key") not in secret.get("stringData", {}):
@@ -421,8 +463,26 @@ else:
         data_mount = next((mounts[c] for c in claims if c in mounts), None)
         if not data_mount or not str(config_table.get("data_dir", "")).startswith(data_mount + "/"):
             fail("deploy/k8s: data_dir must be inside the PersistentVolumeClaim's mount")
-        if "tokens" in config_table:
-            fail("deploy/k8s: tokens belong in the Secret, not the ConfigMap")
+        if "tokens" in config_table or "cluster_secret" in config_table:
+            fail("deploy/k8s: tokens and the cluster secret belong in the Secret, not the "
+                 "ConfigMap")
+        # The members: every pod of the StatefulSet by name, at its headless DNS name and the
+        # container port named peer, where each listens.
+        peer_port = ports.get("peer")
+        peer_listen = str(config_table.get("peer_listen", ""))
+        if not peer_port or peer_listen.rsplit(":", 1)[-1] != str(peer_port):
+            fail("deploy/k8s: the config's peer_listen port is not the container port named peer")
+        service = sts.get("serviceName")
+        set_name = sets[0]["metadata"]["name"]
+        wanted_peers = ",".join(f"{set_name}-{i}={set_name}-{i}.{service}:{peer_port}"
+                                for i in range(replicas or 0))
+        if config_table.get("peers") != wanted_peers:
+            fail(f"deploy/k8s: the config's peers must be {wanted_peers}")
+        if flag_value(args, "--node-id") != "$(POD_NAME)":
+            fail("deploy/k8s: --node-id must be the pod's name ($(POD_NAME))")
+        if headless and not any(p.get("targetPort") == "peer"
+                                for p in headless[1]["spec"].get("ports", [])):
+            fail("deploy/k8s: the headless Service must carry the peer port")
 
 for note in notes:
     print("deploy/check.sh: note: " + note)
