@@ -52,7 +52,13 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
           "Whole shard states received from a leader and installed in place of the log")),
       balance_transfers_total_(metrics.counter_for(
           "seatd_raft_balance_transfers_total",
-          "Shard leaderships this node handed to a follower that led fewer shards")) {
+          "Shard leaderships this node handed to a follower that led fewer shards")),
+      commit_seconds_(metrics.histogram_for(
+          "seatd_raft_commit_seconds",
+          "From a proposal to its commit on a majority, on the leader that proposed it")),
+      entries_per_write_(metrics.histogram_for(
+          "seatd_raft_entries_per_write", "Log entries in one turn's synced write (all shards)", "",
+          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})) {
   SEATD_ASSERT(options_.tick.count() > 0, "the tick is positive");
   for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard) {
     if (!shards_->replicates(shard)) continue;
@@ -65,7 +71,30 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
                                  "'s snapshot: " + restored.error());
     }
     machines_.emplace(shard, std::move(machine));
+    const std::string label = "shard=\"" + std::to_string(shard) + "\"";
+    shard_gauges_[shard] = {
+        &metrics.gauge_for("seatd_raft_term", "The shard's Raft term as this node knows it", label),
+        &metrics.gauge_for("seatd_raft_commit_index",
+                           "The shard's highest committed index as this node knows it", label),
+        &metrics.gauge_for("seatd_raft_applied_index",
+                           "The last entry of the shard this node applied to its committed state",
+                           label)};
   }
+  for (const auto& [id, name] : options_.names)
+    if (id != self_)
+      follower_lag_[id] = &metrics.gauge_for(
+          "seatd_raft_follower_lag_entries",
+          "Over the shards this node leads, the most committed entries this member lacks",
+          "peer=\"" + name + "\"");
+  metrics.counter_callback("seatd_raft_elections_total",
+                           "Elections this node started as a candidate, all shards", [this] {
+                             double started = 0;
+                             std::lock_guard lock(mutex_);
+                             for (std::uint32_t shard = 0; shard < shard_count_; ++shard)
+                               if (const raft::core* core = shards_->core_of(shard))
+                                 started += static_cast<double>(core->elections_started());
+                             return started;
+                           });
   metrics.gauge_callback(
       "seatd_raft_replication_lag_entries",
       "Committed entries the furthest-behind follower lacks, over the shards this node leads",
@@ -142,8 +171,35 @@ bool raft_loop::has_room() const {
 }
 
 void raft_loop::propose(actors::proposal entry, completion done) {
-  submit(std::move(done),
+  completion timed = [this, start = steady::now(), done = std::move(done)](actors::log_status s) {
+    if (s == actors::log_status::committed) commit_seconds_.observe(seconds_since(start));
+    if (done) done(s);
+  };
+  submit(std::move(timed),
          [&](const completion& d) { return shards_->propose(std::move(entry), d); });
+}
+
+void raft_loop::update_gauges() {
+  std::map<raft::node_id, double> lag;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [shard, g] : shard_gauges_) {
+      const raft::core* core = shards_->core_of(shard);
+      g.term->set(static_cast<std::int64_t>(core->term()));
+      g.commit->set(static_cast<std::int64_t>(core->log().committed()));
+      if (core->current_role() != raft::role::leader) continue;
+      for (const auto& [follower, pr] : core->followers()) {
+        const auto behind = core->log().committed() > pr.match ? core->log().committed() - pr.match
+                                                               : raft::index_t{0};
+        lag[follower] = std::max(lag[follower], static_cast<double>(behind));
+      }
+    }
+  }
+  for (auto& [member, gauge] : follower_lag_)
+    gauge->set(static_cast<std::int64_t>(lag[member]));
+  std::lock_guard lock(machines_mutex_);
+  for (auto& [shard, g] : shard_gauges_)
+    g.applied->set(static_cast<std::int64_t>(machines_.at(shard).applied_index()));
 }
 
 void raft_loop::barrier(std::uint32_t shard, completion done) {
@@ -398,6 +454,8 @@ void raft_loop::run() {
         return fail(std::string("raft log write failed: ") + e.what());
       }
       write_seconds_.observe(seconds_since(start));
+      if (!turn->batch.entries.empty())
+        entries_per_write_.observe(static_cast<double>(turn->batch.entries.size()));
     }
     turns_total_.add();
     raft_turn_done done;
@@ -444,6 +502,7 @@ void raft_loop::run() {
     }
     for (auto& [finish, status] : done.completions)
       if (finish) finish(status);
+    update_gauges();
   }
 }
 

@@ -163,6 +163,18 @@ class raft_loop final : public actors::log_port {
   common::counter& snapshots_sent_total_;
   common::counter& snapshots_installed_total_;
   common::counter& balance_transfers_total_;
+  common::histogram& commit_seconds_;
+  common::histogram& entries_per_write_;
+  // Per replicated shard (by shard), and per other member: set by the loop after each turn.
+  struct shard_gauges {
+    common::gauge* term = nullptr;
+    common::gauge* commit = nullptr;
+    common::gauge* applied = nullptr;
+  };
+  std::map<std::uint32_t, shard_gauges> shard_gauges_;
+  std::map<raft::node_id, common::gauge*> follower_lag_;
+  // Loop thread: the gauges above from the cores and the committed machines.
+  void update_gauges();
 };
 
 }  // namespace seatd::cluster

@@ -129,10 +129,12 @@ void core::become_leader() {
 }
 
 void core::campaign(bool pre, bool transfer) {
-  if (pre)
+  if (pre) {
     become_pre_candidate();
-  else
+  } else {
     become_candidate();
+    ++elections_started_;
+  }
   const term_t ask_term = pre ? term_ + 1 : term_;
   if (const auto won = poll(cfg_.id, true); won && *won) {
     if (pre)

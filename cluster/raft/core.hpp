@@ -107,6 +107,8 @@ class core {
   const raft_log& log() const { return log_; }
   const std::map<node_id, progress>& followers() const { return progress_; }
   node_id transferee() const { return transferee_; }
+  // Elections this instance started as a candidate (pre-votes that lost are not counted).
+  std::uint64_t elections_started() const { return elections_started_; }
 
  private:
   struct pending_read {
@@ -170,6 +172,7 @@ class core {
   index_t leader_commit_hint_ = 0;        // follower: the leader's commit, last heard
   index_t matched_with_leader_ = 0;       // follower: our log agrees with the leader's up to here
   node_id transferee_ = no_node;
+  std::uint64_t elections_started_ = 0;
   std::deque<pending_read> reads_;
   std::vector<read_state> confirmed_reads_;
   std::uint64_t read_round_ = 0;
