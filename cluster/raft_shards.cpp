@@ -247,8 +247,7 @@ std::optional<log_status> raft_shards::barrier(std::uint32_t shard, completion d
   waiter b;
   b.barrier = true;
   b.index = r.last_proposed;
-  b.done = std::move(done);
-  ask_read(r, b);
+  b.done = std::move(done);  // its read round starts with the next turn (take_turn)
   r.waiters.push_back(std::move(b));
   ++waiting_;
   return std::nullopt;
@@ -256,9 +255,9 @@ std::optional<log_status> raft_shards::barrier(std::uint32_t shard, completion d
 
 // Asks the core for a read index; a new leader refuses until an entry of its term commits,
 // and the barrier then asks again at the next turn.
-void raft_shards::ask_read(replica& r, waiter& b) {
+std::uint64_t raft_shards::ask_read(replica& r) {
   const std::uint64_t context = next_context_++;
-  if (!r.core.read_index(context)) b.context = context;
+  return r.core.read_index(context) ? 0 : context;
 }
 
 bool raft_shards::step(const shard_message& m) {
@@ -411,9 +410,15 @@ std::optional<raft_turn> raft_shards::take_turn() {
   if (in_flight_) return std::nullopt;
   raft_turn turn;
   for (auto& [shard, r] : replicas_) {
-    for (waiter& w : r.waiters)
-      if (w.barrier && w.context == 0 && r.core.current_role() == raft::role::leader)
-        ask_read(r, w);
+    // One heartbeat round confirms every barrier that waits for one: it starts after each
+    // of them was asked for, which is all a read needs.
+    std::uint64_t round = 0;
+    for (waiter& w : r.waiters) {
+      if (!w.barrier || w.context != 0 || r.core.current_role() != raft::role::leader) continue;
+      if (round == 0) round = ask_read(r);
+      if (round == 0) break;  // no entry of the term committed yet: the next turn asks again
+      w.context = round;
+    }
     if (r.compacting && !r.compacting->in_flight) {
       // Not when a leader's snapshot replaces the machine the parts come from.
       const auto term = r.core.log().term_at(r.compacting->index);

@@ -262,7 +262,8 @@ class raft_shards {
   };
 
   raft_shards(raft_shards_config config, std::vector<std::vector<raft::node_id>> placement);
-  void ask_read(replica& r, waiter& b);
+  // Starts a read-index round: its context, or 0 when the core cannot start one yet.
+  std::uint64_t ask_read(replica& r);
   // No longer leading for two election timeouts, with proposals still undecided.
   bool gives_up_waiting(const replica& r) const;
   void finish(std::uint32_t shard, replica& r, raft::ready& ready, raft_turn_done& out);

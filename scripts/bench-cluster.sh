@@ -52,7 +52,13 @@ start_cluster
 pids=("${cluster_pids[@]}")
 leader=$(event_leader w1-leader)
 echo "   through $leader, the leader of the event's shard"
+scrape() {  # scrape WHEN: every node's /metrics into $work/WHEN-NODE.prom
+  for n in n1 n2 n3; do curl -s "http://127.0.0.1:${api_port[$n]}/metrics" >"$work/$1-$n.prom"; done
+}
+scrape before
 run_bench leader "http://127.0.0.1:${api_port[$leader]}" w1-leader "${pids[@]}"
+scrape after
+echo "$leader" >"$work/leader.name"
 leader=$(event_leader w1-forwarded)
 for follower in n1 n2 n3; do [ "$follower" != "$leader" ] && break; done
 echo "   through $follower, which forwards to $leader"
@@ -85,6 +91,28 @@ ops = {n: runs[n]["ops_per_s"]["total"] * runs[n]["wall_s"] for n in names}
 row("server CPU s (all nodes)", [cpu[n] for n in names], "{:.2f}")
 row("server CPU us per op", [1e6 * cpu[n] / max(ops[n], 1) for n in names], "{:.1f}")
 row("capped (not comparable)", [int(runs[n]["capped"]) for n in names], "{}")
+# What each node's Raft loop did during the run through the leader (from /metrics).
+def scraped(path):
+    values = {}
+    for line in open(path):
+        if line.startswith("#") or " " not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        values[name] = float(value)
+    return values
+lead = open(f"{work}/leader.name").read().strip()
+print(f"\n  Raft, during the run through the leader ({lead}):")
+print(f"  {'node':<6} {'synced writes':>14} {'entries/write':>14} {'write ms':>9} {'commit ms':>10}")
+for node in ("n1", "n2", "n3"):
+    a, b = scraped(f"{work}/before-{node}.prom"), scraped(f"{work}/after-{node}.prom")
+    d = lambda k: b.get(k, 0) - a.get(k, 0)
+    writes = d("seatd_raft_write_seconds_count")
+    entries = d("seatd_raft_entries_per_write_sum")
+    wrote = d("seatd_raft_entries_per_write_count")
+    commits = d("seatd_raft_commit_seconds_count")
+    print(f"  {node:<6} {writes:>14.0f} {entries / wrote if wrote else 0:>14.1f} "
+          f"{1e3 * d('seatd_raft_write_seconds_sum') / writes if writes else 0:>9.2f} "
+          f"{1e3 * d('seatd_raft_commit_seconds_sum') / commits if commits else 0:>10.2f}")
 for n in names:
     check = runs[n]["check"]
     print(f"  consistency check ({n}): {'passed' if check['ok'] else 'FAILED: ' + '; '.join(check['problems'])}")

@@ -548,6 +548,32 @@ TEST_CASE(
   CHECK(c.raft(old_leader).waiting() == 0);
 }
 
+TEST_CASE("raft_shards: barriers asked before one turn share one heartbeat round", "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  std::vector<outcome> reads(10);
+  for (auto& read : reads)
+    REQUIRE_FALSE(c.raft(leader).barrier(0, read.done()));
+  auto turn = c.raft(leader).take_turn();
+  REQUIRE(turn);
+  const auto heartbeats =
+      std::count_if(turn->messages_now.begin(), turn->messages_now.end(),
+                    [](const auto& m) { return m.message.kind == raft::message_kind::heartbeat; });
+  CHECK(heartbeats == 2);  // one round: a heartbeat to each follower, not ten
+  for (auto& m : turn->messages_now)
+    c.inject(leader, std::move(m));
+  if (!turn->batch.empty()) c.node(leader).store->write(turn->batch);
+  auto done = c.raft(leader).written(turn->id);
+  for (auto& m : done.messages)
+    c.inject(leader, std::move(m));
+  for (auto& [completion, status] : done.completions)
+    completion(status);
+  c.settle();
+  for (const auto& read : reads)
+    CHECK(read.status() == log_status::committed);
+}
+
 TEST_CASE("raft_shards: a deposed leader that learns nothing ends its proposals unknown",
           "[unit][raft]") {
   cluster c({1, 2, 3}, 1);

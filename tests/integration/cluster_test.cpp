@@ -669,7 +669,7 @@ TEST_CASE("cluster: each node's Raft metrics follow its replicas of the shards",
 
 TEST_CASE(
     "cluster: a kill -9 of the event's leader under load loses no acknowledged hold and sells "
-    "nothing twice; the write gap is printed",
+    "nothing twice, and the write gap is printed",
     "[integration][cluster]") {
   three_node_cluster cluster;
   http_reply r;
