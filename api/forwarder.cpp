@@ -35,6 +35,7 @@ struct forwarder::impl : std::enable_shared_from_this<forwarder::impl> {
                                "outcome=\"answered\"")),
         unreachable(m.counter_for("seatd_forwarded_requests_total", "", "outcome=\"unreachable\"")),
         timed_out(m.counter_for("seatd_forwarded_requests_total", "", "outcome=\"timeout\"")),
+        lost(m.counter_for("seatd_forwarded_requests_total", "", "outcome=\"lost\"")),
         served(m.counter_for("seatd_forwarded_served_total",
                              "Requests other nodes forwarded here, served")),
         dropped(m.counter_for("seatd_forwarded_dropped_total",
@@ -61,6 +62,7 @@ struct forwarder::impl : std::enable_shared_from_this<forwarder::impl> {
   common::counter& answered;
   common::counter& unreachable;
   common::counter& timed_out;
+  common::counter& lost;
   common::counter& served;
   common::counter& dropped;
 };
@@ -117,6 +119,26 @@ void forwarder::forward(cluster::raft::node_id leader, const common::http_reques
       impl_->unreachable.add();
       refused->failed("the shard's leader is not reachable from this node; retry", false);
     }
+  }
+}
+
+void forwarder::peer_lost(cluster::raft::node_id member) {
+  std::vector<impl::waiting> orphans;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto it = impl_->pending.begin(); it != impl_->pending.end();) {
+      if (it->second.to != member) {
+        ++it;
+        continue;
+      }
+      orphans.push_back(std::move(it->second));
+      it = impl_->pending.erase(it);
+    }
+  }
+  for (auto& w : orphans) {
+    if (w.timer) w.timer->cancel();
+    impl_->lost.add();
+    w.failed("the shard's leader went away before it answered; the outcome is unknown", true);
   }
 }
 

@@ -45,6 +45,9 @@ class forwarder {
   // Exactly one of them runs, once. Any thread.
   void forward(cluster::raft::node_id leader, const common::http_request& request, answer_fn done,
                failure_fn failed);
+  // The member's connection to this node ended: the requests forwarded to it will get no
+  // answer on it; each fails now (its outcome unknown) rather than at its timeout.
+  void peer_lost(cluster::raft::node_id member);
   // Runs `run` after `delay` on the io_context's threads (not at all if it stops first).
   void after(std::chrono::milliseconds delay, std::function<void()> run);
   // A forward_response frame from `from` (the transport's thread).

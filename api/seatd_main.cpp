@@ -210,7 +210,8 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
                       storage::store& store, common::metrics_registry& metrics,
                       std::unique_ptr<cluster::raft_loop>& raft,
                       std::unique_ptr<cluster::peer_transport>& peers,
-                      cluster::peer_frame_handler other_frames) {
+                      cluster::peer_frame_handler other_frames,
+                      std::function<void(cluster::raft::node_id)> peer_lost) {
   std::vector<cluster::raft::node_id> ids;
   const cluster::member* self = nullptr;
   for (const auto& m : members) {
@@ -251,6 +252,7 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
     if (m.id != self->id) transport.members[m.id] = m.peer_address;
     transport.names[m.id] = m.name;
   }
+  transport.on_peer_lost = std::move(peer_lost);
   peers = std::make_unique<cluster::peer_transport>(
       std::move(transport),
       [loop = raft.get(), other = std::move(other_frames)](cluster::raft::node_id from,
@@ -412,18 +414,21 @@ int run(settings s) {
   // other; node.stop() stops them in the reverse order.
   try {
     if (!members.empty()) {
-      open_replication(s, members, *store, metrics, raft, peers,
-                       [&forwarding, &router](cluster::raft::node_id from, cluster::peer::frame f) {
-                         if (!forwarding) return;
-                         if (f.kind == cluster::peer::frame_kind::forward_request)
-                           forwarding->on_request(
-                               from, f.body,
-                               [&router](common::http_request request, common::responder respond) {
-                                 router.handle(std::move(request), std::move(respond));
-                               });
-                         else if (f.kind == cluster::peer::frame_kind::forward_response)
-                           forwarding->on_response(from, f.body);
-                       });
+      open_replication(
+          s, members, *store, metrics, raft, peers,
+          [&forwarding, &router](cluster::raft::node_id from, cluster::peer::frame f) {
+            if (!forwarding) return;
+            if (f.kind == cluster::peer::frame_kind::forward_request)
+              forwarding->on_request(
+                  from, f.body, [&router](common::http_request request, common::responder respond) {
+                    router.handle(std::move(request), std::move(respond));
+                  });
+            else if (f.kind == cluster::peer::frame_kind::forward_response)
+              forwarding->on_response(from, f.body);
+          },
+          [&forwarding](cluster::raft::node_id member) {
+            if (forwarding) forwarding->peer_lost(member);
+          });
       forwarding = std::make_unique<api::forwarder>(
           io,
           [&peers](cluster::raft::node_id to, cluster::peer::frame_kind kind,

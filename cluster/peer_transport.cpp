@@ -535,9 +535,11 @@ void inbound::close(const std::string& why, bool failure) {
     std::lock_guard lock(o.mutex);
     o.receiving = false;
   }
-  if (!owner.stopping)
+  if (!owner.stopping) {
     spdlog::warn("msg=\"peer connection from {} ended\" peer={} reason=\"{}\"", remote,
                  owner.name_of(peer), why);
+    if (owner.config.on_peer_lost) owner.config.on_peer_lost(peer);
+  }
 }
 
 // ---- the facade ---------------------------------------------------------------------------

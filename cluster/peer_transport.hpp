@@ -42,6 +42,10 @@ struct peer_transport_config {
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{2'000};
+  // Called on the transport's thread when a member's authenticated connection to this node
+  // ends (it stopped, crashed or was cut off): whatever it still owed on that connection
+  // will not come.
+  std::function<void(raft::node_id)> on_peer_lost;
 };
 
 // A frame from a proven peer: called on the transport's thread, in the order the peer sent.

@@ -249,7 +249,18 @@ TEST_CASE("peer transport: garbage, unauthenticated frames and silence are cut o
 
 TEST_CASE("peer transport: a restarted peer is reached again", "[integration][peer]") {
   const std::vector<raft::node_id> ids{1, 2};
-  test_node a(1, ids, "secret");
+  std::mutex lost_mutex;
+  std::vector<raft::node_id> lost;  // on_peer_lost's calls on a
+  test_node a(1, ids, "secret", 8, 0, [&](peer_transport_config& c) {
+    c.on_peer_lost = [&](raft::node_id member) {
+      std::lock_guard lock(lost_mutex);
+      lost.push_back(member);
+    };
+  });
+  auto lost_so_far = [&] {
+    std::lock_guard lock(lost_mutex);
+    return lost;
+  };
   auto b = std::make_unique<test_node>(2, ids, "secret");
   connect_all({&a, b.get()}, ids);
   REQUIRE(eventually([&] { return a.sending_to(2) && b->sending_to(1); }));
@@ -257,9 +268,12 @@ TEST_CASE("peer transport: a restarted peer is reached again", "[integration][pe
   REQUIRE(eventually([&] { return b->from(1).size() == 1; }));
 
   const std::uint16_t port = b->transport->port();
+  CHECK(lost_so_far().empty());
   b.reset();  // stops it: its connections close
   REQUIRE(eventually([&] { return !a.sending_to(2); }));
   CHECK_FALSE(a.transport->send(2, peer::frame_kind::raft, body(2)));
+  // What b owed a on its connection (answers to forwarded requests) will not come.
+  CHECK(eventually([&] { return lost_so_far() == std::vector<raft::node_id>{2}; }));
 
   b = std::make_unique<test_node>(2, ids, "secret", 8, port);
   b->transport->set_address(1, {"127.0.0.1", a.transport->port()});
