@@ -364,6 +364,11 @@ int run(settings s) {
   auto store = storage::open_rocksdb_store(s.data_dir, s.shards);
   caf::actor_system_config actor_config;
   actor_config.set("scheduler.max-threads", static_cast<std::size_t>(s.actor_threads));
+  // An idle CAF worker polls its queue 500 times with a 50 us sleep between tries before it
+  // waits on its condition variable: on two cores those sleeps are context switches that
+  // take the cores from the HTTP and log threads (docs/BENCHMARKS.md, the cluster profile).
+  // Straight to the condition variable after the short busy poll instead.
+  actor_config.set("work-stealing.moderate-poll-attempts", std::size_t{0});
   caf::actor_system actors_system{actor_config};
 
   cluster::node_config node_config;
