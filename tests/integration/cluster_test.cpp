@@ -362,12 +362,14 @@ TEST_CASE("cluster: a leader paused past an election confirms nothing when it wa
   // Meanwhile the others elect a leader and sell the seat.
   const std::size_t other = (paused + 1) % 3;
   std::string reservation;
+  std::vector<std::string> refused;  // what the others answered meanwhile, for a failure
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (reservation.empty() && std::chrono::steady_clock::now() < until) {
     auto c = cluster.nodes[other]->client();
     const auto held = c.request("POST", "/v1/events/ev1/holds",
                                 R"({"customer_id":"fresh","seats":["A-1-1"]})", gateway);
     if (held.status != 201) {
+      refused.push_back(std::to_string(held.status) + " " + held.body);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
@@ -377,6 +379,8 @@ TEST_CASE("cluster: a leader paused past an election confirms nothing when it wa
     REQUIRE(confirmed.status == 201);
     reservation = json::parse(confirmed.body)["reservation_id"];
   }
+  for (const auto& answer : refused)
+    UNSCOPED_INFO(answer);
   REQUIRE(!reservation.empty());
   std::this_thread::sleep_for(std::chrono::seconds(1));
   old_leader.send_signal(SIGCONT);
