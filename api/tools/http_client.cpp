@@ -151,7 +151,7 @@ http_client::http_client(base_url url, std::string token)
 http_client::~http_client() = default;
 
 http_reply http_client::request(const std::string& method, const std::string& target,
-                                const std::string& body) {
+                                const std::string& body, const std::string& idempotency_key) {
   http::request<http::string_body> request(http::string_to_verb(method), url_.path_prefix + target,
                                            11);
   request.set(http::field::host, url_.host);
@@ -159,6 +159,7 @@ http_reply http_client::request(const std::string& method, const std::string& ta
   request.keep_alive(true);
   if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
   if (!body.empty()) request.set(http::field::content_type, "application/json");
+  if (!idempotency_key.empty()) request.set("Idempotency-Key", idempotency_key);
   request.body() = body;
   request.prepare_payload();
 

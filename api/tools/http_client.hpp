@@ -45,9 +45,10 @@ class http_client {
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  // target starts with '/' and is appended to the URL's path prefix. Throws connection_error.
+  // target starts with '/' and is appended to the URL's path prefix; a non-empty
+  // idempotency_key goes in the Idempotency-Key header. Throws connection_error.
   http_reply request(const std::string& method, const std::string& target,
-                     const std::string& body = "");
+                     const std::string& body = "", const std::string& idempotency_key = "");
   const base_url& url() const { return url_; }
 
   struct impl;

@@ -37,12 +37,14 @@ struct api_call {
   std::function<std::string(const json&, unsigned status)> human;
   // A GET of a list that comes in pages (the seat map): every page, as one answer.
   bool all_pages = false;
+  std::string idempotency_key = {};  // sent as the Idempotency-Key header when set
 };
 
 int perform(const global_options& g, const api_call& call) {
   http_client client(parse_base_url(g.url), g.token);
-  const http_reply reply = call.all_pages ? get_all_pages(client, call.target)
-                                          : client.request(call.method, call.target, call.body);
+  const http_reply reply =
+      call.all_pages ? get_all_pages(client, call.target)
+                     : client.request(call.method, call.target, call.body, call.idempotency_key);
   if (reply.status < 200 || reply.status >= 300) {
     std::fprintf(stderr, "seatctl: %s\n", describe_answer(reply).c_str());
     return exit_api_error;
@@ -118,13 +120,17 @@ void add_event_commands(CLI::App& app, call_maker& make) {
                                                               : "put seats back on sale (admin)");
     auto id = std::make_shared<std::string>();
     auto list = std::make_shared<std::vector<std::string>>();
+    auto key = std::make_shared<std::string>();
     command->add_option("ID", *id, "event id")->required();
     command->add_option("SEAT", *list, "seat ids, e.g. A-1-1 A-1-2")->required();
-    command->callback([&make, id, list, block] {
-      make = [id, list, block] {
+    command->add_option("--idempotency-key", *key, "repeat-safe key");
+    command->callback([&make, id, list, key, block] {
+      make = [id, list, key, block] {
         const std::string verb = block ? "blocked" : "unblocked";
+        json body{{"seats", *list}};
+        if (!key->empty()) body["idempotency_key"] = *key;
         return api_call{"POST", event_path(*id) + (block ? "/seats/block" : "/seats/unblock"),
-                        json{{"seats", *list}}.dump(),
+                        body.dump(),
                         [verb](const json& a, unsigned) { return render_seat_states(a, verb); }};
       };
     });
@@ -214,10 +220,13 @@ void add_hold_lifecycle_commands(CLI::App& app, call_maker& make) {
   auto* release = app.add_subcommand("release", "release a hold");
   release->add_option("ID", f->event_id, "event id")->required();
   release->add_option("HOLD", f->id, "hold id")->required();
+  release->add_option("--idempotency-key", f->idempotency_key,
+                      "repeat-safe key (the Idempotency-Key header)");
   release->callback([&make, f] {
     make = [f] {
-      return api_call{"DELETE", event_path(f->event_id) + "/holds/" + f->id, "",
-                      [](const json& a, unsigned) { return render_hold(a, "released"); }};
+      return api_call{"DELETE", event_path(f->event_id) + "/holds/" + f->id,
+                      "",       [](const json& a, unsigned) { return render_hold(a, "released"); },
+                      false,    f->idempotency_key};
     };
   });
 
@@ -227,10 +236,12 @@ void add_hold_lifecycle_commands(CLI::App& app, call_maker& make) {
   extend->add_option("--ttl", f->ttl_s, "seconds from now")
       ->required()
       ->check(CLI::Range(1, 86'400));
+  extend->add_option("--idempotency-key", f->idempotency_key, "repeat-safe key");
   extend->callback([&make, f] {
     make = [f] {
-      return api_call{"POST", event_path(f->event_id) + "/holds/" + f->id + "/extend",
-                      json{{"ttl_s", f->ttl_s}}.dump(),
+      json body{{"ttl_s", f->ttl_s}};
+      if (!f->idempotency_key.empty()) body["idempotency_key"] = f->idempotency_key;
+      return api_call{"POST", event_path(f->event_id) + "/holds/" + f->id + "/extend", body.dump(),
                       [](const json& a, unsigned) { return render_hold(a, "extended"); }};
     };
   });
@@ -239,11 +250,14 @@ void add_hold_lifecycle_commands(CLI::App& app, call_maker& make) {
   cancel->add_option("ID", f->event_id, "event id")->required();
   cancel->add_option("RES", f->id, "reservation id")->required();
   cancel->add_option("--reason", f->reason, "why (kept with the reservation)");
+  cancel->add_option("--idempotency-key", f->idempotency_key, "repeat-safe key");
   cancel->callback([&make, f] {
     make = [f] {
+      json body = json::object();
+      if (!f->reason.empty()) body["reason"] = f->reason;
+      if (!f->idempotency_key.empty()) body["idempotency_key"] = f->idempotency_key;
       return api_call{"POST", event_path(f->event_id) + "/reservations/" + f->id + "/cancel",
-                      f->reason.empty() ? "" : json{{"reason", f->reason}}.dump(),
-                      render_reservation};
+                      body.empty() ? "" : body.dump(), render_reservation};
     };
   });
 }

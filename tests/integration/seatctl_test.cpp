@@ -100,9 +100,22 @@ TEST_CASE("seatctl: create-event, hold, confirm, event and seats against a real 
 
   const auto extended = seatctl(port, {"extend", "ev1", bob_hold_id, "--ttl", "300"});
   CHECK(starts_with(extended.out, "extended " + bob_hold_id + " for bob: A-2-5, 165000 KRW"));
-  CHECK(seatctl(port, {"release", "ev1", bob_hold_id}).out ==
+  // Every mutation takes --idempotency-key: a retry answers as the first time did.
+  const std::vector<std::string> release{"release", "ev1", bob_hold_id, "--idempotency-key",
+                                         "rel-1"};
+  CHECK(seatctl(port, release).out ==
         "released " + bob_hold_id + " for bob: A-2-5, 165000 KRW (minor units)\n");
-  CHECK(seatctl(port, {"cancel", "ev1", reservation_id, "--reason", "refund"}).out ==
+  CHECK(seatctl(port, release).exit_code == 0);
+  // The key travelled (as the header): another request with it is a reuse.
+  const auto reused =
+      seatctl(port, {"extend", "ev1", bob_hold_id, "--ttl", "300", "--idempotency-key", "rel-1"});
+  CHECK(reused.exit_code == 1);
+  CHECK(reused.err.find("idempotency_key_reused") != std::string::npos);
+  const std::vector<std::string> cancel{
+      "cancel", "ev1", reservation_id, "--reason", "refund", "--idempotency-key", "can-1"};
+  CHECK(seatctl(port, cancel).out ==
+        "cancelled " + reservation_id + ": A-1-1 A-1-2 back on sale\n");
+  CHECK(seatctl(port, cancel).out ==
         "cancelled " + reservation_id + ": A-1-1 A-1-2 back on sale\n");
   CHECK(starts_with(seatctl(port, {"cluster"}).out, "answered by node n1; 1 events\n"));
 }
