@@ -281,6 +281,25 @@ bool router::call::resolve_actor(const std::string& from_body, std::string& acti
 namespace {
 
 using call = router::call;
+
+// A request on its way through the route table: its path's segments and query, and what
+// the handlers need.
+call call_of(const http_request& request, cluster::node& node, const router_config& config,
+             common::metrics_registry& metrics, reply_to reply,
+             const std::function<cluster_view()>& view) {
+  const std::string_view target = request.target;
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  return call{request,
+              split_path(path),
+              path,
+              question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
+              node,
+              config,
+              metrics,
+              std::move(reply),
+              view};
+}
 using reply_fn = std::function<response(const actors::command_reply&)>;
 
 // ---- handing a request to its event ---------------------------------------------------------
@@ -736,31 +755,20 @@ namespace {
 struct event_request_route {
   const router::leader_links& links;
   std::shared_ptr<const http_request> request;
+  std::string event_id;
   const route* found;
   clock_type::time_point deadline;
 
   // Runs the route here, with the request's refusals (nothing changed, not the leader)
   // sent on to the leader instead of answered.
   void here(const reply_to& answer) const {
-    const std::string_view target = request->target;
-    const auto question = target.find('?');
-    const std::string_view path = target.substr(0, question);
-    call c{*request,
-           split_path(path),
-           path,
-           question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
-           links.node,
-           links.config,
-           links.metrics,
-           answer,
-           links.view};
+    call c = call_of(*request, links.node, links.config, links.metrics, answer, links.view);
     c.reply.set_elsewhere([self = *this](const reply_to& r) { self.again(r, {}); });
     found->run(c);
   }
 
   // Wherever the event is served now: at its shard's leader, or here if this node leads it.
   void next(const reply_to& answer) const {
-    const std::string event_id(split_path(request->target.substr(0, request->target.find('?')))[2]);
     if (const auto leader = links.node.leader_elsewhere(event_id)) return at(*leader, answer);
     if (links.node.leads_event(event_id)) return here(answer);
     again(answer, "no leader is known for the event's shard; nothing was changed: retry");
@@ -815,18 +823,9 @@ void router::serve(http_request request, responder respond, bool operations_only
   std::shared_ptr<const http_request> kept;
   if (links_) kept = std::make_shared<const http_request>(std::move(request));
   const http_request& r = kept ? *kept : request;
-  const std::string_view target = r.target;
-  const auto question = target.find('?');
-  const std::string_view path = target.substr(0, question);
-  call c{r,
-         split_path(path),
-         path,
-         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
-         node_,
-         config_,
-         metrics_,
-         reply_to(*series_, unknown_route, r.request_id, std::move(respond)),
-         cluster_view_};
+  call c =
+      call_of(r, node_, config_, metrics_,
+              reply_to(*series_, unknown_route, r.request_id, std::move(respond)), cluster_view_);
   // HEAD is answered as GET is, and the HTTP layer sends no body (RFC 9110 §9.3.2).
   const route* found = find_route(r.method == "HEAD" ? "GET" : r.method, c.parts);
   if (operations_only && found && found->needs != access::open) found = nullptr;
@@ -849,7 +848,7 @@ void router::serve(http_request request, responder respond, bool operations_only
       return found->run(c);
     }
     // Any other goes to the leader of its event's shard, now or after a refusal.
-    const event_request_route route{*links_, kept, found,
+    const event_request_route route{*links_, kept, c.event_id(), found,
                                     clock_type::now() + std::chrono::seconds(2)};
     if (const auto leader = node_.leader_elsewhere(c.parts[2])) return route.at(*leader, c.reply);
     c.reply.set_elsewhere([route](const reply_to& answer) { route.again(answer, {}); });

@@ -1011,3 +1011,25 @@ TEST_CASE("json_codec: the cluster view lists nodes and shards, and an event's p
         R"({"id":1,"replicas":["n2","n1"],"leader":"n1","term":4,"commit_index":7,)"
         R"("match_index":{"n2":6}}],"events":3,"event":{"id":"ev1","shard":0,"leader":null}})");
 }
+
+TEST_CASE("json_codec: extend, cancel, block and unblock take an optional key, release none",
+          "[unit][api]") {
+  CHECK(api::parse_extend(R"({"ttl_s": 300, "idempotency_key": "x-1"})", "h1")->idempotency_key ==
+        "x-1");
+  CHECK(api::parse_cancel(R"({"idempotency_key": "c-1"})", "r1")->idempotency_key == "c-1");
+  CHECK(api::parse_block(R"({"seats": ["A-1-1"], "idempotency_key": "b-1"})", true)
+            ->idempotency_key == "b-1");
+  CHECK(api::parse_block(R"({"seats": ["A-1-1"], "idempotency_key": "u-1"})", false)
+            ->idempotency_key == "u-1");
+  const std::string rule = "idempotency_key: must be 1 to 64 of [A-Za-z0-9._:-]";
+  check_invalid(api::parse_extend(R"({"ttl_s": 300, "idempotency_key": "x 1"})", "h1").error(),
+                rule);
+  check_invalid(api::parse_extend(R"({"ttl_s": 300, "idempotency_key": 1})", "h1").error(),
+                "idempotency_key: must be a string");
+  check_invalid(api::parse_cancel(R"({"idempotency_key": ""})", "r1").error(), rule);
+  check_invalid(
+      api::parse_block(R"({"seats": ["A-1-1"], "idempotency_key": "k/1"})", false).error(), rule);
+  // A release's key comes in the Idempotency-Key header only.
+  check_invalid(api::parse_release(R"({"idempotency_key": "r-1"})", "h1").error(),
+                "idempotency_key: unknown field");
+}
