@@ -20,6 +20,12 @@ double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
 }
 
+std::unique_ptr<raft_host> make_host(std::unique_ptr<raft_shards> shards) {
+  auto host = raft_host::make(std::move(shards));
+  if (!host) throw std::runtime_error(host.error());
+  return std::move(host).value();
+}
+
 }  // namespace
 
 raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
@@ -30,7 +36,7 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
       on_fatal_(std::move(on_fatal)),
       shard_count_(shards->config().shard_count),
       self_(shards->config().self),
-      shards_(std::move(shards)),
+      host_(make_host(std::move(shards))),
       turns_total_(metrics.counter_for("seatd_raft_turns_total",
                                        "Turns of the Raft loop (one storage batch each)")),
       write_seconds_(metrics.histogram_for("seatd_raft_write_seconds",
@@ -60,17 +66,8 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
           "seatd_raft_entries_per_write", "Log entries in one turn's synced write (all shards)", "",
           {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})) {
   SEATD_ASSERT(options_.tick.count() > 0, "the tick is positive");
-  for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard) {
-    if (!shards_->replicates(shard)) continue;
-    actors::shard_machine machine(shard);
-    auto parts = shards_->take_restored_parts(shard);
-    if (!parts.empty()) {
-      auto restored = machine.restore(std::move(parts));
-      if (!restored)
-        throw std::runtime_error("shard " + std::to_string(shard) +
-                                 "'s snapshot: " + restored.error());
-    }
-    machines_.emplace(shard, std::move(machine));
+  for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
+    if (!host_->shards().replicates(shard)) continue;
     const std::string label = "shard=\"" + std::to_string(shard) + "\"";
     shard_gauges_[shard] = {
         &metrics.gauge_for("seatd_raft_term", "The shard's Raft term as this node knows it", label),
@@ -91,7 +88,7 @@ raft_loop::raft_loop(std::unique_ptr<raft_shards> shards, storage::store& store,
                              double started = 0;
                              std::lock_guard lock(mutex_);
                              for (std::uint32_t shard = 0; shard < shard_count_; ++shard)
-                               if (const raft::core* core = shards_->core_of(shard))
+                               if (const raft::core* core = host_->shards().core_of(shard))
                                  started += static_cast<double>(core->elections_started());
                              return started;
                            });
@@ -138,7 +135,7 @@ void raft_loop::stop() {
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard lock(mutex_);
-    ended = shards_->abandon();
+    ended = host_->shards().abandon();
   }
   for (auto& [done, status] : ended)
     if (done) done(status);
@@ -167,7 +164,7 @@ bool raft_loop::receive(raft::node_id from, const peer::frame& frame) {
 
 bool raft_loop::has_room() const {
   std::lock_guard lock(mutex_);
-  return !stopping_ && !failed_ && shards_->has_room();
+  return !stopping_ && !failed_ && host_->shards().has_room();
 }
 
 void raft_loop::propose(actors::proposal entry, completion done) {
@@ -176,7 +173,7 @@ void raft_loop::propose(actors::proposal entry, completion done) {
     if (done) done(s);
   };
   submit(std::move(timed),
-         [&](const completion& d) { return shards_->propose(std::move(entry), d); });
+         [&](const completion& d) { return host_->propose(std::move(entry), d); });
 }
 
 void raft_loop::update_gauges() {
@@ -184,7 +181,7 @@ void raft_loop::update_gauges() {
   {
     std::lock_guard lock(mutex_);
     for (auto& [shard, g] : shard_gauges_) {
-      const raft::core* core = shards_->core_of(shard);
+      const raft::core* core = host_->shards().core_of(shard);
       g.term->set(static_cast<std::int64_t>(core->term()));
       g.commit->set(static_cast<std::int64_t>(core->log().committed()));
       if (core->current_role() != raft::role::leader) continue;
@@ -194,16 +191,15 @@ void raft_loop::update_gauges() {
         lag[follower] = std::max(lag[follower], static_cast<double>(behind));
       }
     }
+    for (auto& [shard, g] : shard_gauges_)
+      g.applied->set(static_cast<std::int64_t>(host_->machine(shard)->applied_index()));
   }
   for (auto& [member, gauge] : follower_lag_)
     gauge->set(static_cast<std::int64_t>(lag[member]));
-  std::lock_guard lock(machines_mutex_);
-  for (auto& [shard, g] : shard_gauges_)
-    g.applied->set(static_cast<std::int64_t>(machines_.at(shard).applied_index()));
 }
 
 void raft_loop::barrier(std::uint32_t shard, completion done) {
-  submit(std::move(done), [&](const completion& d) { return shards_->barrier(shard, d); });
+  submit(std::move(done), [&](const completion& d) { return host_->barrier(shard, d); });
 }
 
 void raft_loop::submit(
@@ -229,12 +225,12 @@ void raft_loop::submit(
 std::vector<shard_status> raft_loop::status() const {
   std::vector<shard_status> out;
   std::lock_guard lock(mutex_);
-  for (std::uint32_t shard = 0; shard < shards_->config().shard_count; ++shard) {
-    const raft::core* core = shards_->core_of(shard);
+  for (std::uint32_t shard = 0; shard < host_->shards().config().shard_count; ++shard) {
+    const raft::core* core = host_->shards().core_of(shard);
     if (core == nullptr) continue;
     shard_status s;
     s.shard = shard;
-    s.replicas = shards_->replicas(shard);
+    s.replicas = host_->shards().replicas(shard);
     s.role = core->current_role();
     s.leader = core->leader();
     s.term = core->term();
@@ -242,11 +238,9 @@ std::vector<shard_status> raft_loop::status() const {
     if (s.role == raft::role::leader)
       for (const auto& [follower, pr] : core->followers())
         s.match[follower] = pr.match;
+    s.applied = host_->machine(shard)->applied_index();
     out.push_back(std::move(s));
   }
-  std::lock_guard machines_lock(machines_mutex_);
-  for (shard_status& s : out)
-    s.applied = machines_.at(s.shard).applied_index();
   return out;
 }
 
@@ -258,7 +252,7 @@ std::string raft_loop::name_of(raft::node_id id) const {
 
 void raft_loop::hand_off_leadership(const std::function<bool(raft::node_id)>& reachable) {
   std::lock_guard lock(mutex_);
-  const std::size_t begun = shards_->hand_off_all(reachable);
+  const std::size_t begun = host_->shards().hand_off_all(reachable);
   spdlog::info("msg=\"handing off leadership\" shards={}", begun);
   work_ = true;
   wake_.notify_one();
@@ -266,65 +260,28 @@ void raft_loop::hand_off_leadership(const std::function<bool(raft::node_id)>& re
 
 std::size_t raft_loop::shards_led() const {
   std::lock_guard lock(mutex_);
-  return shards_->shards_led();
+  return host_->shards().shards_led();
 }
 
 raft::node_id raft_loop::leader_of(std::uint32_t shard) const {
   std::lock_guard lock(mutex_);
-  const raft::core* core = shards_->core_of(shard);
+  const raft::core* core = host_->shards().core_of(shard);
   return core == nullptr ? raft::no_node : core->leader();
 }
 
 bool raft_loop::every_shard_led() const {
   std::lock_guard lock(mutex_);
   for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
-    const raft::core* core = shards_->core_of(shard);
+    const raft::core* core = host_->shards().core_of(shard);
     if (core != nullptr && core->leader() == raft::no_node) return false;
   }
   return true;
 }
 
-void raft_loop::on_leader_change(const leader_change& change) {
-  const auto led = leading_.find(change.shard);
-  if (led != leading_.end() &&
-      (change.rehost || change.leader != self_ || change.term != led->second)) {
-    leading_.erase(led);
-    if (leadership_.step_down) leadership_.step_down(change.shard);
-  }
-  if (change.leader != self_ || leading_.count(change.shard) > 0) return;
-  // A barrier completes once the term's no-op is committed and applied and a heartbeat
-  // round confirmed the leadership; a refusal means it is already gone (another change
-  // follows).
-  std::lock_guard lock(mutex_);
-  const auto refused = shards_->barrier(
-      change.shard, [this, shard = change.shard, term = change.term](actors::log_status s) {
-        if (s == actors::log_status::committed) confirmed_leader(shard, term);
-      });
-  if (!refused) work_ = true;
-}
-
-void raft_loop::confirmed_leader(std::uint32_t shard, raft::term_t term) {
-  {
-    std::lock_guard lock(mutex_);
-    const raft::core* core = shards_->core_of(shard);
-    if (core->leader() != self_ || core->term() != term || leading_.count(shard) > 0) return;
-  }
-  leading_[shard] = term;
-  std::vector<actors::event_machine> committed;
-  {
-    std::lock_guard lock(machines_mutex_);
-    machines_.at(shard).for_each(
-        [&](const actors::event_machine& machine) { committed.push_back(machine); });
-  }
-  spdlog::info("msg=\"leading shard\" shard={} term={} events={}", shard, term, committed.size());
-  if (leadership_.lead) leadership_.lead(shard, std::move(committed));
-}
-
 void raft_loop::read_committed(
     std::uint32_t shard, const std::function<void(const actors::shard_machine*)>& visit) const {
-  std::lock_guard lock(machines_mutex_);
-  const auto found = machines_.find(shard);
-  visit(found == machines_.end() ? nullptr : &found->second);
+  std::lock_guard lock(mutex_);
+  visit(host_->machine(shard));
 }
 
 void raft_loop::send_all(const std::vector<shard_message>& messages) {
@@ -333,65 +290,25 @@ void raft_loop::send_all(const std::vector<shard_message>& messages) {
 }
 
 void raft_loop::send_snapshot(shard_message m) {
-  // The shard's committed state now, at the machine's applied index (committed, and at or
-  // past the core's base, so its term is known): a later snapshot than the core's serves.
-  std::vector<actors::snapshot_part> parts;
-  raft::index_t applied = 0;
-  {
-    std::lock_guard lock(machines_mutex_);
-    const actors::shard_machine& machine = machines_.at(m.shard);
-    applied = machine.applied_index();
-    parts = machine.whole();
-  }
-  std::optional<raft::term_t> term;
+  std::optional<snapshot_transfer> transfer;
   {
     std::lock_guard lock(mutex_);
-    term = shards_->term_at(m.shard, applied);
+    transfer = host_->prepare_snapshot(m);
   }
-  bool sent = term.has_value();
+  bool sent = transfer.has_value();
   if (sent) {
-    const snapshot_transfer transfer = prepare_snapshot(m, {applied, *term}, parts);
-    for (const auto& piece : transfer.pieces)
+    for (const auto& piece : transfer->pieces)
       sent = sent && send_(m.message.to, peer::frame_kind::snapshot_piece, peer::encode(piece));
-    sent = sent && send_(m.message.to, peer::frame_kind::raft, peer::encode(transfer.message));
+    sent = sent && send_(m.message.to, peer::frame_kind::raft, peer::encode(transfer->message));
   }
   if (sent) {
     snapshots_sent_total_.add();
-    spdlog::info("msg=\"snapshot sent\" shard={} to={} index={} events={}", m.shard,
-                 name_of(m.message.to), applied, parts.size());
+    spdlog::info("msg=\"snapshot sent\" shard={} to={} index={} pieces={}", m.shard,
+                 name_of(m.message.to), transfer->message.message.index, transfer->pieces.size());
   }
   std::lock_guard lock(mutex_);
-  shards_->snapshot_sent(m.shard, m.message.to, sent);
+  host_->snapshot_sent(m.shard, m.message.to, sent);
   work_ = true;
-}
-
-void raft_loop::compact_due(const std::vector<std::uint32_t>& shards) {
-  // Lock order: mutex_ before machines_mutex_, never both the other way round.
-  std::vector<std::pair<std::uint32_t, raft::index_t>> applied;
-  {
-    std::lock_guard lock(machines_mutex_);
-    for (std::uint32_t shard : shards)
-      applied.emplace_back(shard, machines_.at(shard).applied_index());
-  }
-  std::vector<std::pair<std::uint32_t, raft::index_t>> due;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [shard, index] : applied)
-      if (shards_->compaction_due(shard, index)) due.emplace_back(shard, index);
-  }
-  for (const auto& [shard, index] : due) {
-    std::vector<actors::snapshot_part> parts;
-    {
-      std::lock_guard lock(machines_mutex_);
-      parts = machines_.at(shard).snapshot();
-    }
-    spdlog::debug("msg=\"compacting\" shard={} index={} events_changed={}", shard, index,
-                  parts.size());
-    std::lock_guard lock(mutex_);
-    shards_->compact(shard, index, std::move(parts));
-    work_ = true;
-    compactions_total_.add();
-  }
 }
 
 void raft_loop::fail(const std::string& why) {
@@ -399,7 +316,7 @@ void raft_loop::fail(const std::string& why) {
   {
     std::lock_guard lock(mutex_);
     failed_ = true;
-    ended = shards_->abandon();
+    ended = host_->shards().abandon();
   }
   // Outcomes unknown; the node stops (on_fatal) and answers nothing more from this log.
   for (auto& [done, status] : ended)
@@ -419,25 +336,25 @@ void raft_loop::run() {
       if (stopping_) return;
       for (const inbound& in : inbox_) {
         const bool used =
-            in.piece ? shards_->receive_piece(in.from, *in.piece) : shards_->step(*in.message);
+            in.piece ? host_->receive_piece(in.from, *in.piece) : host_->step(*in.message);
         if (!used) dropped_messages_total_.add();
       }
       inbox_.clear();
       const auto now = steady::now();
       if (now >= next_tick) {
-        shards_->tick();
+        host_->tick();
         next_tick += options_.tick;
         if (next_tick < now) next_tick = now + options_.tick;  // fell behind: no burst
       }
       if (options_.balance_every.count() > 0 && now >= next_balance) {
         next_balance = now + options_.balance_every;
-        if (const auto moved = shards_->balance()) {
+        if (const auto moved = host_->shards().balance()) {
           balance_transfers_total_.add();
           spdlog::info("msg=\"moving leadership to spread it\" shard={} to={}", moved->first,
                        name_of(moved->second));
         }
       }
-      turn = shards_->take_turn();
+      turn = host_->take_turn();
       work_ = turn.has_value();  // after a turn, go round at once: commits may follow
     }
     if (!turn) continue;
@@ -458,52 +375,56 @@ void raft_loop::run() {
         entries_per_write_.observe(static_cast<double>(turn->batch.entries.size()));
     }
     turns_total_.add();
-    raft_turn_done done;
+    raft_host_turn done;
     {
       std::lock_guard lock(mutex_);
-      done = shards_->written(turn->id);
+      done = host_->written(turn->id);
     }
-    send_all(done.messages);
-    for (shard_message& m : done.snapshots)
-      send_snapshot(std::move(m));
-    std::vector<std::uint32_t> applied_shards;
-    std::vector<actors::stream_change> led_changes;
-    {
-      std::lock_guard lock(machines_mutex_);
-      for (installed_snapshot& s : done.installed) {
-        snapshots_installed_total_.add();
-        spdlog::info("msg=\"snapshot installed\" shard={} index={} term={} events={}", s.shard,
-                     s.meta.index, s.meta.term, s.machine.event_count());
-        machines_.insert_or_assign(s.shard, std::move(s.machine));
-      }
-      for (const storage::log_entry& e : done.committed) {
-        if (applied_shards.empty() || applied_shards.back() != e.shard)
-          applied_shards.push_back(e.shard);
-        auto applied = machines_.at(e.shard).apply({e.index, e.stamp_ms, e.event_id, e.payload});
-        // A committed entry that does not apply means this replica's state and the
-        // group's log disagree: stop rather than serve from it.
-        if (!applied) {
-          fail(applied.error());
-          for (auto& [finish, status] : done.completions)
-            if (finish) finish(actors::log_status::io_error);
-          return;
-        }
-        if (applied.value() && leading_.count(e.shard) > 0)
-          led_changes.push_back(std::move(*applied.value()));
-      }
-    }
-    if (!led_changes.empty() && leadership_.stream) leadership_.stream(std::move(led_changes));
-    compact_due(applied_shards);
-    for (const leader_change& c : done.leader_changes) {
-      leader_changes_total_.add();
-      spdlog::info("msg=\"shard leader\" shard={} leader={} term={}{}", c.shard, name_of(c.leader),
-                   c.term, c.rehost ? " rehost=true" : "");
-      on_leader_change(c);
-    }
-    for (auto& [finish, status] : done.completions)
-      if (finish) finish(status);
+    if (!carry_out(std::move(done))) return;
     update_gauges();
   }
+}
+
+bool raft_loop::carry_out(raft_host_turn done) {
+  send_all(done.messages);
+  for (shard_message& m : done.snapshots)
+    send_snapshot(std::move(m));
+  for (const snapshot_installed& s : done.installed) {
+    snapshots_installed_total_.add();
+    spdlog::info("msg=\"snapshot installed\" shard={} index={} term={} events={}", s.shard,
+                 s.meta.index, s.meta.term, s.events);
+  }
+  if (done.failure) {
+    fail(*done.failure);
+    for (auto& [finish, status] : done.completions)
+      if (finish) finish(status);
+    return false;
+  }
+  if (!done.stream.empty() && leadership_.stream) leadership_.stream(std::move(done.stream));
+  for (const auto& [shard, index, events] : done.compactions) {
+    spdlog::debug("msg=\"compacting\" shard={} index={} events_changed={}", shard, index, events);
+    compactions_total_.add();
+  }
+  for (const leader_change& c : done.leader_changes) {
+    leader_changes_total_.add();
+    spdlog::info("msg=\"shard leader\" shard={} leader={} term={}{}", c.shard, name_of(c.leader),
+                 c.term, c.rehost ? " rehost=true" : "");
+  }
+  for (std::uint32_t shard : done.step_downs)
+    if (leadership_.step_down) leadership_.step_down(shard);
+  for (auto& [finish, status] : done.completions)
+    if (finish) finish(status);
+  std::vector<shard_lead> leads;
+  {
+    std::lock_guard lock(mutex_);
+    leads = host_->take_leads();
+  }
+  for (shard_lead& lead : leads) {
+    spdlog::info("msg=\"leading shard\" shard={} term={} events={}", lead.shard, lead.term,
+                 lead.committed.size());
+    if (leadership_.lead) leadership_.lead(lead.shard, std::move(lead.committed));
+  }
+  return true;
 }
 
 }  // namespace seatd::cluster

@@ -1,9 +1,10 @@
 #pragma once
-// The node's Raft thread: the shell around raft_shards (cluster/raft_shards.hpp says what a
-// turn is). One thread ticks every core, steps the messages peers sent, takes a turn, sends
-// what may leave at once, writes the turn's batch to the store with one fsync, and then sends
-// the rest, applies the committed entries to the shards' committed machines and runs the
-// completions. It is the log_port of a replicated node: event actors propose and wait here.
+// The node's Raft thread: the shell around raft_host (cluster/raft_host.hpp says what a turn
+// is and what the shell does with it). One thread ticks every core, steps the messages peers
+// sent, takes a turn, sends what may leave at once, writes the turn's batch to the store with
+// one fsync, and then carries out what the turn's end returned: messages, leadership, stream
+// records, completions. It is the log_port of a replicated node: event actors propose and
+// wait here.
 //
 // Messages come in from any thread through receive() (the peer transport's), are checked
 // (a frame must decode, and a peer may only speak for itself: `from` must be the node the
@@ -25,7 +26,7 @@
 
 #include "actors/log_port.hpp"
 #include "actors/shard_machine.hpp"
-#include "cluster/raft_shards.hpp"
+#include "cluster/raft_host.hpp"
 #include "common/metrics.hpp"
 #include "storage/store.hpp"
 
@@ -105,7 +106,7 @@ class raft_loop final : public actors::log_port {
   raft::node_id leader_of(std::uint32_t shard) const;
   // The nodes that replicate the shard (placement: the same on every node).
   const std::vector<raft::node_id>& replicas_of(std::uint32_t shard) const {
-    return shards_->replicas(shard);
+    return host_->shards().replicas(shard);
   }
   // Runs `visit` on the shard's committed machine (none: not replicated here), under the
   // lock the loop applies entries with.
@@ -122,11 +123,9 @@ class raft_loop final : public actors::log_port {
   void send_all(const std::vector<shard_message>& messages);
   // A snapshot message, preceded by the shard's whole committed state in pieces.
   void send_snapshot(shard_message m);
-  // Loop thread: the applied shards whose logs grew enough are compacted in the next turn.
-  void compact_due(const std::vector<std::uint32_t>& shards);
-  // Loop thread: follows the shard's leadership (leadership_handler).
-  void on_leader_change(const leader_change& change);
-  void confirmed_leader(std::uint32_t shard, raft::term_t term);
+  // Loop thread: carries out the end of a turn (raft_host::written); false when the node
+  // failed.
+  bool carry_out(raft_host_turn done);
   std::string name_of(raft::node_id id) const;
 
   raft_loop_options options_;
@@ -136,11 +135,10 @@ class raft_loop final : public actors::log_port {
   leadership_handler leadership_;
   std::uint32_t shard_count_ = 0;
   raft::node_id self_ = raft::no_node;
-  std::map<std::uint32_t, raft::term_t> leading_;  // loop thread: shards led, and in which term
 
-  mutable std::mutex mutex_;  // shards_, inbox_, the flags
+  mutable std::mutex mutex_;  // host_, inbox_, the flags
   std::condition_variable wake_;
-  std::unique_ptr<raft_shards> shards_;
+  std::unique_ptr<raft_host> host_;
   struct inbound {
     raft::node_id from = raft::no_node;
     std::optional<shard_message> message;
@@ -151,9 +149,6 @@ class raft_loop final : public actors::log_port {
   bool stopping_ = false;
   bool failed_ = false;
   std::thread thread_;
-
-  mutable std::mutex machines_mutex_;
-  std::map<std::uint32_t, actors::shard_machine> machines_;  // the committed state
 
   common::counter& turns_total_;
   common::histogram& write_seconds_;

@@ -11,12 +11,12 @@ cd "$(dirname "$0")/.."
 pure_globs=(
   'actors/*.hpp' 'actors/*.cpp'
   'cluster/group_commit_queue.*' 'cluster/outbox_queue.*' 'cluster/recovery.*'
-  'cluster/raft/*' 'cluster/raft_shards.*' 'cluster/placement.*'
+  'cluster/raft/*' 'cluster/raft_shards.*' 'cluster/raft_host.*' 'cluster/placement.*'
   'cluster/membership.*' 'cluster/peer_codec.*'
   'cluster/peer_handshake.*'
   'storage/store.*' 'storage/memory_store.*'
   'common/*.hpp' 'common/*.cpp'
-  'sim/reference_model.*'
+  'sim/reference_model.*' 'sim/chaos.*'
 )
 shells=(
   actors/event_actor.hpp actors/event_actor.cpp  # the CAF shell
