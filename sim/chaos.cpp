@@ -27,10 +27,12 @@
 #include <queue>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "actors/event_host.hpp"
 #include "actors/snapshot_codec.hpp"
+#include "cluster/outbox_queue.hpp"
 #include "cluster/peer_codec.hpp"
 #include "cluster/raft_host.hpp"
 #include "common/checksum.hpp"
@@ -177,6 +179,8 @@ struct sim_node {
   std::uint64_t next_generation = 1;
   bool pump_scheduled = false;
   bool turn_in_flight = false;
+  // The stream's producer: what this node publishes, with the emitter's own rules.
+  std::unique_ptr<cluster::outbox_queue> outbox;
   common::splitmix64 rng{0};
 };
 
@@ -208,7 +212,8 @@ class world {
     while (!report_.violation && sched_.step(end)) {
     }
     // Expiries may still be on their way to the followers: give the replicas a while to agree.
-    for (us limit = end + 15'000'000; !report_.violation && divergence() && sched_.now() < limit;) {
+    for (us limit = end + 15'000'000;
+         !report_.violation && (divergence() || stream_unsettled()) && sched_.now() < limit;) {
       const us until = sched_.now() + 100'000;
       while (!report_.violation && sched_.step(until)) {
       }
@@ -288,6 +293,7 @@ class world {
     n.owners.clear();
     n.turn_in_flight = false;
     n.pump_scheduled = false;
+    n.outbox = std::make_unique<cluster::outbox_queue>();
     note("n" + std::to_string(n.id) + " starts");
     schedule_tick(n.id, n.incarnation, static_cast<us>(n.rng.below(tick_us)));
     schedule_balance(n.id, n.incarnation);
@@ -300,6 +306,7 @@ class world {
     n.store = n.store->after_crash(kept);
     n.host.reset();
     n.owners.clear();
+    n.outbox.reset();
     n.up = false;
     ++n.incarnation;
     ++report_.faults["crash"];
@@ -309,6 +316,7 @@ class world {
     sched_.after(delay, [this, id, inc] {
       on_node(id, inc, [this](sim_node& n) {
         n.host->tick();
+        emit(n);
         pump(n);
         schedule_tick(n.id, n.incarnation, tick_us);
       });
@@ -401,13 +409,17 @@ class world {
     for (std::uint32_t shard : done.step_downs) {
       note("n" + std::to_string(n.id) + " stops leading shard " + std::to_string(shard));
       std::erase_if(n.owners, [&](const auto& kv) { return kv.second.host.shard() == shard; });
+      n.outbox->drop_events([&](const std::string& event) { return shard_of(event) == shard; });
     }
+    publish(n, done.stream);
     for (auto& [finish, status] : done.completions)
       if (finish) finish(status);
     for (cluster::shard_lead& lead : n.host->take_leads()) {
       note("n" + std::to_string(n.id) + " leads shard " + std::to_string(lead.shard) + " in term " +
            std::to_string(lead.term));
       for (act::event_machine& machine : lead.committed) {
+        if (o_.bug != sim_bug::new_leader_skips_stream)
+          publish(n, act::stream_pending_changes(machine));
         const std::string event = machine.event_id();
         auto& owned = n.owners
                           .insert_or_assign(
@@ -513,6 +525,141 @@ class world {
     pump(n);
   }
 
+  // ---- the stream ---------------------------------------------------------------------------
+
+  static std::string stream_value(const act::stream_change& c) {
+    std::string value =
+        c.reservation.reservation_id + (c.reservation.cancelled ? " cancelled" : " confirmed");
+    for (const std::string& seat : c.reservation.seats)
+      value += " " + seat;
+    return value;
+  }
+
+  void publish(sim_node& n, const std::vector<act::stream_change>& changes) {
+    for (const auto& c : changes)
+      n.outbox->add({c.event_id, c.seq, stream_value(c)}, sched_.now());
+    if (!changes.empty()) emit(n);
+  }
+
+  // Hands the producer what the emitter's rules allow; each record reaches the simulated
+  // topic (or not) and reports back a few milliseconds later.
+  void emit(sim_node& n) {
+    enum class fate { delivered, lost, timed_out, duplicated };
+    const bool faulty = o_.faults.kafka && sched_.now() < heal_at_;
+    for (const auto& s : n.outbox->take(16, sched_.now())) {
+      fate f = fate::delivered;
+      if (sched_.now() < kafka_down_until_) {
+        f = fate::lost;
+      } else if (faulty) {
+        const auto draw = rng_.below(100);
+        f = draw < 3   ? fate::lost
+            : draw < 6 ? fate::timed_out
+            : draw < 9 ? fate::duplicated
+                       : fate::delivered;
+      }
+      const storage::outbox_record record = *s.record;
+      // One producer's records of one event land in the order it sent them (one partition
+      // per event key, an idempotent producer), each 1-10 ms after it was sent.
+      us& last = produced_last_[{n.id, n.incarnation, record.event_id}];
+      last = std::max(sched_.now() + 1'000 + static_cast<us>(rng_.below(9'000)), last);
+      sched_.at(last, [this, id = n.id, inc = n.incarnation, ticket = s.ticket, record, f] {
+        if (f != fate::lost) topic_[record.event_id].push_back({record.seq, record.value});
+        if (f == fate::duplicated) topic_[record.event_id].push_back({record.seq, record.value});
+        if (f == fate::lost) ++report_.faults["kafka record lost"];
+        if (f == fate::timed_out) ++report_.faults["kafka record timed out"];
+        if (f == fate::duplicated) ++report_.faults["kafka record duplicated"];
+        on_node(id, inc, [this, ticket, f](sim_node& m) {
+          if (f == fate::lost || f == fate::timed_out) {
+            m.outbox->failed(ticket);
+          } else {
+            std::map<std::string, std::uint64_t> acked;
+            for (const auto& d : m.outbox->delivered(ticket, sched_.now()))
+              acked[d.key.event_id] = std::max(acked[d.key.event_id], d.key.seq);
+            for (const auto& [event, seq] : acked)
+              stream_ack(m, event, seq);
+          }
+          emit(m);
+        });
+      });
+    }
+  }
+
+  // Kafka holds the event's records up to `seq`: the owner logs that, as
+  // node::stream_delivered has the event actor do (when this node no longer leads the event,
+  // the next leader publishes the records again).
+  void stream_ack(sim_node& n, const std::string& event, std::uint64_t seq) {
+    auto found = n.owners.find(event);
+    if (found == n.owners.end()) return;
+    act::event_ready ready = found->second.host.on_command(
+        act::stream_ack_command{seq}, clock_ms(n), {}, n.host->shards().has_room());
+    if (ready.overloaded) return;
+    carry_out_timer(n, event, found->second, ready);
+  }
+
+  // Why the stream has not settled yet (a committed record not in the topic, or not yet
+  // acknowledged on every replica), or nullopt.
+  std::optional<std::string> stream_unsettled() const {
+    for (const auto& [id, n] : nodes_) {
+      if (!n.host) return "n" + std::to_string(id) + " is not running";
+      for (const std::string& event : events_) {
+        const act::event_machine* m = event_at(n, event);
+        if (m == nullptr) continue;
+        const std::uint64_t persisted = persisted_through(event);
+        if (persisted < m->stream_seq() || m->stream_acked() < m->stream_seq())
+          return "the stream of " + event + " did not settle: n" + std::to_string(id) +
+                 " committed " + std::to_string(m->stream_seq()) + " records, acknowledged " +
+                 std::to_string(m->stream_acked()) + ", a consumer of Kafka applied " +
+                 std::to_string(persisted);
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The highest seq a consumer of the event's records applies, reading the topic in order and
+  // applying a record only when it is the next seq (seat-persister's rule, which makes a
+  // record that overtook a refused one wait for it to be sent again).
+  std::uint64_t persisted_through(const std::string& event) const {
+    std::uint64_t last = 0;
+    if (const auto found = topic_.find(event); found != topic_.end())
+      for (const auto& r : found->second)
+        if (r.seq == last + 1) ++last;
+    return last;
+  }
+
+  // Kafka holds one content per seq, a consumer applying records in seq order gets every
+  // committed record, and every acknowledged confirm and cancel is among them.
+  void check_stream() {
+    std::map<std::string, std::string> last_record;  // reservation id: its latest record
+    for (const std::string& event : events_) {
+      const auto found = topic_.find(event);
+      if (found == topic_.end()) continue;
+      std::map<std::uint64_t, std::string> by_seq;
+      for (const auto& r : found->second) {
+        const auto [at, fresh] = by_seq.emplace(r.seq, r.value);
+        if (!fresh && at->second != r.value)
+          return violation("Kafka holds two different records with seq " + std::to_string(r.seq) +
+                           " of " + event);
+      }
+      const act::event_machine* m = event_at(nodes_.begin()->second, event);
+      if (m != nullptr && (by_seq.size() != m->stream_seq() ||
+                           (!by_seq.empty() && by_seq.rbegin()->first != m->stream_seq()) ||
+                           persisted_through(event) != m->stream_seq()))
+        return violation("Kafka holds " + std::to_string(by_seq.size()) + " records of " + event +
+                         " and a consumer applies " + std::to_string(persisted_through(event)) +
+                         "; the committed state made " + std::to_string(m->stream_seq()));
+      for (const auto& [seq, value] : by_seq)
+        last_record[value.substr(0, value.find(' '))] = value;
+    }
+    for (const held& r : acked_.confirms)
+      if (last_record.count(r.hold_id) == 0)
+        return violation("the acknowledged confirm " + r.hold_id + " never reached Kafka");
+    for (const auto& [event, reservation] : acked_.cancels) {
+      const auto found = last_record.find(reservation);
+      if (found == last_record.end() || found->second.find(" cancelled") == std::string::npos)
+        return violation("the acknowledged cancel of " + reservation + " never reached Kafka");
+    }
+  }
+
   // ---- faults -------------------------------------------------------------------------------
 
   us next_fault_delay() {
@@ -537,6 +684,7 @@ class world {
     if (f.pauses) kinds.push_back("pause");
     if (f.clock_jumps) kinds.push_back("clock jump");
     if (f.slow_disk) kinds.push_back("slow disk");
+    if (f.kafka) kinds.push_back("kafka down");
     const std::string kind = kinds[rng_.below(kinds.size())];
     const raft::node_id victim = any_node();
     sim_node& n = nodes_.at(victim);
@@ -586,6 +734,10 @@ class world {
       n.clock_offset_ms += step;
       note(who + "'s clock jumps " + std::to_string(step) + " ms");
       ++report_.faults["clock jump"];
+    } else if (kind == "kafka down") {
+      kafka_down_until_ = std::max(kafka_down_until_, sched_.now() + lasts);
+      note("Kafka is down for " + std::to_string(lasts / 1000) + " ms");
+      ++report_.faults["kafka down"];
     } else {
       n.slow_disk_until = sched_.now() + lasts;
       note(who + "'s disk is slow for " + std::to_string(lasts / 1000) + " ms");
@@ -1005,6 +1157,9 @@ class world {
       }
     }
     if (auto differs = divergence()) return violation(*differs);
+    if (auto unsettled = stream_unsettled()) return violation(*unsettled);
+    check_stream();
+    if (report_.violation) return;
     for (auto& [id, n] : nodes_)
       check_acknowledged(n);
     // No seat sold twice among the answers that stand.
@@ -1133,6 +1288,14 @@ class world {
   us longest_gap_ = 0;
   acknowledged acked_;
   chaos_report report_;
+  struct topic_record {
+    std::uint64_t seq = 0;
+    std::string value;
+  };
+  std::map<std::string, std::vector<topic_record>> topic_;  // the simulated Kafka, by event
+  us kafka_down_until_ = 0;
+  // When each producer's (node, incarnation) latest record of an event lands.
+  std::map<std::tuple<raft::node_id, std::uint64_t, std::string>, us> produced_last_;
   std::uint64_t trace_hash_ = 0xcbf29ce484222325ull;
   std::deque<std::string> trace_;
 };
@@ -1144,6 +1307,7 @@ std::optional<fault_profile> fault_profile_named(const std::string& name) {
   f.name = name;
   if (name == "none") return f;
   if (name == "net" || name == "all") {
+    f.kafka = true;
     f.loss_percent = 10;
     f.duplicate_percent = 3;
     f.delay_max_us = 20'000;
@@ -1164,6 +1328,7 @@ std::optional<sim_bug> sim_bug_named(const std::string& name) {
   if (name == "none") return sim_bug::none;
   if (name == "ack-before-commit") return sim_bug::ack_before_commit;
   if (name == "lying-fsync") return sim_bug::lying_fsync;
+  if (name == "new-leader-skips-stream") return sim_bug::new_leader_skips_stream;
   return std::nullopt;
 }
 
@@ -1175,6 +1340,8 @@ std::string sim_bug_name(sim_bug bug) {
       return "ack-before-commit";
     case sim_bug::lying_fsync:
       return "lying-fsync";
+    case sim_bug::new_leader_skips_stream:
+      return "new-leader-skips-stream";
   }
   return "none";
 }

@@ -33,10 +33,11 @@ struct fault_profile {
   std::int64_t delay_min_us = 100, delay_max_us = 2'000;  // one way, per frame
   bool reorder = false;  // frames of one link may overtake each other
   bool partitions = false;
-  bool crashes = false;                 // kill -9 and restart, losing what was not fsynced
-  bool pauses = false;                  // a node stops for a while (a long GC, a stalled VM)
-  bool clock_jumps = false;             // a node's wall clock steps forwards or backwards
-  bool slow_disk = false;               // fsyncs of 20-200 ms now and then
+  bool crashes = false;      // kill -9 and restart, losing what was not fsynced
+  bool pauses = false;       // a node stops for a while (a long GC, a stalled VM)
+  bool clock_jumps = false;  // a node's wall clock steps forwards or backwards
+  bool slow_disk = false;    // fsyncs of 20-200 ms now and then
+  bool kafka = false;        // Kafka down for a while; records lost, timed out, duplicated
   std::int64_t fault_every_ms = 3'000;  // mean time between injected node and network faults
 };
 
@@ -48,6 +49,9 @@ enum class sim_bug {
   none,
   ack_before_commit,  // a node answers as soon as its event owner applied the command
   lying_fsync,        // the disk reports a write durable before it is (a crash loses it)
+  // a new leader publishes only what commits under it, not the records its predecessor
+  // left undelivered
+  new_leader_skips_stream,
 };
 std::optional<sim_bug> sim_bug_named(const std::string& name);
 std::string sim_bug_name(sim_bug bug);

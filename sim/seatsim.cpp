@@ -35,7 +35,8 @@ void add_chaos_options(CLI::App& app, chaos_options& o, std::string& faults, std
       ->check(CLI::Range(1, 86'400));
   app.add_option("--faults", faults, "fault profile: none, net, crash or all");
   app.add_option("--bug", bug,
-                 "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync");
+                 "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync, "
+                 "new-leader-skips-stream");
 }
 
 // Fills the options that need checking; an error message, or nothing.
@@ -45,7 +46,9 @@ std::optional<std::string> finish_options(chaos_options& o, const std::string& f
   if (!profile) return "--faults: unknown profile \"" + faults + "\" (none, net, crash, all)";
   o.faults = *profile;
   auto b = seatd::sim::sim_bug_named(bug);
-  if (!b) return "--bug: unknown bug \"" + bug + "\" (none, ack-before-commit, lying-fsync)";
+  if (!b)
+    return "--bug: unknown bug \"" + bug +
+           "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream)";
   o.bug = *b;
   o.fault_ms = seconds * 1000;
   return std::nullopt;

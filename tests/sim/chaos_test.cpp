@@ -43,7 +43,7 @@ std::optional<std::uint64_t> first_failing(sim::sim_bug bug, std::uint64_t from,
 }  // namespace
 
 TEST_CASE("seatsim: seeds 1 to 12 under every fault pass every checker", "[sim]") {
-  std::uint64_t crashes = 0, partitions = 0, confirms = 0, lost = 0;
+  std::uint64_t crashes = 0, partitions = 0, confirms = 0, lost = 0, kafka_lost = 0;
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     const auto r = sim::run_chaos(short_run(seed));
     INFO("seed " << seed << ": " << (r.violation ? *r.violation : "ok"));
@@ -53,12 +53,14 @@ TEST_CASE("seatsim: seeds 1 to 12 under every fault pass every checker", "[sim]"
     crashes += r.faults.count("crash") ? r.faults.at("crash") : 0;
     partitions += r.faults.count("partition") ? r.faults.at("partition") : 0;
     lost += r.faults.count("frame lost") ? r.faults.at("frame lost") : 0;
+    kafka_lost += r.faults.count("kafka record lost") ? r.faults.at("kafka record lost") : 0;
     confirms += count(r, "confirm ok");
   }
   // The faults did happen, and the load did something worth checking.
   CHECK(crashes > 0);
   CHECK(partitions > 0);
   CHECK(lost > 0);
+  CHECK(kafka_lost > 0);
   CHECK(confirms > 50);
 }
 
@@ -94,4 +96,9 @@ TEST_CASE("seatsim: answering before commit is caught", "[sim]") {
 
 TEST_CASE("seatsim: a disk that acknowledges before its fsync is caught", "[sim]") {
   CHECK(first_failing(sim::sim_bug::lying_fsync, 1, 60).has_value());
+}
+
+TEST_CASE("seatsim: a new leader that does not publish its predecessor's records is caught",
+          "[sim]") {
+  CHECK(first_failing(sim::sim_bug::new_leader_skips_stream, 1, 40).has_value());
 }
