@@ -107,12 +107,13 @@ act::event_spec venue() {
   for (int r = 1; r <= rows; ++r)
     section.rows.push_back({std::to_string(r), seats_per_row, {}, "STD"});
   spec.sections.push_back(section);
+  spec.ga_areas.push_back({"GA", 30, "STD"});
   spec.default_hold_ttl_s = 10;
   spec.max_hold_ttl_s = 60;
   return spec;
 }
 
-enum class op_kind { create, hold, confirm, release, cancel };
+enum class op_kind { create, hold, extend, confirm, release, cancel };
 const char* op_name(op_kind k) {
   switch (k) {
     case op_kind::create:
@@ -121,6 +122,8 @@ const char* op_name(op_kind k) {
       return "hold";
     case op_kind::confirm:
       return "confirm";
+    case op_kind::extend:
+      return "extend";
     case op_kind::release:
       return "release";
     case op_kind::cancel:
@@ -136,6 +139,12 @@ struct answer {
   raft::node_id leader_hint = raft::no_node;             // refused: the leader it knows
 };
 
+struct held {
+  std::string event, hold_id;
+  std::vector<std::string> seats;
+  std::optional<act::ga_view> ga;
+};
+
 struct operation {
   std::uint64_t id = 0;
   op_kind kind = op_kind::hold;
@@ -144,12 +153,8 @@ struct operation {
   us invoked = 0;
   us deadline = 0;
   std::uint64_t attempt = 0;
-  bool maybe_applied = false;  // an attempt ended without a definite answer
-};
-
-struct held {
-  std::string event, hold_id;
-  std::vector<std::string> seats;
+  bool maybe_applied = false;   // an attempt ended without a definite answer
+  std::optional<held> subject;  // the acknowledged hold it acts on
 };
 
 // What the clients were told, for the final checks.
@@ -951,7 +956,19 @@ class world {
       const held h = c.holds[i];
       c.holds.erase(c.holds.begin() + static_cast<std::ptrdiff_t>(i));
       op.event = h.event;
-      if (c.rng.chance_percent(70)) {
+      op.subject = h;
+      const auto draw = c.rng.below(100);
+      if (draw < 15) {
+        op.kind = op_kind::extend;
+        act::extend_command extend;
+        extend.hold_id = h.hold_id;
+        extend.ttl_s = static_cast<std::uint32_t>(2 + c.rng.below(7));
+        extend.acting_customer = customer;
+        extend.idempotency_key = key_for(c);
+        extend.request_fingerprint =
+            common::fnv1a64("extend " + h.hold_id + " " + std::to_string(extend.ttl_s));
+        op.cmd = extend;
+      } else if (draw < 75) {
         op.kind = op_kind::confirm;
         act::confirm_command confirm;
         confirm.hold_id = h.hold_id;
@@ -992,16 +1009,26 @@ class world {
     act::hold_command hold;
     hold.customer_id = customer;
     hold.ttl_s = static_cast<std::uint32_t>(2 + c.rng.below(7));
-    std::set<std::string> seats;
-    const auto want = 1 + c.rng.below(3);
-    while (seats.size() < want)
-      seats.insert(seat_id(1 + static_cast<int>(c.rng.below(rows)),
-                           1 + static_cast<int>(c.rng.below(seats_per_row))));
-    hold.selector = act::explicit_seats{{seats.begin(), seats.end()}};
-    hold.idempotency_key = key_for(c);
+    const auto want = static_cast<std::uint32_t>(1 + c.rng.below(3));
     std::string print = "hold";
-    for (const auto& s : seats)
-      print += " " + s;
+    const auto how = c.rng.below(4);
+    if (how == 0) {
+      hold.selector = act::best_available{want, "", "A", c.rng.chance_percent(50)};
+      print += " best " + std::to_string(want);
+    } else if (how == 1) {
+      const auto places = static_cast<std::uint32_t>(1 + c.rng.below(4));
+      hold.selector = act::ga_places{"GA", places};
+      print += " ga " + std::to_string(places);
+    } else {
+      std::set<std::string> seats;
+      while (seats.size() < want)
+        seats.insert(seat_id(1 + static_cast<int>(c.rng.below(rows)),
+                             1 + static_cast<int>(c.rng.below(seats_per_row))));
+      hold.selector = act::explicit_seats{{seats.begin(), seats.end()}};
+      for (const auto& s : seats)
+        print += " " + s;
+    }
+    hold.idempotency_key = key_for(c);
     hold.request_fingerprint = common::fnv1a64(print);
     op.cmd = hold;
     return op;
@@ -1090,7 +1117,7 @@ class world {
         break;
       case op_kind::hold: {
         const auto& view = std::get<act::hold_view>(reply);
-        held h{op.event, view.hold_id, view.seats};
+        held h{op.event, view.hold_id, view.seats, view.ga};
         acked_.holds.push_back(h);
         c.holds.push_back(h);
         note("client " + std::to_string(c.id) + " holds " + view.hold_id);
@@ -1098,12 +1125,15 @@ class world {
       }
       case op_kind::confirm: {
         const auto& r = std::get<act::confirm_reply>(reply).reservation;
-        held h{op.event, r.reservation_id, r.seats};
+        held h{op.event, r.reservation_id, r.seats, r.ga};
         acked_.confirms.push_back(h);
         c.reservations.push_back(h);
         note("client " + std::to_string(c.id) + " confirms " + r.reservation_id);
         break;
       }
+      case op_kind::extend:
+        c.holds.push_back(*op.subject);  // still held, for longer
+        break;
       case op_kind::release:
         acked_.releases.emplace_back(op.event, std::get<act::release_command>(op.cmd).hold_id);
         break;
@@ -1238,7 +1268,8 @@ class world {
       const act::event_machine* m = event_at(n, h.event);
       if (m == nullptr) return lost("event " + h.event);
       auto view = m->find_hold(h.hold_id);
-      if (!view || view.value().seats != h.seats) return lost("hold " + h.hold_id);
+      if (!view || view.value().seats != h.seats || view.value().ga != h.ga)
+        return lost("hold " + h.hold_id);
     }
     for (const held& r : acked_.confirms) {
       if (n.host->machine(shard_of(r.event)) == nullptr) continue;
@@ -1246,7 +1277,8 @@ class world {
       auto view =
           m ? m->find_reservation(r.hold_id)
             : act::result<act::reservation_view>(act::fail(act::errc::reservation_not_found, ""));
-      if (!view || view.value().seats != r.seats) return lost("confirm " + r.hold_id);
+      if (!view || view.value().seats != r.seats || view.value().ga != r.ga)
+        return lost("confirm " + r.hold_id);
       if (view.value().cancelled && acked_.cancel_sent.count(r.hold_id) == 0)
         return violation(who + " cancelled " + r.hold_id + ", which nobody cancelled");
     }
