@@ -484,6 +484,32 @@ else:
                                 for p in headless[1]["spec"].get("ports", [])):
             fail("deploy/k8s: the headless Service must carry the peer port")
 
+# The seatsim sweep Job: an Indexed Job of the same image, as its user, whose seatsim exists
+# in the image and whose sweep flags seatsim knows.
+sweeps = [d for (kind, _), (_, d) in k8s.items() if kind == "Job"]
+for job in sweeps:
+    spec = job["spec"]
+    if spec.get("completionMode") != "Indexed" or spec.get("template", {}).get("spec", {}).get(
+            "restartPolicy") != "Never":
+        fail("deploy/k8s: the seatsim Job must be Indexed with restartPolicy Never")
+    jpod = spec["template"]["spec"]
+    if str(jpod.get("securityContext", {}).get("runAsUser")) != user:
+        fail(f"deploy/k8s: the seatsim Job must run as the image's user {user}")
+    if "/usr/local/bin/seatsim" not in dockerfile:
+        fail("deploy/Dockerfile: the image lacks /usr/local/bin/seatsim, which the Job runs")
+    script = " ".join(jpod["containers"][0].get("args", []))
+    if "JOB_COMPLETION_INDEX" not in script:
+        fail("deploy/k8s: each index of the seatsim Job must sweep its own seeds")
+    seatsim = next((b for b in ("build/release/sim/seatsim", "build/debug/sim/seatsim")
+                    if os.path.exists(b)), None)
+    if seatsim:
+        known = subprocess.run([seatsim, "sweep", "--help"], capture_output=True, text=True).stdout
+        for flag in re.findall(r"(--[a-z-]+)", script):
+            if flag not in known:
+                fail(f"deploy/k8s: seatsim sweep has no {flag}")
+    else:
+        notes.append("no built seatsim: the sweep Job's flags not checked")
+
 for note in notes:
     print("deploy/check.sh: note: " + note)
 for finding in findings:
