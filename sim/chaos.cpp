@@ -30,6 +30,7 @@
 #include <tuple>
 #include <utility>
 
+#include "actors/command_codec.hpp"
 #include "actors/event_host.hpp"
 #include "actors/snapshot_codec.hpp"
 #include "cluster/outbox_queue.hpp"
@@ -37,6 +38,7 @@
 #include "cluster/raft_host.hpp"
 #include "common/checksum.hpp"
 #include "common/prng.hpp"
+#include "sim/reference_model.hpp"
 #include "storage/memory_store.hpp"
 
 namespace seatd::sim {
@@ -242,7 +244,7 @@ class world {
     if (!o_.trace) return;
     trace_.push_back(std::to_string(sched_.now() / 1000) + "." +
                      std::to_string(sched_.now() % 1000 / 100) + " ms  " + line);
-    if (trace_.size() > 60) trace_.pop_front();
+    if (trace_.size() > trace_lines_) trace_.pop_front();
   }
   void violation(const std::string& what) {
     if (report_.violation) return;
@@ -413,7 +415,8 @@ class world {
     }
     for (std::uint32_t shard : done.step_downs) {
       note("n" + std::to_string(n.id) + " stops leading shard " + std::to_string(shard));
-      std::erase_if(n.owners, [&](const auto& kv) { return kv.second.host.shard() == shard; });
+      if (o_.bug != sim_bug::keep_speculative_state)
+        std::erase_if(n.owners, [&](const auto& kv) { return kv.second.host.shard() == shard; });
       n.outbox->drop_events([&](const std::string& event) { return shard_of(event) == shard; });
     }
     publish(n, done.stream);
@@ -426,6 +429,7 @@ class world {
         if (o_.bug != sim_bug::new_leader_skips_stream)
           publish(n, act::stream_pending_changes(machine));
         const std::string event = machine.event_id();
+        if (o_.bug == sim_bug::keep_speculative_state && n.owners.count(event) > 0) continue;
         auto& owned = n.owners
                           .insert_or_assign(
                               event, owned_event{act::event_host(lead.shard, std::move(machine)),
@@ -443,10 +447,132 @@ class world {
     digest = mix(digest, common::fnv1a64(e.event_id));
     digest = mix(digest, bytes_hash(e.payload));
     const auto [at, fresh] = history_.emplace(std::make_pair(e.shard, e.index), digest);
+    if (fresh) audit(e);
     if (!fresh && at->second != digest)
       violation("n" + std::to_string(node) + " applied another entry at shard " +
                 std::to_string(e.shard) + " index " + std::to_string(e.index) +
                 " than an earlier replica did");
+  }
+
+  // ---- the auditor ----------------------------------------------------------------------------
+  //
+  // The committed log is the order seatd claims its answers happened in. Each entry, the first
+  // time any replica applies it, goes through the reference model of API.md
+  // (sim/reference_model.hpp, which shares no logic with the machine): a logged command must
+  // succeed there, and what the model answers is what a client acknowledged for that entry's
+  // idempotency key must have been told. With the real-time check at the end (an answer
+  // received before another request was sent has the earlier entry), the log is a witness that
+  // the acknowledged answers are linearizable per event.
+
+  static std::string key_of(const act::command& cmd) {
+    return std::visit(
+        [](const auto& c) -> std::string {
+          if constexpr (requires { c.idempotency_key; })
+            return c.idempotency_key;
+          else
+            return {};
+        },
+        cmd);
+  }
+
+  void audit(const storage::log_entry& e) {
+    if (e.event_id.empty()) return;  // a no-op
+    auto logged = act::decode_command(e.payload);
+    if (!logged) return violation("a committed entry does not decode: " + logged.error());
+    if (const auto* create = std::get_if<act::create_command>(&logged.value())) {
+      models_.insert_or_assign(
+          e.event_id,
+          reference_model(create->spec, e.stamp_ms, create->id_salt, create->hold_retention_ms));
+      return;
+    }
+    auto model = models_.find(e.event_id);
+    if (model == models_.end())
+      return violation("shard " + std::to_string(e.shard) + " index " + std::to_string(e.index) +
+                       " changes " + e.event_id + ", which no entry created");
+    const auto cmd = act::machine_command(std::move(logged).value());
+    if (!cmd) return;
+    expectation x = model->second.apply(*cmd, e.stamp_ms);
+    if (o_.trace)
+      note("log shard " + std::to_string(e.shard) + " index " + std::to_string(e.index) + " " +
+           e.event_id + " key " + key_of(*cmd) + " stamp " + std::to_string(e.stamp_ms - epoch_ms) +
+           ": " + describe(x));
+    if (x.error)
+      return violation("shard " + std::to_string(e.shard) + " index " + std::to_string(e.index) +
+                       " logged a command of " + e.event_id + " that the model refuses: " +
+                       std::string(act::errc_name(*x.error)) + " " + x.note);
+    const std::string key = key_of(*cmd);
+    if (!key.empty() && !x.replay) keyed_.emplace(key, logged_answer{e.index, std::move(x)});
+  }
+
+  // A client was told `reply` for `op`: it must be what the model said at the op's entry.
+  void audit_answer(const operation& op, const act::command_reply& reply) {
+    const std::string key = key_of(op.cmd);
+    const auto found = keyed_.find(key);
+    if (found == keyed_.end())
+      return violation("the acknowledged " + std::string(op_name(op.kind)) + " with key " + key +
+                       " has no committed entry");
+    const expectation& x = found->second.expected;
+    bool same = false;
+    if (const auto* view = std::get_if<act::hold_view>(&reply))
+      same = x.hold && *x.hold == *view;
+    else if (const auto* confirmed = std::get_if<act::confirm_reply>(&reply))
+      same = x.reservation && *x.reservation == confirmed->reservation;
+    else if (const auto* cancelled = std::get_if<act::cancel_reply>(&reply))
+      same = x.reservation && *x.reservation == cancelled->reservation;
+    if (!same)
+      return violation("the " + std::string(op_name(op.kind)) + " with key " + key +
+                       " was answered otherwise than the model answers its entry at index " +
+                       std::to_string(found->second.index) + ": told " + describe(reply) +
+                       ", the model says " + describe(x));
+    acked_ops_[op.event].push_back({op.invoked, sched_.now(), found->second.index});
+  }
+
+  static std::string describe(const act::hold_view& h) {
+    return h.hold_id + " " + std::string(act::hold_status_name(h.status)) + " expires " +
+           std::to_string(h.expires_at_ms - epoch_ms) + " created " +
+           std::to_string(h.created_at_ms - epoch_ms) + " seats " + std::to_string(h.seats.size()) +
+           (h.reservation_id.empty() ? "" : " reservation " + h.reservation_id);
+  }
+  static std::string describe(const act::reservation_view& r) {
+    return r.reservation_id + (r.cancelled ? " cancelled" : " confirmed") + " hold " + r.hold_id;
+  }
+  static std::string describe(const act::command_reply& reply) {
+    if (const auto* h = std::get_if<act::hold_view>(&reply)) return describe(*h);
+    if (const auto* c = std::get_if<act::confirm_reply>(&reply)) return describe(c->reservation);
+    if (const auto* c = std::get_if<act::cancel_reply>(&reply)) return describe(c->reservation);
+    return "another kind of answer";
+  }
+  static std::string describe(const expectation& x) {
+    if (x.hold) return describe(*x.hold);
+    if (x.reservation) return describe(*x.reservation);
+    return x.error ? std::string(act::errc_name(*x.error)) : "nothing";
+  }
+
+  // An answer received before a request was sent belongs to an earlier entry of the log.
+  void check_real_time() {
+    for (auto& [event, ops] : acked_ops_) {
+      std::vector<const timed_op*> by_answer, by_invoke;
+      for (const timed_op& o : ops) {
+        by_answer.push_back(&o);
+        by_invoke.push_back(&o);
+      }
+      std::sort(by_answer.begin(), by_answer.end(),
+                [](const timed_op* a, const timed_op* b) { return a->answered < b->answered; });
+      std::sort(by_invoke.begin(), by_invoke.end(),
+                [](const timed_op* a, const timed_op* b) { return a->invoked < b->invoked; });
+      std::size_t next = 0;
+      std::optional<const timed_op*> latest;  // the highest entry answered so far
+      for (const timed_op* b : by_invoke) {
+        for (; next < by_answer.size() && by_answer[next]->answered < b->invoked; ++next)
+          if (!latest || by_answer[next]->index > (*latest)->index) latest = by_answer[next];
+        if (latest && (*latest)->index >= b->index)
+          return violation("on " + event + ", a request sent at " +
+                           std::to_string(b->invoked / 1000) + " ms got entry " +
+                           std::to_string(b->index) + ", before entry " +
+                           std::to_string((*latest)->index) + " whose answer came earlier, at " +
+                           std::to_string((*latest)->answered / 1000) + " ms");
+      }
+    }
   }
 
   // ---- the network --------------------------------------------------------------------------
@@ -850,6 +976,10 @@ class world {
     if (ready.overloaded)
       return reply(answer{answer::kind::overloaded, std::nullopt, raft::no_node});
     act::result<act::command_reply> result = std::move(*ready.reply);
+    if (o_.trace)
+      note("n" + std::to_string(n.id) + " " + op_name(op.kind) + " key " + key_of(op.cmd) + ": " +
+           (result ? describe(result.value()) : std::string(act::errc_name(result.error().code))) +
+           (ready.entry ? ", logged" : ", not logged"));
     act::event_ready timer_only;
     timer_only.timer_delay_ms = ready.timer_delay_ms;
     carry_out_timer(n, op.event, owned, timer_only);
@@ -1112,6 +1242,7 @@ class world {
 
   void acknowledge(client& c, const operation& op, const act::command_reply& reply) {
     last_ack_gap(sched_.now());
+    if (op.kind != op_kind::create) audit_answer(op, reply);
     switch (op.kind) {
       case op_kind::create:
         break;
@@ -1132,6 +1263,7 @@ class world {
         break;
       }
       case op_kind::extend:
+        note("client " + std::to_string(c.id) + " extended: " + describe(reply));
         c.holds.push_back(*op.subject);  // still held, for longer
         break;
       case op_kind::release:
@@ -1189,6 +1321,8 @@ class world {
     if (auto differs = divergence()) return violation(*differs);
     if (auto unsettled = stream_unsettled()) return violation(*unsettled);
     check_stream();
+    if (report_.violation) return;
+    check_real_time();
     if (report_.violation) return;
     for (auto& [id, n] : nodes_)
       check_acknowledged(n);
@@ -1310,6 +1444,17 @@ class world {
   std::map<std::pair<raft::node_id, raft::node_id>, us> link_last_;
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> history_;  // (shard, index)
   std::map<std::pair<std::uint32_t, raft::term_t>, raft::node_id> leaders_;
+  struct logged_answer {
+    std::uint64_t index = 0;
+    expectation expected;
+  };
+  struct timed_op {
+    us invoked = 0, answered = 0;
+    std::uint64_t index = 0;
+  };
+  std::map<std::string, reference_model> models_;           // by event, fed the committed entries
+  std::map<std::string, logged_answer> keyed_;              // idempotency key: its entry's answer
+  std::map<std::string, std::vector<timed_op>> acked_ops_;  // by event
   std::vector<client> clients_;  // [0]: the admin that creates the events
   std::size_t creating_ = 0;
   std::uint64_t next_op_id_ = 0;
@@ -1330,6 +1475,7 @@ class world {
   std::map<std::tuple<raft::node_id, std::uint64_t, std::string>, us> produced_last_;
   std::uint64_t trace_hash_ = 0xcbf29ce484222325ull;
   std::deque<std::string> trace_;
+  std::size_t trace_lines_ = o_.trace_lines;
 };
 
 }  // namespace
@@ -1361,6 +1507,7 @@ std::optional<sim_bug> sim_bug_named(const std::string& name) {
   if (name == "ack-before-commit") return sim_bug::ack_before_commit;
   if (name == "lying-fsync") return sim_bug::lying_fsync;
   if (name == "new-leader-skips-stream") return sim_bug::new_leader_skips_stream;
+  if (name == "keep-speculative-state") return sim_bug::keep_speculative_state;
   return std::nullopt;
 }
 
@@ -1374,6 +1521,8 @@ std::string sim_bug_name(sim_bug bug) {
       return "lying-fsync";
     case sim_bug::new_leader_skips_stream:
       return "new-leader-skips-stream";
+    case sim_bug::keep_speculative_state:
+      return "keep-speculative-state";
   }
   return "none";
 }

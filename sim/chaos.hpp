@@ -52,6 +52,9 @@ enum class sim_bug {
   // a new leader publishes only what commits under it, not the records its predecessor
   // left undelivered
   new_leader_skips_stream,
+  // a node that leads a shard again keeps its event owners' state from before, which may hold
+  // commands that never committed, instead of rebuilding it from the committed state
+  keep_speculative_state,
 };
 std::optional<sim_bug> sim_bug_named(const std::string& name);
 std::string sim_bug_name(sim_bug bug);
@@ -68,6 +71,7 @@ struct chaos_options {
   fault_profile faults = *fault_profile_named("all");
   sim_bug bug = sim_bug::none;
   bool trace = false;  // keep the last trace lines, printed with a violation
+  std::size_t trace_lines = 60;
 };
 
 struct chaos_report {

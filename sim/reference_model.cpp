@@ -162,7 +162,9 @@ bool reference_model::past_retention(const model_hold& h) const {
 
 bool reference_model::named_by_key(const std::string& hold_id) const {
   for (const auto& [key, k] : keys)
-    if (!k.for_confirm && k.hold_answer.hold_id == hold_id) return true;
+    if ((k.op == "hold" || k.op == "extend" || k.op == "release") &&
+        k.hold_answer.hold_id == hold_id)
+      return true;
   return false;
 }
 
@@ -275,6 +277,44 @@ void reference_model::forget(const std::string& hold_id) {
   free_indices.insert(h.index);
   forgotten.insert(hold_id);
   holds.erase(hold_id);
+}
+
+bool reference_model::answered_by_key(const std::string& key, std::uint64_t fingerprint,
+                                      const std::string& op, expectation& e) const {
+  if (key.empty()) return false;
+  if (!is_identifier(key)) {
+    e = failed(e, errc::invalid_request);
+    return true;
+  }
+  const auto seen = keys.find(key);
+  if (seen == keys.end()) return false;
+  const model_key& k = seen->second;
+  if (k.op != op || k.fingerprint != fingerprint) {
+    e = failed(e, errc::idempotency_key_reused);
+    return true;
+  }
+  if (op == "hold" || op == "extend" || op == "release")
+    e.hold = k.hold_answer;
+  else if (op == "confirm" || op == "cancel")
+    e.reservation = k.confirm_answer;
+  else
+    e.seats = k.seats_answer;
+  e.replay = true;
+  e.note = op + " replayed";
+  return true;
+}
+
+void reference_model::remember_answer(const std::string& key, std::uint64_t fingerprint,
+                                      const std::string& op, const expectation& e) {
+  if (key.empty()) return;
+  model_key k;
+  k.op = op;
+  k.fingerprint = fingerprint;
+  k.stamp_ms = clock;
+  if (e.hold) k.hold_answer = *e.hold;
+  if (e.reservation) k.confirm_answer = *e.reservation;
+  if (e.seats) k.seats_answer = *e.seats;
+  remember(key, std::move(k));
 }
 
 void reference_model::remember(const std::string& key, model_key k) {
@@ -425,18 +465,7 @@ std::optional<errc> reference_model::resolve(const std::vector<std::string>& ids
 expectation reference_model::hold(const act::hold_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
-  if (!c.idempotency_key.empty()) {
-    if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
-    const auto seen = keys.find(c.idempotency_key);
-    if (seen != keys.end()) {
-      if (seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
-        return failed(e, errc::idempotency_key_reused);
-      e.hold = seen->second.hold_answer;
-      e.replay = true;
-      e.note = "hold replayed";
-      return e;
-    }
-  }
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, "hold", e)) return e;
   if (!is_identifier(c.customer_id)) return failed(e, errc::invalid_request);
   const std::uint32_t ttl_s = c.ttl_s.value_or(spec.default_hold_ttl_s);
   if (ttl_s < 1 || ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
@@ -514,8 +543,7 @@ expectation reference_model::hold(const act::hold_command& c, std::int64_t now_m
   holds.emplace(h.id, h);
   hold_ids.push_back(h.id);
   customers.insert(h.customer);
-  if (!c.idempotency_key.empty())
-    remember(c.idempotency_key, {false, c.request_fingerprint, clock, 0, *e.hold, {}});
+  remember_answer(c.idempotency_key, c.request_fingerprint, "hold", e);
   return e;
 }
 
@@ -571,6 +599,7 @@ expectation reference_model::read_reservation(const std::string& id,
 expectation reference_model::extend(const act::extend_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, "extend", e)) return e;
   if (c.ttl_s < 1 || c.ttl_s > spec.max_hold_ttl_s) return failed(e, errc::invalid_request);
   const model_hold* found = find_hold(c.hold_id, c.acting_customer, e);
   if (!found) return e;
@@ -581,12 +610,14 @@ expectation reference_model::extend(const act::extend_command& c, std::int64_t n
   h->expires_ms =
       std::min(clock + c.ttl_s * ms_per_s, h->created_ms + spec.max_hold_ttl_s * ms_per_s);
   e.hold = view(*h);
+  remember_answer(c.idempotency_key, c.request_fingerprint, "extend", e);
   return e;
 }
 
 expectation reference_model::release(const act::release_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, "release", e)) return e;
   const model_hold* found = find_hold(c.hold_id, c.acting_customer, e);
   if (!found) return e;
   model_hold* h = &holds.at(found->id);
@@ -600,24 +631,16 @@ expectation reference_model::release(const act::release_command& c, std::int64_t
     h->ended_ms = clock;
   }
   e.hold = view(*h);
+  remember_answer(c.idempotency_key, c.request_fingerprint, "release", e);
   return e;
 }
 
 expectation reference_model::confirm(const act::confirm_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
-  if (!c.idempotency_key.empty()) {
-    if (!is_identifier(c.idempotency_key)) return failed(e, errc::invalid_request);
-    const auto seen = keys.find(c.idempotency_key);
-    if (seen != keys.end()) {
-      if (!seen->second.for_confirm || seen->second.fingerprint != c.request_fingerprint)
-        return failed(e, errc::idempotency_key_reused);
-      e.reservation = seen->second.confirm_answer;
-      e.created = true;
-      e.replay = true;
-      e.note = "confirm replayed";
-      return e;
-    }
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, "confirm", e)) {
+    if (e.replay) e.created = true;
+    return e;
   }
   if (c.payment_ref.empty() || c.payment_ref.size() > payment_ref_max ||
       !is_printable(c.payment_ref))
@@ -651,14 +674,14 @@ expectation reference_model::confirm(const act::confirm_command& c, std::int64_t
   e.publishes = true;
   reservations.emplace(r.id, r);
   reservation_ids.push_back(r.id);
-  if (!c.idempotency_key.empty())
-    remember(c.idempotency_key, {true, c.request_fingerprint, clock, 0, {}, *e.reservation});
+  remember_answer(c.idempotency_key, c.request_fingerprint, "confirm", e);
   return e;
 }
 
 expectation reference_model::cancel(const act::cancel_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, "cancel", e)) return e;
   if (c.reason.size() > reason_max || !is_printable(c.reason))
     return failed(e, errc::invalid_request);
   const model_reservation* found = find_reservation(c.reservation_id, c.acting_customer, e);
@@ -673,12 +696,15 @@ expectation reference_model::cancel(const act::cancel_command& c, std::int64_t n
   r.cancelled_ms = clock;
   e.reservation = view(r);
   e.publishes = true;
+  remember_answer(c.idempotency_key, c.request_fingerprint, "cancel", e);
   return e;
 }
 
 expectation reference_model::block(const act::block_command& c, std::int64_t now_ms) {
   expectation e;
   e.expired_first = advance(now_ms);
+  const std::string op = c.block ? "block" : "unblock";
+  if (answered_by_key(c.idempotency_key, c.request_fingerprint, op, e)) return e;
   std::vector<std::size_t> seats;
   if (const auto code = resolve(c.seats, per_block_max, e, seats)) return failed(e, *code);
   if (c.block) {
@@ -694,6 +720,7 @@ expectation reference_model::block(const act::block_command& c, std::int64_t now
   e.seats.emplace();
   for (std::size_t s : seats)
     e.seats->push_back({seat_ids[s], state[s]});
+  remember_answer(c.idempotency_key, c.request_fingerprint, op, e);
   return e;
 }
 

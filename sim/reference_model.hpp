@@ -6,7 +6,9 @@
 // Readings of API.md that the text leaves open, chosen here:
 // - A key already seen answers its replay or 409 idempotency_key_reused before anything
 //   else is checked (the Idempotency section answers unconditionally); a malformed key
-//   is 400 invalid_request first.
+//   is 400 invalid_request first. This holds for every mutation (hold, extend, release,
+//   confirm, cancel, block, unblock): a key first used for one kind of request is 409 for
+//   another, and a replay is the first answer's body (the hold's expiry and status then).
 // - An id that is empty or has a character outside [A-Za-z0-9._:-] is a "bad identifier"
 //   (400 invalid_request, before 404 and unknown_seat), and so is a seat id that is not
 //   three 1..16 character parts joined by '-'; a well-formed id that names nothing is
@@ -102,12 +104,14 @@ struct model_reservation {
 };
 
 struct model_key {
-  bool for_confirm = false;
+  // The request it was first used for: hold, confirm, extend, release, cancel, block, unblock.
+  std::string op;
   std::uint64_t fingerprint = 0;
   std::int64_t stamp_ms = 0;
-  std::uint64_t order = 0;  // when it was remembered: the oldest is evicted first
-  actors::hold_view hold_answer;
-  actors::reservation_view confirm_answer;
+  std::uint64_t order = 0;                  // when it was remembered: the oldest is evicted first
+  actors::hold_view hold_answer;            // hold, extend, release
+  actors::reservation_view confirm_answer;  // confirm, cancel
+  std::vector<actors::seat_view> seats_answer;  // block, unblock
 };
 
 // What the model says a command answers.
@@ -174,6 +178,14 @@ struct reference_model {
 
   // ---- commands
   expectation apply(const actors::command& command, std::int64_t now_ms);
+  // The Idempotency section, before any other check of a command that carries a key: a
+  // malformed key fails (400), a key seen for another request fails (409), and a key seen for
+  // this request answers the first answer (replay). False: go on (no key, or a new one).
+  bool answered_by_key(const std::string& key, std::uint64_t fingerprint, const std::string& op,
+                       expectation& e) const;
+  // Remembers a successful keyed command's answer.
+  void remember_answer(const std::string& key, std::uint64_t fingerprint, const std::string& op,
+                       const expectation& e);
 
   // ---- reads (GET of a hold or a reservation, with the acting customer or without)
   expectation read_hold(const std::string& id, const std::string& acting) const;

@@ -36,7 +36,7 @@ void add_chaos_options(CLI::App& app, chaos_options& o, std::string& faults, std
   app.add_option("--faults", faults, "fault profile: none, net, crash or all");
   app.add_option("--bug", bug,
                  "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync, "
-                 "new-leader-skips-stream");
+                 "new-leader-skips-stream, keep-speculative-state");
 }
 
 // Fills the options that need checking; an error message, or nothing.
@@ -48,7 +48,8 @@ std::optional<std::string> finish_options(chaos_options& o, const std::string& f
   auto b = seatd::sim::sim_bug_named(bug);
   if (!b)
     return "--bug: unknown bug \"" + bug +
-           "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream)";
+           "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream, "
+           "keep-speculative-state)";
   o.bug = *b;
   o.fault_ms = seconds * 1000;
   return std::nullopt;
@@ -150,6 +151,8 @@ int main(int argc, char** argv) {
   CLI::App* chaos_cmd = app.add_subcommand("chaos", "run one seed under faults and check it");
   chaos_cmd->add_option("--seed", chaos.seed, "the seed")->required();
   chaos_cmd->add_flag("--trace", chaos.trace, "print the last events of the trace");
+  chaos_cmd->add_option("--trace-lines", chaos.trace_lines, "how many (with --trace)")
+      ->check(CLI::Range(1, 10'000'000));
   add_chaos_options(*chaos_cmd, chaos, faults, bug, seconds);
 
   chaos_options sweep;

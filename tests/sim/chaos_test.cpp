@@ -98,6 +98,10 @@ TEST_CASE("seatsim: a disk that acknowledges before its fsync is caught", "[sim]
   CHECK(first_failing(sim::sim_bug::lying_fsync, 1, 60).has_value());
 }
 
+TEST_CASE("seatsim: a leader that keeps uncommitted state when it leads again is caught", "[sim]") {
+  CHECK(first_failing(sim::sim_bug::keep_speculative_state, 1, 40).has_value());
+}
+
 TEST_CASE("seatsim: a new leader that does not publish its predecessor's records is caught",
           "[sim]") {
   CHECK(first_failing(sim::sim_bug::new_leader_skips_stream, 1, 40).has_value());
