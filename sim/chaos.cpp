@@ -810,7 +810,7 @@ class world {
     if (sched_.now() >= heal_at_) return;
     const fault_profile& f = o_.faults;
     std::vector<std::string> kinds;
-    if (f.crashes) kinds.insert(kinds.end(), {"crash", "crash", "power loss"});
+    if (f.crashes) kinds.insert(kinds.end(), {"crash", "crash", "power loss", "wipe"});
     if (f.partitions) kinds.insert(kinds.end(), {"isolate", "one-way", "split"});
     if (f.pauses) kinds.push_back("pause");
     if (f.clock_jumps) kinds.push_back("clock jump");
@@ -826,6 +826,23 @@ class world {
       if (n.up && up_nodes().size() > static_cast<std::size_t>(o_.nodes / 2 + 1)) {
         crash(n);
         sched_.after(lasts, [this, victim] { restart(victim); });
+      }
+    } else if (kind == "wipe") {
+      // The disk is lost: the node comes back with an empty data dir and the same id, after
+      // at least an election timeout as docs/OPERATIONS.md requires (it forgot its votes),
+      // and catches up from the leader's snapshot. One at a time, never with another down.
+      if (n.up && up_nodes().size() == static_cast<std::size_t>(o_.nodes) && !wiped_) {
+        crash(n);
+        --report_.faults["crash"];
+        ++report_.faults["wipe"];
+        note(who + "'s disk is lost");
+        n.store = std::make_unique<storage::memory_store>(o_.shards);
+        wiped_ = true;
+        wiped_node_ = victim;
+        sched_.after(2'500'000 + static_cast<us>(rng_.below(2'500'000)), [this, victim] {
+          wiped_ = false;
+          restart(victim);
+        });
       }
     } else if (kind == "power loss") {
       // Every node at once (a rack's power): only what each fsynced survives.
@@ -904,7 +921,7 @@ class world {
     for (auto& [id, n] : nodes_) {
       n.paused_until = std::min(n.paused_until, sched_.now());
       n.slow_disk_until = 0;
-      if (!n.up) start(n);
+      if (!n.up && !(wiped_ && id == wiped_node_)) start(n);  // a wiped node keeps its wait
     }
   }
 
@@ -1471,6 +1488,8 @@ class world {
   };
   std::map<std::string, std::vector<topic_record>> topic_;  // the simulated Kafka, by event
   us kafka_down_until_ = 0;
+  bool wiped_ = false;  // a wiped node is down
+  raft::node_id wiped_node_ = raft::no_node;
   // When each producer's (node, incarnation) latest record of an event lands.
   std::map<std::tuple<raft::node_id, std::uint64_t, std::string>, us> produced_last_;
   std::uint64_t trace_hash_ = 0xcbf29ce484222325ull;
