@@ -56,6 +56,7 @@ struct settings {
   std::uint32_t replication_factor = 0;  // 0: 3, or the member count when smaller
   std::uint64_t raft_snapshot_entries = 10'000;
   std::uint32_t leader_balance_s = 10;  // 0: never
+  bool rejoin = false;                  // this node's data dir was lost (docs/OPERATIONS.md)
   std::string cluster_secret;           // SEATD_CLUSTER_SECRET or cluster_secret in the file
   std::string kafka_brokers;
   std::string kafka_topic = "seat.reservations";
@@ -105,6 +106,7 @@ void apply_config_file(settings& s, const CLI::App& app) {
   take("replication_factor", "--replication-factor", s.replication_factor);
   take("raft_snapshot_entries", "--raft-snapshot-entries", s.raft_snapshot_entries);
   take("leader_balance_s", "--leader-balance-s", s.leader_balance_s);
+  take("rejoin", "--rejoin", s.rejoin);
   if (const auto secret = file["cluster_secret"].value<std::string>()) s.cluster_secret = *secret;
   take("kafka_brokers", "--kafka-brokers", s.kafka_brokers);
   take("kafka_topic", "--kafka-topic", s.kafka_topic);
@@ -226,10 +228,20 @@ void open_replication(settings& s, const std::vector<cluster::member>& members,
   config.shard_count = store.shard_count();
   config.replication_factor = s.replication_factor;
   config.snapshot_entries = s.raft_snapshot_entries;
+  config.rejoin = s.rejoin;
   const auto seed_bits = random_secret();
   auto shards = cluster::raft_shards::restore(config, store.recover(),
                                               (std::uint64_t{seed_bits[0]} << 32) | seed_bits[1]);
   if (!shards) throw std::runtime_error("replication: " + shards.error());
+  if (s.rejoin) {
+    std::size_t waiting = 0;
+    for (std::uint32_t shard = 0; shard < config.shard_count; ++shard)
+      if (const auto* core = shards.value()->core_of(shard); core && core->rejoining()) ++waiting;
+    spdlog::info(
+        "msg=\"rejoining after a lost data dir: replicas vote once caught up\" "
+        "replicas_waiting={}",
+        waiting);
+  }
   cluster::raft_loop_options options;
   for (const auto& m : members)
     options.names[m.id] = m.name;
@@ -583,6 +595,9 @@ int main(int argc, char** argv) {
                  "another hands one over (0: never)")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  app.add_flag("--rejoin", s.rejoin,
+               "this node lost its data dir and starts empty: its replicas vote only once they "
+               "have caught up with a leader (never for a new cluster's first start)");
   app.add_option("--kafka-brokers", s.kafka_brokers, "reservation stream brokers (off when empty)");
   app.add_option("--kafka-topic", s.kafka_topic, "reservation stream topic")->capture_default_str();
   app.add_option("--outbox-high-water", s.outbox_high_water,

@@ -199,6 +199,9 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
     const raft::index_t base = restored[shard].snapshot.index;
     const raft::index_t last =
         restored[shard].entries.empty() ? base : restored[shard].entries.back().index;
+    // A node told that its storage was lost waits to catch up before it votes, whatever it
+    // holds by now (it may have restarted again half way).
+    cfg.rejoining = config.rejoin;
     auto [it, inserted] = shards->replicas_.try_emplace(
         shard, std::move(cfg), std::move(restored[shard]), seed * 0x9E3779B97F4A7C15ull + shard);
     SEATD_ASSERT(inserted, "one replica per shard");

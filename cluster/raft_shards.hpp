@@ -67,6 +67,10 @@ struct raft_shards_config {
   std::size_t waiting_max = 200'000;          // proposals and barriers waiting for their outcome
   std::uint64_t snapshot_entries = 10'000;    // a shard's log grows by this between compactions
   std::size_t snapshot_bytes_max = 1u << 30;  // a snapshot's data received from a leader
+  // This node's storage was lost and it rejoins (with an empty data dir, or restarted again
+  // before it caught up): each replica votes only once it has caught up with a leader
+  // (raft::config::rejoining).
+  bool rejoin = false;
 };
 
 // A Raft message of one shard's group, as it crosses the peer link.

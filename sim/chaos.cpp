@@ -186,6 +186,7 @@ struct sim_node {
   std::uint64_t next_generation = 1;
   bool pump_scheduled = false;
   bool turn_in_flight = false;
+  bool rejoin = false;  // started as after a lost disk (seatd --rejoin) until caught up
   // The stream's producer: what this node publishes, with the emitter's own rules.
   std::unique_ptr<cluster::outbox_queue> outbox;
   common::splitmix64 rng{0};
@@ -287,6 +288,7 @@ class world {
     config.shard_count = o_.shards;
     config.replication_factor = static_cast<std::uint32_t>(std::min(o_.nodes, 3));
     config.snapshot_entries = 200;  // compaction and snapshot transfers happen in most runs
+    config.rejoin = n.rejoin;
     auto shards = cluster::raft_shards::restore(config, n.store->recover(), n.rng.next());
     if (!shards)
       return violation("node " + std::to_string(n.id) + " cannot restart: " + shards.error());
@@ -323,12 +325,24 @@ class world {
     sched_.after(delay, [this, id, inc] {
       on_node(id, inc, [this](sim_node& n) {
         n.host->tick();
+        if (n.rejoin && !rejoining(n)) {
+          n.rejoin = false;  // as an operator drops --rejoin once the node caught up
+          note("n" + std::to_string(n.id) + " caught up after its disk was lost");
+        }
         emit(n);
         pump(n);
         schedule_tick(n.id, n.incarnation, tick_us);
       });
     });
   }
+  // Whether any replica of the node still waits to catch up before it votes.
+  bool rejoining(const sim_node& n) const {
+    for (std::uint32_t shard = 0; shard < o_.shards; ++shard)
+      if (const raft::core* core = n.host->shards().core_of(shard); core && core->rejoining())
+        return true;
+    return false;
+  }
+
   void schedule_balance(raft::node_id id, std::uint64_t inc) {
     sched_.after(balance_us, [this, id, inc] {
       on_node(id, inc, [this](sim_node& n) {
@@ -645,7 +659,8 @@ class world {
              std::to_string(m.value().shard) + " " + raft::message_kind_name(r.kind) + " term " +
              std::to_string(r.term) + " index " + std::to_string(r.index) + " entries " +
              std::to_string(r.entries.size()) + " commit " + std::to_string(r.commit) +
-             (r.reject ? " reject" : ""));
+             (r.reject ? " reject" : "") +
+             (r.context != 0 ? " context " + std::to_string(r.context) : ""));
       }
       n.host->step(m.value());
     } else {
@@ -828,15 +843,20 @@ class world {
         sched_.after(lasts, [this, victim] { restart(victim); });
       }
     } else if (kind == "wipe") {
-      // The disk is lost: the node comes back with an empty data dir and the same id, after
-      // at least an election timeout as docs/OPERATIONS.md requires (it forgot its votes),
-      // and catches up from the leader's snapshot. One at a time, never with another down.
-      if (n.up && up_nodes().size() == static_cast<std::size_t>(o_.nodes) && !wiped_) {
+      // The disk is lost: the node comes back with an empty data dir, the same id and
+      // --rejoin (it votes only once caught up) after at least an election timeout, and
+      // catches up from the leader's snapshot. One at a time, as docs/OPERATIONS.md asks:
+      // never with another node down or still catching up.
+      const bool all_caught_up = std::none_of(nodes_.begin(), nodes_.end(),
+                                              [](const auto& kv) { return kv.second.rejoin; });
+      if (n.up && up_nodes().size() == static_cast<std::size_t>(o_.nodes) && !wiped_ &&
+          all_caught_up) {
         crash(n);
         --report_.faults["crash"];
         ++report_.faults["wipe"];
         note(who + "'s disk is lost");
         n.store = std::make_unique<storage::memory_store>(o_.shards);
+        n.rejoin = o_.bug != sim_bug::rejoin_votes_at_once;
         wiped_ = true;
         wiped_node_ = victim;
         sched_.after(2'500'000 + static_cast<us>(rng_.below(2'500'000)), [this, victim] {
@@ -1527,6 +1547,7 @@ std::optional<sim_bug> sim_bug_named(const std::string& name) {
   if (name == "lying-fsync") return sim_bug::lying_fsync;
   if (name == "new-leader-skips-stream") return sim_bug::new_leader_skips_stream;
   if (name == "keep-speculative-state") return sim_bug::keep_speculative_state;
+  if (name == "rejoin-votes-at-once") return sim_bug::rejoin_votes_at_once;
   return std::nullopt;
 }
 
@@ -1542,6 +1563,8 @@ std::string sim_bug_name(sim_bug bug) {
       return "new-leader-skips-stream";
     case sim_bug::keep_speculative_state:
       return "keep-speculative-state";
+    case sim_bug::rejoin_votes_at_once:
+      return "rejoin-votes-at-once";
   }
   return "none";
 }

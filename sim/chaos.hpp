@@ -55,6 +55,8 @@ enum class sim_bug {
   // a node that leads a shard again keeps its event owners' state from before, which may hold
   // commands that never committed, instead of rebuilding it from the committed state
   keep_speculative_state,
+  // a node whose disk was lost votes as soon as it restarts (seatd without --rejoin)
+  rejoin_votes_at_once,
 };
 std::optional<sim_bug> sim_bug_named(const std::string& name);
 std::string sim_bug_name(sim_bug bug);

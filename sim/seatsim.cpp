@@ -36,7 +36,7 @@ void add_chaos_options(CLI::App& app, chaos_options& o, std::string& faults, std
   app.add_option("--faults", faults, "fault profile: none, net, crash or all");
   app.add_option("--bug", bug,
                  "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync, "
-                 "new-leader-skips-stream, keep-speculative-state");
+                 "new-leader-skips-stream, keep-speculative-state, rejoin-votes-at-once");
 }
 
 // Fills the options that need checking; an error message, or nothing.
@@ -49,7 +49,7 @@ std::optional<std::string> finish_options(chaos_options& o, const std::string& f
   if (!b)
     return "--bug: unknown bug \"" + bug +
            "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream, "
-           "keep-speculative-state)";
+           "keep-speculative-state, rejoin-votes-at-once)";
   o.bug = *b;
   o.fault_ms = seconds * 1000;
   return std::nullopt;

@@ -59,6 +59,7 @@ core::core(config cfg, restored_state state, std::uint64_t random_seed)
                "voters are distinct");
   term_ = state.hard.term;
   vote_ = state.hard.vote;
+  rejoining_ = cfg_.rejoining;
   hard_handed_ = hard_persisted_ = state.hard;
   applied_handed_ = log_.committed();
   become_follower(term_, no_node);
@@ -185,7 +186,7 @@ void core::tick() {
   if (role_ != role::leader) {
     if (++election_elapsed_ >= randomized_timeout_) {
       election_elapsed_ = 0;
-      campaign(cfg_.pre_vote, false);
+      if (!rejoining_) campaign(cfg_.pre_vote, false);
     }
     return;
   }
@@ -257,7 +258,8 @@ void core::step(message m) {
 void core::handle_vote_request(const message& m) {
   const bool pre = m.kind == message_kind::prevote_request;
   const bool can_vote =
-      vote_ == m.from || (vote_ == no_node && leader_ == no_node) || (pre && m.term > term_);
+      !rejoining_ &&
+      (vote_ == m.from || (vote_ == no_node && leader_ == no_node) || (pre && m.term > term_));
   message answer{pre ? message_kind::prevote_response : message_kind::vote_response, cfg_.id,
                  m.from, term_};
   if (can_vote && log_up_to_date(m.index, m.log_term)) {
@@ -320,7 +322,9 @@ void core::step_follower(const message& m) {
       leader_ = m.from;
       return handle_snapshot(m);
     case message_kind::timeout_now:
-      // The leader hands over: campaign at once, past the others' leases.
+      // The leader hands over: campaign at once, past the others' leases (not while this
+      // replica is still catching up after losing its storage).
+      if (rejoining_) return;
       return campaign(false, true);
     default:
       return;
@@ -340,6 +344,7 @@ void core::handle_append(const message& m) {
     answer.hint_term = log_.term_at(answer.hint_index).value_or(0);
     return send(std::move(answer));
   }
+  if (rejoining_ && !catch_up_to_) catch_up_to_ = m.commit;
   const index_t last_new = m.index + m.entries.size();
   log_.append(m.entries);
   matched_with_leader_ = std::max(matched_with_leader_, last_new);
@@ -386,6 +391,7 @@ void core::handle_snapshot(const message& m) {
 
 void core::follower_commit() {
   log_.commit_to(std::min({leader_commit_hint_, matched_with_leader_, log_.persisted()}));
+  if (rejoining_ && catch_up_to_ && log_.committed() >= *catch_up_to_) rejoining_ = false;
 }
 
 void core::handle_append_response(const message& m) {

@@ -22,7 +22,8 @@
 // - a follower behind the log's first entry gets a snapshot;
 // - leadership transfer stops new proposals and hands over to a caught-up follower;
 // - reads confirmed by a heartbeat round (read index), never by local state alone; a round
-//   whose heartbeats were lost rides on the next periodic heartbeat.
+//   whose heartbeats were lost rides on the next periodic heartbeat;
+// - a replica whose storage was lost (config::rejoining) votes only once it caught up.
 
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,12 @@ struct config {
   std::size_t inflight_max = 256;             // appends in flight per follower
   std::size_t inflight_bytes_max = 8u << 20;  // bytes of entries in flight per follower
   std::size_t message_bytes_max = 1u << 20;   // entries' data per append
+  // This replica's storage was lost (it restarts empty with the same id): it neither votes
+  // nor campaigns until it has caught up, i.e. committed up to the commit index of the first
+  // append a leader sent it. Until then its empty log must not help elect a node that lacks
+  // entries committed with its earlier acknowledgements (a wiped voter would otherwise make
+  // such a majority). It still acknowledges appends: what it acknowledges, it has.
+  bool rejoining = false;
 };
 
 // What a restarted node read back from its storage.
@@ -109,6 +116,8 @@ class core {
   node_id transferee() const { return transferee_; }
   // Elections this instance started as a candidate (pre-votes that lost are not counted).
   std::uint64_t elections_started() const { return elections_started_; }
+  // Still catching up after its storage was lost (config::rejoining): votes for no one.
+  bool rejoining() const { return rejoining_; }
 
  private:
   struct pending_read {
@@ -170,6 +179,8 @@ class core {
   std::map<node_id, bool> votes_;
   std::map<node_id, progress> progress_;  // leader only, every voter but this node
   index_t leader_commit_hint_ = 0;        // follower: the leader's commit, last heard
+  bool rejoining_ = false;                // see config::rejoining
+  std::optional<index_t> catch_up_to_;    // rejoining: the first append's commit index
   index_t matched_with_leader_ = 0;       // follower: our log agrees with the leader's up to here
   node_id transferee_ = no_node;
   std::uint64_t elections_started_ = 0;

@@ -171,6 +171,17 @@ class network {
     n.held.clear();
     held_.erase(id);
   }
+  // The node's disk is lost: it restarts empty, with the same id, told so (rejoining) or not.
+  void wipe(node_id id, bool rejoining, std::uint64_t seed = 9) {
+    node& n = at(id);
+    n.stored = {};
+    config c = config_for(id, ids_, pre_vote_, check_quorum_, tune_);
+    c.rejoining = rejoining;
+    n.raft = std::make_unique<core>(std::move(c), restored_state{}, seed);
+    n.applied.clear();
+    n.held.clear();
+    held_.erase(id);
+  }
   // A slow disk on `id`: its readies are taken and their messages_now leave, but nothing is
   // written (nor reported persisted, nor applied, nor are `messages` sent) until release(id).
   void hold(node_id id) { held_.insert(id); }

@@ -280,8 +280,9 @@ TEST_CASE(
   std::filesystem::remove_all(cluster.nodes[lost]->data_dir());
   for (int seat = 5; seat <= 6; ++seat)
     confirm_seat(seat);
-  // As docs/OPERATIONS.md says: an election timeout before a node that forgot its vote starts.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  // As docs/OPERATIONS.md says: a node whose data dir was lost starts with --rejoin, and
+  // votes only once caught up (here it must, to be made leader below).
+  cluster.nodes[lost]->add_args({"--rejoin"});
   cluster.nodes[lost]->start();
   REQUIRE(cluster.nodes[lost]->wait_ready());
   bool installed = false;
@@ -294,6 +295,7 @@ TEST_CASE(
   INFO("the rejoined node's log:\n" << cluster.nodes[lost]->log());
   REQUIRE(installed);
   CHECK_THAT(cluster.nodes[lost]->log(), Catch::Contains("snapshot installed"));
+  CHECK_THAT(cluster.nodes[lost]->log(), Catch::Contains("rejoining after a lost data dir"));
   CHECK_THAT(cluster.nodes[leader]->log(), Catch::Contains("snapshot sent"));
 
   // The rejoined node takes over, and its answers then come from the state the snapshot

@@ -88,6 +88,10 @@ class seatd_process {
   seatd_process& operator=(const seatd_process&) = delete;
 
   void start();  // starts (again) with the same data dir and port
+  // Arguments for the next start()s, after the ones given at construction.
+  void add_args(const std::vector<std::string>& more) {
+    extra_args_.insert(extra_args_.end(), more.begin(), more.end());
+  }
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   int terminate() { return process_.terminate(); }  // SIGTERM; returns the exit status
   void kill_hard() { process_.kill_hard(); }        // SIGKILL, no goodbye
