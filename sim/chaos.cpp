@@ -461,7 +461,10 @@ class world {
     digest = mix(digest, common::fnv1a64(e.event_id));
     digest = mix(digest, bytes_hash(e.payload));
     const auto [at, fresh] = history_.emplace(std::make_pair(e.shard, e.index), digest);
-    if (fresh) audit(e);
+    if (fresh) {
+      audit(e);
+      audited(e.shard, e.index);
+    }
     if (!fresh && at->second != digest)
       violation("n" + std::to_string(node) + " applied another entry at shard " +
                 std::to_string(e.shard) + " index " + std::to_string(e.index) +
@@ -1020,10 +1023,105 @@ class world {
     act::event_ready timer_only;
     timer_only.timer_delay_ms = ready.timer_delay_ms;
     carry_out_timer(n, op.event, owned, timer_only);
+    std::optional<std::uint64_t> check;
+    // Each check copies the event's model, which grows with every key the run remembers: every
+    // failure that saw entries not yet committed (where a stale answer could come from) is
+    // checked, and one in eight of the others.
+    const auto& shard_log = n.host->shards().core_of(shard)->log();
+    if (!result && (shard_log.last_index() > shard_log.committed() || ++failures_seen_ % 8 == 0)) {
+      // A failure leaves no entry of its own: what it saw is the log up to the last entry
+      // this leader has (an expiry it logged on the way included). Checked against the model
+      // at that position once both the answer and that entry are there.
+      check = next_check_++;
+      failure_checks_[*check] = {shard,
+                                 0,
+                                 op.event,
+                                 op.cmd,
+                                 owned.host.machine().clock_ms(),
+                                 result.error().code,
+                                 std::nullopt,
+                                 false};
+      reply = [this, id = *check, inner = std::move(reply)](answer a) {
+        if (a.what == answer::kind::done) answered_failure(id);
+        inner(std::move(a));
+      };
+      if (o_.bug == sim_bug::failures_skip_barrier && !ready.entry) {
+        place_check(*check, n.host->shards().core_of(shard)->log().last_index());
+        return reply(answer{answer::kind::done, std::move(result), raft::no_node});
+      }
+    }
     if (ready.entry)
       propose_then(n, std::move(*ready.entry), std::move(result), std::move(reply));
     else
       barrier_then(n, shard, std::move(result), std::move(reply));
+    if (check) place_check(*check, n.host->shards().core_of(shard)->log().last_index());
+  }
+
+  // ---- failed answers against the model -----------------------------------------------------
+
+  struct failure_check {
+    std::uint32_t shard = 0;
+    std::uint64_t index = 0;  // the log position the failure saw
+    std::string event;
+    act::command cmd;
+    std::int64_t stamp_ms = 0;
+    act::errc answered{};
+    std::optional<reference_model> model;  // the event's model at `index`, once audited
+    bool sent = false;                     // the failure was answered
+  };
+
+  void place_check(std::uint64_t id, std::uint64_t index) {
+    const auto found = failure_checks_.find(id);
+    if (found == failure_checks_.end()) return;
+    failure_check& f = found->second;
+    f.index = index;
+    if (audited_[f.shard] >= index) {
+      snapshot_model(f);
+    } else {
+      awaiting_[{f.shard, index}].push_back(id);
+    }
+    verify_failure(id);
+  }
+
+  void snapshot_model(failure_check& f) {
+    const auto model = models_.find(f.event);
+    if (model != models_.end()) f.model = model->second;
+  }
+
+  void answered_failure(std::uint64_t id) {
+    const auto found = failure_checks_.find(id);
+    if (found == failure_checks_.end()) return;
+    found->second.sent = true;
+    verify_failure(id);
+  }
+
+  void verify_failure(std::uint64_t id) {
+    const auto found = failure_checks_.find(id);
+    if (found == failure_checks_.end() || !found->second.sent || !found->second.model) return;
+    failure_check f = std::move(found->second);
+    failure_checks_.erase(found);
+    const expectation x = f.model->apply(f.cmd, f.stamp_ms);
+    ++report_.failures_checked;
+    if (x.error == f.answered) return;
+    violation("a request on " + f.event + " was answered " +
+              std::string(act::errc_name(f.answered)) + ", but at the log position it saw (shard " +
+              std::to_string(f.shard) + " index " + std::to_string(f.index) + ") the model says " +
+              (x.error ? std::string(act::errc_name(*x.error)) : std::string("success")));
+  }
+
+  // The shard's log has been audited up to `index`: the checks that saw that position get
+  // the model as it stands.
+  void audited(std::uint32_t shard, std::uint64_t index) {
+    audited_[shard] = index;
+    const auto found = awaiting_.find({shard, index});
+    if (found == awaiting_.end()) return;
+    for (std::uint64_t id : found->second) {
+      const auto check = failure_checks_.find(id);
+      if (check == failure_checks_.end()) continue;
+      snapshot_model(check->second);
+      verify_failure(id);
+    }
+    awaiting_.erase(found);
   }
 
   void propose_then(sim_node& n, act::proposal entry, act::result<act::command_reply> result,
@@ -1492,6 +1590,11 @@ class world {
   std::map<std::string, reference_model> models_;           // by event, fed the committed entries
   std::map<std::string, logged_answer> keyed_;              // idempotency key: its entry's answer
   std::map<std::string, std::vector<timed_op>> acked_ops_;  // by event
+  std::map<std::uint64_t, failure_check> failure_checks_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::vector<std::uint64_t>> awaiting_;
+  std::map<std::uint32_t, std::uint64_t> audited_;  // by shard: the last entry audited
+  std::uint64_t next_check_ = 1;
+  std::uint64_t failures_seen_ = 0;
   std::vector<client> clients_;  // [0]: the admin that creates the events
   std::size_t creating_ = 0;
   std::uint64_t next_op_id_ = 0;
@@ -1548,6 +1651,7 @@ std::optional<sim_bug> sim_bug_named(const std::string& name) {
   if (name == "new-leader-skips-stream") return sim_bug::new_leader_skips_stream;
   if (name == "keep-speculative-state") return sim_bug::keep_speculative_state;
   if (name == "rejoin-votes-at-once") return sim_bug::rejoin_votes_at_once;
+  if (name == "failures-skip-barrier") return sim_bug::failures_skip_barrier;
   return std::nullopt;
 }
 
@@ -1565,6 +1669,8 @@ std::string sim_bug_name(sim_bug bug) {
       return "keep-speculative-state";
     case sim_bug::rejoin_votes_at_once:
       return "rejoin-votes-at-once";
+    case sim_bug::failures_skip_barrier:
+      return "failures-skip-barrier";
   }
   return "none";
 }

@@ -57,6 +57,9 @@ enum class sim_bug {
   keep_speculative_state,
   // a node whose disk was lost votes as soon as it restarts (seatd without --rejoin)
   rejoin_votes_at_once,
+  // a failure (409, 410) is answered from the owner's state at once, without waiting for the
+  // shard's barrier (a deposed leader's stale answer)
+  failures_skip_barrier,
 };
 std::optional<sim_bug> sim_bug_named(const std::string& name);
 std::string sim_bug_name(sim_bug bug);
@@ -84,6 +87,7 @@ struct chaos_report {
   std::map<std::string, std::uint64_t> faults;  // "crash", "partition", ...
   std::uint64_t leader_terms = 0;               // distinct (shard, term) with a leader
   std::uint64_t entries_applied = 0;            // over every replica
+  std::uint64_t failures_checked = 0;           // failed answers compared with the model
   std::int64_t longest_write_gap_ms = 0;        // longest time without an acknowledged change
   std::vector<std::string> trace_tail;          // with options.trace
 };

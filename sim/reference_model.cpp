@@ -163,7 +163,7 @@ bool reference_model::past_retention(const model_hold& h) const {
 bool reference_model::named_by_key(const std::string& hold_id) const {
   for (const auto& [key, k] : keys)
     if ((k.op == "hold" || k.op == "extend" || k.op == "release") &&
-        k.hold_answer.hold_id == hold_id)
+        k.answer->hold.hold_id == hold_id)
       return true;
   return false;
 }
@@ -294,11 +294,11 @@ bool reference_model::answered_by_key(const std::string& key, std::uint64_t fing
     return true;
   }
   if (op == "hold" || op == "extend" || op == "release")
-    e.hold = k.hold_answer;
+    e.hold = k.answer->hold;
   else if (op == "confirm" || op == "cancel")
-    e.reservation = k.confirm_answer;
+    e.reservation = k.answer->reservation;
   else
-    e.seats = k.seats_answer;
+    e.seats = k.answer->seats;
   e.replay = true;
   e.note = op + " replayed";
   return true;
@@ -311,9 +311,11 @@ void reference_model::remember_answer(const std::string& key, std::uint64_t fing
   k.op = op;
   k.fingerprint = fingerprint;
   k.stamp_ms = clock;
-  if (e.hold) k.hold_answer = *e.hold;
-  if (e.reservation) k.confirm_answer = *e.reservation;
-  if (e.seats) k.seats_answer = *e.seats;
+  model_answer answer;
+  if (e.hold) answer.hold = *e.hold;
+  if (e.reservation) answer.reservation = *e.reservation;
+  if (e.seats) answer.seats = *e.seats;
+  k.answer = std::make_shared<const model_answer>(std::move(answer));
   remember(key, std::move(k));
 }
 

@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -103,15 +104,20 @@ struct model_reservation {
   bool cancelled = false;
 };
 
+// The first answer a key gave, never changed afterwards (shared by copies of the model).
+struct model_answer {
+  actors::hold_view hold;                // hold, extend, release
+  actors::reservation_view reservation;  // confirm, cancel
+  std::vector<actors::seat_view> seats;  // block, unblock
+};
+
 struct model_key {
   // The request it was first used for: hold, confirm, extend, release, cancel, block, unblock.
   std::string op;
   std::uint64_t fingerprint = 0;
   std::int64_t stamp_ms = 0;
-  std::uint64_t order = 0;                  // when it was remembered: the oldest is evicted first
-  actors::hold_view hold_answer;            // hold, extend, release
-  actors::reservation_view confirm_answer;  // confirm, cancel
-  std::vector<actors::seat_view> seats_answer;  // block, unblock
+  std::uint64_t order = 0;  // when it was remembered: the oldest is evicted first
+  std::shared_ptr<const model_answer> answer;
 };
 
 // What the model says a command answers.

@@ -36,7 +36,8 @@ void add_chaos_options(CLI::App& app, chaos_options& o, std::string& faults, std
   app.add_option("--faults", faults, "fault profile: none, net, crash or all");
   app.add_option("--bug", bug,
                  "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync, "
-                 "new-leader-skips-stream, keep-speculative-state, rejoin-votes-at-once");
+                 "new-leader-skips-stream, keep-speculative-state, rejoin-votes-at-once, "
+                 "failures-skip-barrier");
 }
 
 // Fills the options that need checking; an error message, or nothing.
@@ -49,7 +50,7 @@ std::optional<std::string> finish_options(chaos_options& o, const std::string& f
   if (!b)
     return "--bug: unknown bug \"" + bug +
            "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream, "
-           "keep-speculative-state, rejoin-votes-at-once)";
+           "keep-speculative-state, rejoin-votes-at-once, failures-skip-barrier)";
   o.bug = *b;
   o.fault_ms = seconds * 1000;
   return std::nullopt;
@@ -78,6 +79,8 @@ void print_report(const chaos_options& o, const chaos_report& r, double wall_s) 
   std::printf("leaders (shard, term): %llu; entries applied over all replicas: %llu\n",
               static_cast<unsigned long long>(r.leader_terms),
               static_cast<unsigned long long>(r.entries_applied));
+  std::printf("failed answers compared with the model at the log position they saw: %llu\n",
+              static_cast<unsigned long long>(r.failures_checked));
   std::printf("longest time without an acknowledged change: %.2f s\n",
               static_cast<double>(r.longest_write_gap_ms) / 1e3);
   std::printf("trace hash %016llx\n", static_cast<unsigned long long>(r.trace_hash));

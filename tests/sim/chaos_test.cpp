@@ -49,6 +49,7 @@ TEST_CASE("seatsim: seeds 1 to 12 under every fault pass every checker", "[sim]"
     INFO("seed " << seed << ": " << (r.violation ? *r.violation : "ok"));
     REQUIRE_FALSE(r.violation);
     CHECK(count(r, "hold ok") > 0);
+    CHECK(r.failures_checked > 0);
     CHECK(r.leader_terms >= 2);
     crashes += r.faults.count("crash") ? r.faults.at("crash") : 0;
     partitions += r.faults.count("partition") ? r.faults.at("partition") : 0;
@@ -108,6 +109,11 @@ TEST_CASE("seatsim: a leader that keeps uncommitted state when it leads again is
 // seeds around 68 fail again.
 TEST_CASE("seatsim: a wiped node that votes before it caught up is caught", "[sim]") {
   CHECK(first_failing(sim::sim_bug::rejoin_votes_at_once, 60, 20).has_value());
+}
+
+TEST_CASE("seatsim: a failure answered without waiting for the shard's barrier is caught",
+          "[sim]") {
+  CHECK(first_failing(sim::sim_bug::failures_skip_barrier, 1, 40).has_value());
 }
 
 TEST_CASE("seatsim: a new leader that does not publish its predecessor's records is caught",
