@@ -231,6 +231,7 @@ std::string reference_model::rows_picture() const {
 // and the holds only they kept with them.
 std::uint32_t reference_model::advance(std::int64_t now_ms) {
   clock = std::max(clock, now_ms);
+  if (clock < next_due_ms) return 0;
   std::uint32_t expired = 0;
   for (auto& [id, h] : holds) {
     if (h.status == "active" && h.expires_ms <= clock) {
@@ -252,6 +253,14 @@ std::uint32_t reference_model::advance(std::int64_t now_ms) {
       ++it;
   }
   forget_due();
+  next_due_ms = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [id, h] : holds) {
+    if (h.status == "active") due_at(h.expires_ms);
+    if ((h.status == "released" || h.status == "expired") && !past_retention(h))
+      due_at(h.ended_ms + hold_retention_ms);
+  }
+  for (const auto& [key, k] : keys)
+    due_at(k.stamp_ms + day_ms);
   return expired;
 }
 
@@ -331,6 +340,7 @@ void reference_model::remember(const std::string& key, model_key k) {
     if (holds.size() < before) ++happenings["kept hold forgotten with an evicted key"];
   }
   k.order = ++keys_remembered;
+  due_at(k.stamp_ms + day_ms);
   keys[key] = std::move(k);
 }
 
@@ -538,6 +548,7 @@ expectation reference_model::hold(const act::hold_command& c, std::int64_t now_m
   h.created_ms = clock;
   h.expires_ms = clock + ttl_s * ms_per_s;
   h.status = "active";
+  due_at(h.expires_ms);
   for (std::size_t s : h.seats)
     state[s] = seat_state::held;
   e.hold = view(h);
@@ -611,6 +622,7 @@ expectation reference_model::extend(const act::extend_command& c, std::int64_t n
   if (h->status != "active") return failed(e, errc::hold_already_confirmed);
   h->expires_ms =
       std::min(clock + c.ttl_s * ms_per_s, h->created_ms + spec.max_hold_ttl_s * ms_per_s);
+  due_at(h->expires_ms);
   e.hold = view(*h);
   remember_answer(c.idempotency_key, c.request_fingerprint, "extend", e);
   return e;
@@ -631,6 +643,7 @@ expectation reference_model::release(const act::release_command& c, std::int64_t
       state[s] = seat_state::available;
     h->status = "released";
     h->ended_ms = clock;
+    due_at(h->ended_ms + hold_retention_ms);
   }
   e.hold = view(*h);
   remember_answer(c.idempotency_key, c.request_fingerprint, "release", e);

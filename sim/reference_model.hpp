@@ -43,6 +43,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -173,6 +174,10 @@ struct reference_model {
   std::uint64_t keys_remembered = 0;
   std::set<std::string> customers;  // everyone who ever held
   std::uint64_t expired_total = 0;
+  // No hold expires, no ended hold reaches its retention and no key its 24 hours before this
+  // (a lower bound, lowered by every change that can make something due sooner): the time
+  // step scans nothing before it, which keeps long runs linear.
+  std::int64_t next_due_ms = std::numeric_limits<std::int64_t>::min();
   std::size_t expired_on_the_instant = 0;    // holds expired with the clock exactly at expires_at
   std::size_t forgotten_on_the_instant = 0;  // keys forgotten exactly 24 hours after their use
   // How often the retention rules came into play, by name, for the coverage tally.
@@ -181,6 +186,9 @@ struct reference_model {
   reference_model(actors::event_spec s, std::int64_t now_ms, std::uint64_t salt,
                   std::int64_t retention_ms = default_hold_retention_ms,
                   std::size_t max_keys = default_keys_max);
+
+  // Lowers next_due_ms to `at_ms`.
+  void due_at(std::int64_t at_ms) { next_due_ms = std::min(next_due_ms, at_ms); }
 
   // ---- commands
   expectation apply(const actors::command& command, std::int64_t now_ms);
