@@ -115,7 +115,7 @@ act::event_spec venue() {
   return spec;
 }
 
-enum class op_kind { create, hold, extend, confirm, release, cancel };
+enum class op_kind { create, hold, extend, confirm, release, cancel, block };
 const char* op_name(op_kind k) {
   switch (k) {
     case op_kind::create:
@@ -130,6 +130,8 @@ const char* op_name(op_kind k) {
       return "release";
     case op_kind::cancel:
       return "cancel";
+    case op_kind::block:
+      return "block";
   }
   return "?";
 }
@@ -536,12 +538,20 @@ class world {
       same = x.reservation && *x.reservation == confirmed->reservation;
     else if (const auto* cancelled = std::get_if<act::cancel_reply>(&reply))
       same = x.reservation && *x.reservation == cancelled->reservation;
+    else if (const auto* seats = std::get_if<std::vector<act::seat_view>>(&reply))
+      same = x.seats && sorted(*x.seats) == sorted(*seats);  // any order (API.md)
     if (!same)
       return violation("the " + std::string(op_name(op.kind)) + " with key " + key +
                        " was answered otherwise than the model answers its entry at index " +
                        std::to_string(found->second.index) + ": told " + describe(reply) +
                        ", the model says " + describe(x));
     acked_ops_[op.event].push_back({op.invoked, sched_.now(), found->second.index});
+  }
+
+  static std::vector<act::seat_view> sorted(std::vector<act::seat_view> seats) {
+    std::sort(seats.begin(), seats.end(),
+              [](const act::seat_view& a, const act::seat_view& b) { return a.id < b.id; });
+    return seats;
   }
 
   static std::string describe(const act::hold_view& h) {
@@ -1259,6 +1269,26 @@ class world {
       }
       return op;
     }
+    if (c.rng.chance_percent(3)) {
+      // The venue blocks or unblocks a seat or two (a camera position, a broken seat).
+      op.kind = op_kind::block;
+      op.event = events_[c.rng.below(events_.size())];
+      act::block_command block;
+      std::set<std::string> seats;
+      const auto want = 1 + c.rng.below(2);
+      while (seats.size() < want)
+        seats.insert(seat_id(1 + static_cast<int>(c.rng.below(rows)),
+                             1 + static_cast<int>(c.rng.below(seats_per_row))));
+      block.seats = {seats.begin(), seats.end()};
+      block.block = c.rng.chance_percent(50);
+      block.idempotency_key = key_for(c);
+      std::string print = block.block ? "block" : "unblock";
+      for (const auto& s : seats)
+        print += " " + s;
+      block.request_fingerprint = common::fnv1a64(print);
+      op.cmd = block;
+      return op;
+    }
     if (!c.reservations.empty() && c.rng.chance_percent(10)) {
       const std::size_t i = c.rng.below(c.reservations.size());
       const held r = c.reservations[i];
@@ -1413,6 +1443,8 @@ class world {
       case op_kind::cancel:
         acked_.cancels.emplace_back(op.event, std::get<act::cancel_command>(op.cmd).reservation_id);
         break;
+      case op_kind::block:
+        break;  // the auditor compared the seats it answered with the model's
     }
   }
 

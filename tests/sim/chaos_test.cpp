@@ -27,9 +27,10 @@ std::uint64_t count(const sim::chaos_report& r, const std::string& key) {
 
 // The first seed from `from` on whose run reports a violation, within `seeds` seeds.
 std::optional<std::uint64_t> first_failing(sim::sim_bug bug, std::uint64_t from,
-                                           std::uint64_t seeds) {
+                                           std::uint64_t seeds, std::int64_t fault_ms = 20'000) {
   for (std::uint64_t s = from; s < from + seeds; ++s) {
     sim::chaos_options o = short_run(s);
+    o.fault_ms = fault_ms;
     o.bug = bug;
     const auto r = sim::run_chaos(o);
     if (r.violation) {
@@ -105,10 +106,13 @@ TEST_CASE("seatsim: a leader that keeps uncommitted state when it leads again is
 
 // Found by a sweep (seed 68): a node whose disk was lost voted as soon as it restarted, and
 // with its empty log helped elect a node that lacked entries committed with the lost disk's
-// acknowledgements. seatd's --rejoin (raft::config::rejoining) is the fix; without it the
-// seeds around 68 fail again.
+// acknowledgements. seatd's --rejoin (raft::config::rejoining) is the fix. The loss needs a
+// wipe, a lagging replica and the right failure after it: about one seed in a hundred fails
+// without the fix (seeds 10 and 279 of 1-300 with 30 s of faults at the commit that added
+// block requests; none of 1-200 with 20 s), so a
+// change to the simulation's draws can move it out of this window; widen it then.
 TEST_CASE("seatsim: a wiped node that votes before it caught up is caught", "[sim]") {
-  CHECK(first_failing(sim::sim_bug::rejoin_votes_at_once, 60, 20).has_value());
+  CHECK(first_failing(sim::sim_bug::rejoin_votes_at_once, 1, 20, 30'000).has_value());
 }
 
 TEST_CASE("seatsim: a failure answered without waiting for the shard's barrier is caught",
