@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 #include <map>
 
+#include "cluster/placement.hpp"
 #include "common/append.hpp"
 #include "common/assert.hpp"
 #include "common/checksum.hpp"
@@ -22,7 +23,7 @@ node::~node() {
 
 std::uint32_t node::shard_of(std::string_view event_id) const {
   SEATD_ASSERT(shard_count_ > 0, "shard_of() before start()");
-  return static_cast<std::uint32_t>(common::fnv1a64(event_id) % shard_count_);
+  return shard_of_event(event_id, shard_count_);
 }
 
 void node::start(shard_log& log, kafka_emitter* emitter) {

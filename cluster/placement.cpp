@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/assert.hpp"
+#include "common/checksum.hpp"
 
 namespace seatd::cluster {
 namespace {
@@ -20,6 +21,11 @@ std::uint64_t score(std::uint32_t shard, raft::node_id member) {
 }
 
 }  // namespace
+
+std::uint32_t shard_of_event(std::string_view event_id, std::uint32_t shard_count) {
+  SEATD_ASSERT(shard_count > 0, "a cluster has at least one shard");
+  return static_cast<std::uint32_t>(common::fnv1a64(event_id) % shard_count);
+}
 
 std::vector<raft::node_id> replicas_of(std::uint32_t shard,
                                        const std::vector<raft::node_id>& members,

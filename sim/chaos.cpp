@@ -35,6 +35,7 @@
 #include "actors/snapshot_codec.hpp"
 #include "cluster/outbox_queue.hpp"
 #include "cluster/peer_codec.hpp"
+#include "cluster/placement.hpp"
 #include "cluster/raft_host.hpp"
 #include "common/checksum.hpp"
 #include "common/prng.hpp"
@@ -961,7 +962,7 @@ class world {
   // ---- event owners -------------------------------------------------------------------------
 
   std::uint32_t shard_of(const std::string& event) const {
-    return static_cast<std::uint32_t>(common::fnv1a64(event) % o_.shards);
+    return cluster::shard_of_event(event, o_.shards);
   }
 
   void carry_out_timer(sim_node& n, const std::string& event, const owned_event& owned,

@@ -17,6 +17,7 @@
 #include "actors/snapshot_codec.hpp"
 #include "actors/venues.hpp"
 #include "cluster/node.hpp"
+#include "cluster/placement.hpp"
 #include "common/checksum.hpp"
 #include "common/prng.hpp"
 #include "storage/rocksdb_store.hpp"
@@ -52,7 +53,7 @@ struct writer {
 };
 
 std::uint32_t shard_of(const std::string& id) {
-  return static_cast<std::uint32_t>(common::fnv1a64(id) % shards);
+  return seatd::cluster::shard_of_event(id, shards);
 }
 
 // Appends `count` successful holds and confirms, applied to the machines as they go.
