@@ -529,6 +529,13 @@ void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, ra
       w.outcome = w.term == e.term ? log_status::committed : log_status::not_leader;
     }
   }
+  // A proposal at or below the commit index that the committed entries did not decide was
+  // covered by a leader's snapshot: its entry is not known here, so neither is its fate. It
+  // must end now: a node that leads again never gives up waiting, and later proposals and
+  // barriers complete only behind it.
+  for (waiter& w : r.waiters)
+    if (!w.barrier && !w.outcome && w.index <= r.committed_last)
+      w.outcome = log_status::leadership_lost;
   for (const raft::read_state& read : ready.reads) {
     for (waiter& w : r.waiters) {
       if (w.barrier && w.context == read.context) {

@@ -591,6 +591,59 @@ TEST_CASE("raft_shards: a deposed leader that learns nothing ends its proposals 
   CHECK(lost.status() == log_status::leadership_lost);
 }
 
+// Found by seatsim (seed 316 at e61295f): a leader paused mid-proposal caught up from a
+// snapshot and led again; its proposal waited forever, and every barrier behind it.
+TEST_CASE(
+    "raft_shards: a deposed leader whose proposal a snapshot covered ends it unknown, and leads "
+    "again without a stall",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1, 3, 3);
+  event_script script;
+  const raft::node_id old_leader = start_with_event(c, script);
+  c.cut(old_leader);
+  outcome lost;
+  REQUIRE_FALSE(c.raft(old_leader).propose(script.hold("ev", {"1-1-1"}).entry, lost.done()));
+  c.settle();
+  raft::node_id new_leader = raft::no_node;
+  for (int t = 0; t < 40 && (new_leader == raft::no_node || new_leader == old_leader); ++t) {
+    c.tick();
+    new_leader = c.leader_of(0);
+  }
+  REQUIRE(new_leader != raft::no_node);
+  REQUIRE(new_leader != old_leader);
+  // The new leader commits enough to compact its log past everything the old one holds.
+  event_script other;
+  other.create(0, "ev");
+  for (int i = 0; i < 5; ++i) {
+    outcome kept;
+    REQUIRE_FALSE(
+        c.raft(new_leader)
+            .propose(other.hold("ev", {"1-1-" + std::to_string(i + 2)}).entry, kept.done()));
+    c.settle();
+    REQUIRE(kept.status() == log_status::committed);
+  }
+  REQUIRE(c.raft(new_leader).core_of(0)->log().base().index >
+          c.raft(old_leader).core_of(0)->log().last_index());
+  CHECK_FALSE(lost.decided());
+
+  c.heal(old_leader);
+  c.tick(2);
+  CHECK(c.node(old_leader).snapshots_installed >= 1);
+  CHECK(lost.status() == log_status::leadership_lost);  // before it would give up waiting
+  // It leads again at once: what it is asked now completes.
+  c.raft(new_leader).transfer_leadership(0, old_leader);
+  c.tick(3);
+  REQUIRE(c.leader_of(0) == old_leader);
+  outcome read;
+  outcome held;
+  REQUIRE_FALSE(c.raft(old_leader).barrier(0, read.done()));
+  REQUIRE_FALSE(c.raft(old_leader).propose(other.hold("ev", {"1-1-9"}).entry, held.done()));
+  c.settle();
+  CHECK(read.status() == log_status::committed);
+  CHECK(held.status() == log_status::committed);
+  CHECK(c.raft(old_leader).waiting() == 0);
+}
+
 TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier", "[unit][raft]") {
   cluster c({1, 2, 3}, 1);
   event_script script;
