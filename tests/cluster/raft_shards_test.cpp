@@ -267,6 +267,18 @@ raft::node_id start_with_event(cluster& c, event_script& script) {
   return leader;
 }
 
+// Ticks until shard 0 has a leader other than `old_leader` (cut off), and returns it.
+raft::node_id elect_other_than(cluster& c, raft::node_id old_leader) {
+  raft::node_id leader = raft::no_node;
+  for (int t = 0; t < 40 && (leader == raft::no_node || leader == old_leader); ++t) {
+    c.tick();
+    leader = c.leader_of(0);
+  }
+  REQUIRE(leader != raft::no_node);
+  REQUIRE(leader != old_leader);
+  return leader;
+}
+
 std::vector<std::uint8_t> command_data(const storage::log_entry& e) {
   return seatd::cluster::encode_entry_data({e.shard, e.event_id, e.stamp_ms, e.payload});
 }
@@ -532,13 +544,7 @@ TEST_CASE(
   CHECK_FALSE(kept.decided());
   // The others elect a leader, which commits the first entry with its own no-op; the old
   // leader, deposed by check-quorum, keeps both proposals waiting.
-  raft::node_id new_leader = raft::no_node;
-  for (int t = 0; t < 40 && (new_leader == raft::no_node || new_leader == old_leader); ++t) {
-    c.tick();
-    new_leader = c.leader_of(0);
-  }
-  REQUIRE(new_leader != raft::no_node);
-  REQUIRE(new_leader != old_leader);
+  (void)elect_other_than(c, old_leader);
   CHECK_FALSE(kept.decided());
   CHECK_FALSE(replaced.decided());
   c.heal(old_leader);
@@ -604,13 +610,7 @@ TEST_CASE(
   outcome lost;
   REQUIRE_FALSE(c.raft(old_leader).propose(script.hold("ev", {"1-1-1"}).entry, lost.done()));
   c.settle();
-  raft::node_id new_leader = raft::no_node;
-  for (int t = 0; t < 40 && (new_leader == raft::no_node || new_leader == old_leader); ++t) {
-    c.tick();
-    new_leader = c.leader_of(0);
-  }
-  REQUIRE(new_leader != raft::no_node);
-  REQUIRE(new_leader != old_leader);
+  const raft::node_id new_leader = elect_other_than(c, old_leader);
   // The new leader commits enough to compact its log past everything the old one holds.
   event_script other;
   other.create(0, "ev");
