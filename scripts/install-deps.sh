@@ -14,7 +14,7 @@ packages=(
   librdkafka-dev libpqxx-dev libpq-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev catch2
   # services and tools used by tests and scripts
-  postgresql-15 kcat curl python3 python3-yaml
+  postgresql-15 redis-server kcat curl python3 python3-yaml
 )
 
 missing=()

@@ -8,7 +8,9 @@
 # Run as root, the server runs as the user postgres (PostgreSQL refuses root); DIR is given to
 # that user. When postgres cannot reach DIR (a parent it may not enter), the data goes to a
 # private directory under /tmp instead, named in DIR/run_dir. Starting again stops the old
-# server first. Nothing here is fit for data anyone wants to keep: fsync is off.
+# server first. Nothing here is fit for data anyone wants to keep: fsync is off, unless
+# PG_DURABLE=1 (the W1 comparison, scripts/bench-compare.sh: fsync and synchronous commit on,
+# as a production server runs).
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -71,14 +73,16 @@ start() {
     exit 1
   fi
   # A free port can be taken between the probe and the bind: try a few.
-  local port attempt
+  local port attempt durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${PG_DURABLE:-0}" = 1 ]; then
+    durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  fi
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     # No Unix socket (a deep DIR would pass its 107-byte path limit): TCP on loopback only.
     if pg "$PG_BIN/pg_ctl" -D "$run_dir/data" -l "$run_dir/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
-          -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-          -c max_connections=200" start >/dev/null; then
+          $durability -c max_connections=200" start >/dev/null; then
       echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$dir/uri"
       echo "pg-test-server: PostgreSQL on 127.0.0.1:$port, data in $run_dir/data"
       return 0

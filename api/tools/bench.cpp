@@ -66,8 +66,35 @@ void prepare_event(http_client& client, const bench_options& o) {
                              "(pick another --event or --seed)");
 }
 
-check_result check_consistency(http_client& client, const std::string& event_id,
-                               const std::vector<std::vector<std::string>>& ledger) {
+check_result check_seatd(http_client& client, const std::string& event_id,
+                         const std::vector<std::vector<std::string>>& ledger) {
+  const std::string path = event_path(event_id);
+  const json seats = parsed_body(get_all_pages(client, path + "/seats"), "GET " + path + "/seats");
+  std::vector<seat_state> states;
+  std::uint64_t total = 0;
+  for (const auto& seat : seats.at("seats")) {
+    ++total;
+    const auto state = seat.at("state").get<std::string>();
+    if (state == "held" || state == "sold")
+      states.push_back({seat.at("id").get<std::string>(), state});
+  }
+  check_result check = check_ledger(states, ledger, total);
+
+  const json counts = parsed_body(client.request("GET", path), "GET " + path).at("counts");
+  const auto event_sold = counts.at("sold").get<std::uint64_t>();
+  if (event_sold != check.ledger_seats)
+    check.problems.push_back("GET event says " + std::to_string(event_sold) +
+                             " seats sold, the ledger " + std::to_string(check.ledger_seats));
+  if (counts.at("held").get<std::uint64_t>() != 0)
+    check.problems.push_back("GET event counts " + counts.at("held").dump() + " seats held");
+  return check;
+}
+
+}  // namespace
+
+check_result check_ledger(const std::vector<seat_state>& seats,
+                          const std::vector<std::vector<std::string>>& ledger,
+                          std::uint64_t seats_total) {
   check_result check;
   check.ran = true;
   std::unordered_map<std::string, unsigned> confirmed;  // seat -> confirmed holds with it
@@ -81,31 +108,21 @@ check_result check_consistency(http_client& client, const std::string& event_id,
     if (holds > 1) twice.add(seat);
   seat_problem held("seats still held"), sold_unknown("seats sold but not confirmed in the ledger"),
       not_sold("seats confirmed in the ledger but not sold");
-  const std::string path = event_path(event_id);
-  const json seats = parsed_body(get_all_pages(client, path + "/seats"), "GET " + path + "/seats");
-  for (const auto& seat : seats.at("seats")) {
-    const auto id = seat.at("id").get<std::string>();
-    const auto state = seat.at("state").get<std::string>();
-    ++check.seats_total;
-    if (state == "held") held.add(id);
-    if (state == "sold") ++check.sold_seats;
-    if (state == "sold" && !confirmed.contains(id)) sold_unknown.add(id);
-    if (state != "sold" && confirmed.contains(id)) not_sold.add(id);
+  check.seats_total = seats_total;
+  std::unordered_map<std::string, bool> sold;
+  for (const seat_state& seat : seats) {
+    if (seat.state == "held") held.add(seat.id);
+    if (seat.state != "sold") continue;
+    ++check.sold_seats;
+    sold[seat.id] = true;
+    if (!confirmed.contains(seat.id)) sold_unknown.add(seat.id);
   }
+  for (const auto& [seat, holds] : confirmed)
+    if (!sold.contains(seat)) not_sold.add(seat);
   for (const seat_problem* p : {&twice, &held, &sold_unknown, &not_sold})
     p->report_to(check.problems);
-
-  const json counts = parsed_body(client.request("GET", path), "GET " + path).at("counts");
-  const auto event_sold = counts.at("sold").get<std::uint64_t>();
-  if (event_sold != check.ledger_seats)
-    check.problems.push_back("GET event says " + std::to_string(event_sold) +
-                             " seats sold, the ledger " + std::to_string(check.ledger_seats));
-  if (counts.at("held").get<std::uint64_t>() != 0)
-    check.problems.push_back("GET event counts " + counts.at("held").dump() + " seats held");
   return check;
 }
-
-}  // namespace
 
 std::string w1_venue_json() {
   json sections = json::array();
@@ -133,27 +150,53 @@ int run_bench(const bench_options& options) {
     throw std::invalid_argument("--clients, --budget and --max-seconds must be positive");
 
   load_config config;
-  config.url = parse_base_url(o.url);
-  config.token = o.token;
-  config.event_id = o.event_id;
+  config.system = o.system;
+  config.target.url = o.url;
+  config.target.token = o.token;
+  config.target.event_id = o.event_id;
+  config.target.ceiling = o.target_ceiling;
+  if (o.system != w1_system::seatd && o.target_ceiling)
+    throw std::invalid_argument("--target-ceiling is a seatd-ceiling server: only --system seatd");
+  // A bad URL is bad usage (exit 2), before anything is sent.
+  if (o.system == w1_system::seatd) (void)parse_base_url(o.url);
+  if (o.system == w1_system::redis) validate_redis_url(o.url);
   config.clients = o.clients;
   config.budget = o.budget;
   config.seed = o.seed;
   config.max_duration =
       std::chrono::milliseconds(static_cast<std::int64_t>(o.max_seconds * 1000.0));
-  config.ceiling = o.target_ceiling;
-  config.server_pid = o.server_pid;
-  if (o.server_pid && !process_cpu_seconds(*o.server_pid))
-    throw std::invalid_argument("--server-pid: cannot read /proc/" + std::to_string(*o.server_pid) +
-                                "/stat");
+  config.server_pids = o.server_pids;
+  for (int pid : o.server_pids)
+    if (!process_cpu_seconds(pid))
+      throw std::invalid_argument("--server-pid: cannot read /proc/" + std::to_string(pid) +
+                                  "/stat");
 
+  const std::uint64_t venue_seats =
+      common::w1_sections * common::w1_rows * common::w1_seats_per_row;
   try {
-    http_client client(config.url, o.token);
-    // A fixed-answer server has no events: neither setup nor check means anything there.
-    if (!o.target_ceiling) prepare_event(client, o);
-    outcome.load = run_load(config);
-    if (!o.target_ceiling)
-      outcome.check = check_consistency(client, o.event_id, outcome.load.confirmed_holds);
+    switch (o.system) {
+      case w1_system::seatd: {
+        http_client client(parse_base_url(o.url), o.token);
+        // A fixed-answer server has no events: neither setup nor check means anything there.
+        if (!o.target_ceiling) prepare_event(client, o);
+        outcome.load = run_load(config);
+        if (!o.target_ceiling)
+          outcome.check = check_seatd(client, o.event_id, outcome.load.confirmed_holds);
+        break;
+      }
+      case w1_system::redis:
+        config.target.redis_scripts = redis_prepare(o.url, o.event_id, o.create);
+        outcome.load = run_load(config);
+        outcome.check = check_ledger(redis_seat_states(o.url, o.event_id),
+                                     outcome.load.confirmed_holds, venue_seats);
+        break;
+      case w1_system::postgres:
+        postgres_prepare(o.url, o.event_id, o.create);
+        outcome.load = run_load(config);
+        outcome.check = check_ledger(postgres_seat_states(o.url, o.event_id),
+                                     outcome.load.confirmed_holds, venue_seats);
+        break;
+    }
   } catch (const connection_error& e) {
     std::fprintf(stderr, "seatctl bench: %s\n", e.what());
     return 3;

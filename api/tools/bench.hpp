@@ -2,16 +2,22 @@
 // `seatctl bench`: workload W1 (docs/WORKLOAD.md) against any seatd URL, then the
 // consistency check through the API (no seat left held; a seat is sold iff the tool's ledger
 // confirmed it; no seat confirmed twice; GET event's sold count equals the ledger's). Also the
-// same request loop against a fixed-answer server (--target-ceiling), to measure the ceiling.
+// same request loop against a fixed-answer server (--target-ceiling), to measure the ceiling,
+// and against Redis and PostgreSQL implementations of the same rules (--system), with the same
+// check against their final state.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "api/tools/w1_connection.hpp"
 
 namespace seatd::tools {
 
 struct bench_options {
-  std::string url = "http://127.0.0.1:8080";
+  w1_system system = w1_system::seatd;
+  std::string url = "http://127.0.0.1:8080";  // redis://HOST:PORT, or a libpq URI
   std::string token;
   unsigned clients = 64;
   std::uint64_t budget = 50'000;
@@ -20,7 +26,7 @@ struct bench_options {
   bool create = false;   // PUT the W1 venue first
   double max_seconds = 20;
   bool json = false;
-  std::optional<int> server_pid;
+  std::vector<int> server_pids;  // with their children (PostgreSQL's backends)
   bool target_ceiling = false;
 };
 

@@ -3,33 +3,28 @@
 #include <utility>  // before Boost.Asio under C++20 (docs/decisions/0001)
 // clang-format off
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 // clang-format on
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <string_view>
 
+#include "api/tools/http_client.hpp"
 #include "common/w1_workload.hpp"
 
 namespace seatd::tools {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
 
 constexpr std::size_t unexpected_samples_max = 5;
-constexpr std::chrono::seconds request_timeout{30};
 
 double tool_cpu_seconds() {
   rusage usage{};
@@ -40,23 +35,20 @@ double tool_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// The string value of a top-level "name": "..." in a JSON body we trust to be seatd's (ids
-// have no escapes). A full parse per answer would cost the load tool more than the server.
-std::string string_field(std::string_view body, std::string_view name) {
-  const std::string key = "\"" + std::string(name) + "\"";
-  auto at = body.find(key);
-  if (at == std::string_view::npos) return {};
-  at += key.size();
-  while (at < body.size() && (body[at] == ' ' || body[at] == ':'))
-    ++at;
-  if (at >= body.size() || body[at] != '"') return {};
-  const auto end = body.find('"', at + 1);
-  if (end == std::string_view::npos) return {};
-  return std::string(body.substr(at + 1, end - at - 1));
-}
-
 double micros_since(clock_type::time_point start) {
   return std::chrono::duration<double, std::micro>(clock_type::now() - start).count();
+}
+
+std::unique_ptr<w1_connection> make_connection(asio::io_context& io, const load_config& c) {
+  switch (c.system) {
+    case w1_system::redis:
+      return make_redis_connection(io, c.target);
+    case w1_system::postgres:
+      return make_postgres_connection(io, c.target);
+    case w1_system::seatd:
+      break;
+  }
+  return make_http_connection(io, c.target);
 }
 
 class load_run;
@@ -64,35 +56,28 @@ class load_run;
 // One W1 client: its stream of draws, its connection, the iteration in progress.
 class w1_client {
  public:
-  w1_client(load_run& run, asio::io_context& io, std::uint64_t index, std::uint64_t seed)
+  w1_client(load_run& run, std::unique_ptr<w1_connection> connection, std::uint64_t index,
+            std::uint64_t seed)
       : run_(run),
-        stream_(io),
-        index_(index),
+        connection_(std::move(connection)),
         draws_(common::w1_stream(seed, index)),
         customer_("c" + std::to_string(index)) {}
 
-  void connect(const tcp::resolver::results_type& endpoints);
+  void connect();
   void next_iteration();
 
  private:
-  enum class step { hold, confirm, release };
-
-  void send(step s, http::verb method, std::string target, std::string body);
-  void on_answer(unsigned status, const std::string& body);
-  void fail(const std::string& what, beast::error_code ec);
+  void on_hold(const w1_answer& answer);
+  // Counts a confirm or release answer; false when the client stops.
+  bool counted(const w1_answer& answer, const char* what);
 
   load_run& run_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  http::request<http::string_body> request_;
-  http::response<http::string_body> response_;
-  std::uint64_t index_;
+  std::unique_ptr<w1_connection> connection_;
   common::splitmix64 draws_;
   std::string customer_;
   common::w1_draw draw_;
   std::vector<std::string> seats_;
   std::uint64_t iteration_ = 0;
-  step step_ = step::hold;
   clock_type::time_point sent_at_;
 };
 
@@ -105,14 +90,11 @@ class load_run {
   }
 
   load_result run() {
-    tcp::resolver resolver(io_);
-    beast::error_code ec;
-    const auto endpoints = resolver.resolve(config_.url.host, std::to_string(config_.url.port), ec);
-    if (ec) throw connection_error("cannot resolve " + config_.url.host + ": " + ec.message());
     for (unsigned i = 0; i < config_.clients; ++i)
-      clients_.push_back(std::make_unique<w1_client>(*this, io_, i, config_.seed));
+      clients_.push_back(
+          std::make_unique<w1_client>(*this, make_connection(io_, config_), i, config_.seed));
     for (auto& c : clients_)
-      c->connect(endpoints);
+      c->connect();
     io_.run();
     if (!connect_error_.empty()) throw connection_error(connect_error_);
     return std::move(result_);
@@ -121,14 +103,8 @@ class load_run {
   const load_config& config() const { return config_; }
   load_result& result() { return result_; }
 
-  std::string target(const std::string& suffix) const {
-    return config_.url.path_prefix + "/v1/events/" + config_.event_id + suffix;
-  }
-
-  void connected(beast::error_code ec) {
-    if (ec && connect_error_.empty())
-      connect_error_ = "cannot connect to " + config_.url.host + ":" +
-                       std::to_string(config_.url.port) + ": " + ec.message();
+  void connected(const std::string& error) {
+    if (!error.empty() && connect_error_.empty()) connect_error_ = error;
     if (++connected_ < clients_.size()) return;
     if (!connect_error_.empty()) return;  // nothing was sent; run() reports it
     start();
@@ -158,7 +134,7 @@ class load_run {
     result_.wall_s = std::chrono::duration<double>(clock_type::now() - started_).count();
     result_.tool_cpu_s = tool_cpu_seconds() - tool_cpu_at_start_;
     if (server_cpu_at_start_) {
-      if (const auto now = process_cpu_seconds(*config_.server_pid))
+      if (const auto now = process_tree_cpu_seconds(config_.server_pids))
         result_.server_cpu_s = *now - *server_cpu_at_start_;
     }
     progress_timer_.cancel();
@@ -168,11 +144,12 @@ class load_run {
 
  private:
   void start() {
-    if (config_.server_pid) server_cpu_at_start_ = process_cpu_seconds(*config_.server_pid);
+    if (!config_.server_pids.empty())
+      server_cpu_at_start_ = process_tree_cpu_seconds(config_.server_pids);
     tool_cpu_at_start_ = tool_cpu_seconds();
     started_ = clock_type::now();
     cap_timer_.expires_after(config_.max_duration);
-    cap_timer_.async_wait([this](beast::error_code ec) {
+    cap_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       stopping_ = true;
       result_.capped = true;
@@ -184,7 +161,7 @@ class load_run {
 
   void tick() {
     progress_timer_.expires_after(std::chrono::seconds(1));
-    progress_timer_.async_wait([this](beast::error_code ec) {
+    progress_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       print_progress();
       tick();
@@ -227,12 +204,8 @@ class load_run {
   load_result result_;
 };
 
-void w1_client::connect(const tcp::resolver::results_type& endpoints) {
-  stream_.expires_after(request_timeout);
-  stream_.async_connect(endpoints, [this](beast::error_code ec, const tcp::endpoint&) {
-    if (!ec) stream_.socket().set_option(tcp::no_delay(true), ec);
-    run_.connected(ec);
-  });
+void w1_client::connect() {
+  connection_->connect([this](const std::string& error) { run_.connected(error); });
 }
 
 void w1_client::next_iteration() {
@@ -241,92 +214,56 @@ void w1_client::next_iteration() {
   draw_ = common::draw_w1(draws_);
   seats_ = draw_.seat_ids();
   ++iteration_;
-  std::string body = "{\"customer_id\":\"" + customer_ + "\",\"seats\":[";
-  for (std::size_t s = 0; s < seats_.size(); ++s)
-    body += (s > 0 ? ",\"" : "\"") + seats_[s] + "\"";
-  body += "],\"ttl_s\":600}";
-  send(step::hold, http::verb::post, run_.target("/holds"), std::move(body));
+  sent_at_ = clock_type::now();
+  connection_->hold(customer_, seats_, [this](const w1_answer& a) { on_hold(a); });
 }
 
-void w1_client::send(step s, http::verb method, std::string target, std::string body) {
-  step_ = s;
-  request_ = {};
-  request_.method(method);
-  request_.target(target);
-  request_.version(11);
-  request_.set(http::field::host, run_.config().url.host);
-  request_.keep_alive(true);
-  if (!run_.config().token.empty())
-    request_.set(http::field::authorization, "Bearer " + run_.config().token);
-  if (!body.empty()) request_.set(http::field::content_type, "application/json");
-  request_.body() = std::move(body);
-  request_.prepare_payload();
-  response_ = {};
+void w1_client::on_hold(const w1_answer& answer) {
+  load_result& r = run_.result();
+  r.latency.hold_us.push_back(micros_since(sent_at_));
+  switch (answer.v) {
+    case w1_answer::verdict::conflict:
+      ++r.conflicts;
+      return next_iteration();
+    case w1_answer::verdict::unexpected:
+      run_.unexpected(customer_ + " hold: " + answer.detail);
+      return next_iteration();
+    case w1_answer::verdict::failed:
+      return run_.client_failed(customer_ + ": hold " + answer.detail +
+                                "; the request's outcome is unknown");
+    case w1_answer::verdict::ok:
+      break;
+  }
+  ++r.holds;
   sent_at_ = clock_type::now();
-  stream_.expires_after(request_timeout);
-  http::async_write(stream_, request_, [this](beast::error_code ec, std::size_t) {
-    if (ec) return fail("sending", ec);
-    http::async_read(stream_, buffer_, response_, [this](beast::error_code read_ec, std::size_t) {
-      if (read_ec) return fail("reading", read_ec);
-      on_answer(response_.result_int(), response_.body());
-    });
+  if (draw_.confirm)
+    return connection_->confirm(
+        answer.hold_id, "pay-" + customer_ + "-" + std::to_string(iteration_),
+        [this](const w1_answer& a) {
+          run_.result().latency.confirm_us.push_back(micros_since(sent_at_));
+          if (!counted(a, "confirm")) return;
+          ++run_.result().confirms;
+          run_.result().confirmed_holds.push_back(std::move(seats_));
+          next_iteration();
+        });
+  connection_->release(answer.hold_id, [this](const w1_answer& a) {
+    run_.result().latency.release_us.push_back(micros_since(sent_at_));
+    if (!counted(a, "release")) return;
+    ++run_.result().releases;
+    next_iteration();
   });
 }
 
-void w1_client::on_answer(unsigned status, const std::string& body) {
-  const double latency_us = micros_since(sent_at_);
-  load_result& r = run_.result();
-  auto unexpected = [&](const char* what) {
-    run_.unexpected(customer_ + " " + what + ": " + std::to_string(status) + " " + body);
-  };
-  // A server that closes after answering has ended this client's connection.
-  const bool closing = !response_.keep_alive();
-  switch (step_) {
-    case step::hold: {
-      r.latency.hold_us.push_back(latency_us);
-      if (run_.config().ceiling || status == 409) {
-        ++r.conflicts;
-        break;
-      }
-      const std::string hold_id = status == 201 ? string_field(body, "hold_id") : std::string();
-      if (hold_id.empty()) {
-        unexpected("hold");
-        break;
-      }
-      ++r.holds;
-      if (closing) break;
-      const std::string path = run_.target("/holds/" + hold_id);
-      if (draw_.confirm)
-        return send(
-            step::confirm, http::verb::post, path + "/confirm",
-            "{\"payment_ref\":\"pay-" + customer_ + "-" + std::to_string(iteration_) + "\"}");
-      return send(step::release, http::verb::delete_, path, "");
-    }
-    case step::confirm:
-      r.latency.confirm_us.push_back(latency_us);
-      if (status != 201) {
-        unexpected("confirm");
-        break;
-      }
-      ++r.confirms;
-      r.confirmed_holds.push_back(std::move(seats_));
-      break;
-    case step::release:
-      r.latency.release_us.push_back(latency_us);
-      if (status != 200) {
-        unexpected("release");
-        break;
-      }
-      ++r.releases;
-      break;
+bool w1_client::counted(const w1_answer& answer, const char* what) {
+  if (answer.v == w1_answer::verdict::failed) {
+    run_.client_failed(customer_ + ": " + what + " " + answer.detail +
+                       "; the request's outcome is unknown");
+    return false;
   }
-  if (closing) return run_.client_failed(customer_ + ": the server closed the connection");
+  if (answer.v == w1_answer::verdict::ok) return true;
+  run_.unexpected(customer_ + " " + what + ": " + answer.detail);
   next_iteration();
-}
-
-void w1_client::fail(const std::string& what, beast::error_code ec) {
-  run_.client_failed(customer_ + ": " + what + " failed (" + ec.message() +
-                     "); the request's outcome is unknown");
+  return false;
 }
 
 }  // namespace
@@ -347,6 +284,32 @@ std::optional<double> process_cpu_seconds(int pid) {
   }
   if (!fields) return std::nullopt;
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::optional<double> process_tree_cpu_seconds(const std::vector<int>& pids) {
+  double total = 0;
+  std::vector<std::string> parents;
+  for (int pid : pids) {
+    const auto own = process_cpu_seconds(pid);
+    if (!own) return std::nullopt;
+    total += *own;
+    parents.push_back(std::to_string(pid));
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;  // gone meanwhile
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 1));
+    std::string state, ppid;
+    if (!(fields >> state >> ppid)) continue;
+    if (std::find(parents.begin(), parents.end(), ppid) == parents.end()) continue;
+    if (const auto child = process_cpu_seconds(std::stoi(name))) total += *child;
+  }
+  return total;
 }
 
 load_result run_load(const load_config& config) {

@@ -1,9 +1,9 @@
 #pragma once
-// The request loop of workload W1 (docs/WORKLOAD.md) over HTTP: C closed-loop
-// clients, each an async Beast connection with one request in flight, all on one io_context
-// thread so the load tool costs one core at most. All connect first, then start together;
-// the clock runs until the last client finishes. The loop keeps the ledger of what was
-// confirmed, so that the caller can check the server's final state against it.
+// The request loop of workload W1 (docs/WORKLOAD.md): C closed-loop clients, each with its
+// own connection (w1_connection.hpp: seatd over HTTP, Redis or PostgreSQL) and one request in
+// flight, all on one io_context thread so the load tool costs one core at most. All connect first,
+// then start together; the clock runs until the last client finishes. The loop keeps the ledger of
+// what was confirmed, so that the caller can check the server's final state against it.
 
 #include <chrono>
 #include <cstdint>
@@ -11,21 +11,21 @@
 #include <string>
 #include <vector>
 
-#include "api/tools/http_client.hpp"
+#include "api/tools/w1_connection.hpp"
 
 namespace seatd::tools {
 
 struct load_config {
-  base_url url;
-  std::string token;
-  std::string event_id;
+  w1_system system = w1_system::seatd;
+  w1_target target;
   unsigned clients = 64;
   std::uint64_t budget = 50'000;  // hold attempts shared by all clients
   std::uint64_t seed = 42;
   std::chrono::milliseconds max_duration{20'000};  // then clients finish their iteration
-  bool ceiling = false;           // every answer counts as a conflict (a fixed-answer server)
-  bool progress = true;           // a line on stderr every second
-  std::optional<int> server_pid;  // to read its CPU time from /proc
+  bool progress = true;                            // a line on stderr every second
+  // Servers whose CPU time to read from /proc, with their children's (PostgreSQL's backends),
+  // from the start (every client connected) to the end (before any disconnects).
+  std::vector<int> server_pids;
 };
 
 // Microseconds from sending a request to reading its whole answer.
@@ -53,5 +53,8 @@ load_result run_load(const load_config& config);
 
 // CPU seconds (user + system) of a process from /proc/PID/stat; nullopt if unreadable.
 std::optional<double> process_cpu_seconds(int pid);
+// The sum over the processes and every live process whose parent one of them is; nullopt if
+// one of them is unreadable.
+std::optional<double> process_tree_cpu_seconds(const std::vector<int>& pids);
 
 }  // namespace seatd::tools

@@ -43,9 +43,9 @@ json json_latency(const latency_summary& l) {
 }
 
 std::string url_and_target(const bench_outcome& o) {
-  return o.options.url + (o.options.target_ceiling
-                              ? " (--target-ceiling: every answer counted as a conflict)"
-                              : ", event " + o.options.event_id);
+  return std::string(system_name(o.options.system)) + " at " + o.options.url +
+         (o.options.target_ceiling ? " (--target-ceiling: every answer counted as a conflict)"
+                                   : ", event " + o.options.event_id);
 }
 
 std::string counts_line(const load_result& r) {
@@ -138,8 +138,9 @@ std::string render_text(const bench_outcome& o) {
   } else if (o.check.problems.empty()) {
     out += format(
         "check          passed: no seat held; the %llu sold seats are exactly the ledger's "
-        "confirmed seats; no seat confirmed twice; GET event's sold count matches\n",
-        static_cast<unsigned long long>(o.check.sold_seats));
+        "confirmed seats; no seat confirmed twice%s\n",
+        static_cast<unsigned long long>(o.check.sold_seats),
+        o.options.system == w1_system::seatd ? "; GET event's sold count matches" : "");
   } else {
     out += "check          FAILED:\n";
     for (const auto& problem : o.check.problems)
@@ -154,7 +155,7 @@ std::string render_json(const bench_outcome& o) {
   json out;
   out["workload"] = "W1";
   out["url"] = o.options.url;
-  out["target"] = o.options.target_ceiling ? "ceiling" : "seatd";
+  out["target"] = o.options.target_ceiling ? "ceiling" : system_name(o.options.system);
   out["event_id"] = o.options.event_id;
   out["clients"] = o.options.clients;
   out["budget"] = o.options.budget;

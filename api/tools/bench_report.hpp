@@ -34,6 +34,12 @@ struct bench_outcome {
   check_result check;
 };
 
+// A system's held and sold seats against the ledger (the seats of each confirmed hold): no
+// seat confirmed twice, none left held, a seat sold if and only if the ledger confirmed it.
+check_result check_ledger(const std::vector<seat_state>& seats,
+                          const std::vector<std::vector<std::string>>& ledger,
+                          std::uint64_t seats_total);
+
 // holds + conflicts == attempts and confirms + releases == holds.
 bool counts_consistent(const load_result& load);
 bool bench_passed(const bench_outcome& outcome);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -267,7 +268,6 @@ void add_bench_command(CLI::App& app, const global_options& g, std::function<int
       "bench",
       "run workload W1 (WORKLOAD.md) and check the result; uses the global --url, --token, --json");
   auto o = std::make_shared<bench_options>();
-  auto server_pid = std::make_shared<int>(0);
   bench->add_option("--clients", o->clients, "closed-loop clients, a connection each")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
@@ -276,20 +276,32 @@ void add_bench_command(CLI::App& app, const global_options& g, std::function<int
       ->check(CLI::PositiveNumber);
   bench->add_option("--seed", o->seed, "workload seed")->capture_default_str();
   bench->add_option("--event", o->event_id, "event id (default w1-<seed>)");
-  bench->add_flag("--create", o->create, "PUT the W1 venue first");
+  bench->add_flag("--create", o->create,
+                  "create the W1 venue first (seatd: PUT; redis and postgres: reset the event)");
   bench->add_option("--max-seconds", o->max_seconds, "safety cap (reported; not comparable)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  bench->add_option("--server-pid", *server_pid, "measure this local server's CPU time")
+  bench
+      ->add_option("--server-pid", o->server_pids,
+                   "measure these local servers' CPU time, their child processes' included "
+                   "(repeat it, or give several)")
       ->check(CLI::PositiveNumber);
+  const std::map<std::string, w1_system> systems{
+      {"seatd", w1_system::seatd}, {"redis", w1_system::redis}, {"postgres", w1_system::postgres}};
+  bench
+      ->add_option("--system", o->system,
+                   "the system under test: seatd (HTTP, the global --url), redis (--url "
+                   "redis://HOST:PORT: Lua scripts of the seat-lock design) or postgres (--url "
+                   "a libpq URI: a conditional UPDATE per hold)")
+      ->transform(CLI::CheckedTransformer(systems))
+      ->default_str("seatd");
   bench->add_flag("--target-ceiling", o->target_ceiling,
                   "count every answer as a conflict (for seatd-ceiling); no setup, no check");
-  bench->callback([&run, &g, o, server_pid] {
-    run = [&g, o, server_pid] {
+  bench->callback([&run, &g, o] {
+    run = [&g, o] {
       o->url = g.url;
       o->token = g.token;
       o->json = g.json;
-      if (*server_pid > 0) o->server_pid = *server_pid;
       return run_bench(*o);
     };
   });
