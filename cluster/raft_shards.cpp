@@ -202,6 +202,7 @@ common::result<std::unique_ptr<raft_shards>, std::string> raft_shards::restore(
     // A node told that its storage was lost waits to catch up before it votes, whatever it
     // holds by now (it may have restarted again half way).
     cfg.rejoining = config.rejoin;
+    cfg.faults = config.faults;
     auto [it, inserted] = shards->replicas_.try_emplace(
         shard, std::move(cfg), std::move(restored[shard]), seed * 0x9E3779B97F4A7C15ull + shard);
     SEATD_ASSERT(inserted, "one replica per shard");
@@ -225,6 +226,10 @@ std::optional<log_status> raft_shards::propose(actors::proposal entry, completio
   const auto found = replicas_.find(entry.shard);
   if (found == replicas_.end()) return log_status::not_leader;
   replica& r = found->second;
+  // An earlier refusal left the owners' state ahead of the log (they applied what was refused):
+  // nothing is taken, even once the transfer is over, until they are hosted again from the
+  // committed state (the rehost leader_change of the next turn). Found by seatsim seed 30421.
+  if (r.refused_while_leading) return log_status::not_leader;
   raft::index_t index = 0;
   if (r.core.propose(encode_entry_data(entry), &index)) {
     // The caller applied the command ahead of the log (decision 0005); if this node keeps
@@ -245,7 +250,8 @@ std::optional<log_status> raft_shards::barrier(std::uint32_t shard, completion d
   const auto found = replicas_.find(shard);
   if (found == replicas_.end()) return log_status::not_leader;
   replica& r = found->second;
-  if (r.core.current_role() != raft::role::leader || r.core.transferee() != raft::no_node)
+  if (r.core.current_role() != raft::role::leader || r.core.transferee() != raft::no_node ||
+      r.refused_while_leading)
     return log_status::not_leader;
   waiter b;
   b.barrier = true;
@@ -314,8 +320,10 @@ bool raft_shards::compaction_due(std::uint32_t shard, raft::index_t applied) con
   if (found == replicas_.end()) return false;
   const replica& r = found->second;
   const raft::index_t base = r.core.log().base().index;
-  return !r.compacting && !r.installing_snapshot && applied <= r.committed_last &&
-         applied >= base + config_.snapshot_entries;
+  if (r.compacting || r.installing_snapshot || applied > r.committed_last || applied <= base)
+    return false;
+  return applied >= base + config_.snapshot_entries ||
+         common::fires(config_.faults, common::fault_point::raft_early_compaction);
 }
 
 void raft_shards::compact(std::uint32_t shard, raft::index_t index,
@@ -349,10 +357,12 @@ void raft_shards::tick() {
 }
 
 bool raft_shards::gives_up_waiting(const replica& r) const {
+  if (!r.lost_at_tick ||
+      std::none_of(r.waiters.begin(), r.waiters.end(), [](const waiter& w) { return !w.outcome; }))
+    return false;
   const auto timeouts = static_cast<std::uint64_t>(2 * config_.election_ticks);
-  if (!r.lost_at_tick || ticks_ - *r.lost_at_tick < timeouts) return false;
-  return std::any_of(r.waiters.begin(), r.waiters.end(),
-                     [](const waiter& w) { return !w.outcome; });
+  return ticks_ - *r.lost_at_tick >= timeouts ||
+         common::fires(config_.faults, common::fault_point::raft_early_give_up);
 }
 
 void raft_shards::transfer_leadership(std::uint32_t shard, raft::node_id to) {

@@ -71,6 +71,9 @@ struct raft_shards_config {
   // before it caught up): each replica votes only once it has caught up with a leader
   // (raft::config::rejoining).
   bool rejoin = false;
+  // Fault points (common/fault_points.hpp), given to every replica's core too: empty in
+  // seatd, seeded in seatsim.
+  common::fault_hook faults;
 };
 
 // A Raft message of one shard's group, as it crosses the peer link.

@@ -20,6 +20,7 @@
 //   the same state, byte for byte, at the same index.
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -38,6 +39,7 @@
 #include "cluster/placement.hpp"
 #include "cluster/raft_host.hpp"
 #include "common/checksum.hpp"
+#include "common/fault_points.hpp"
 #include "common/prng.hpp"
 #include "sim/reference_model.hpp"
 #include "storage/memory_store.hpp"
@@ -198,6 +200,12 @@ struct sim_node {
 class world {
  public:
   explicit world(const chaos_options& o) : o_(o), rng_(o.seed) {
+    // Which fault points this run switches on, and how often each then fires (a stream of its
+    // own, so that the other draws of a seed stay as they were).
+    common::splitmix64 points(mix(o_.seed, 0xFA17'0001));
+    constexpr std::array<std::uint64_t, common::fault_point_count> percent{25, 5, 10};
+    for (std::size_t p = 0; p < common::fault_point_count; ++p)
+      fault_percent_[p] = o_.fault_points && points.chance_percent(50) ? percent[p] : 0;
     for (int i = 1; i <= o_.nodes; ++i)
       members_.push_back(static_cast<raft::node_id>(i));
     for (int e = 0; e < o_.events; ++e)
@@ -294,6 +302,7 @@ class world {
     // shard, so the interval grows with the load (or snapshots would cost the run its square).
     config.snapshot_entries = 200 * static_cast<std::uint64_t>(std::max(1, o_.clients / 8));
     config.rejoin = n.rejoin;
+    config.faults = fault_hook(n);
     auto shards = cluster::raft_shards::restore(config, n.store->recover(), n.rng.next());
     if (!shards)
       return violation("node " + std::to_string(n.id) + " cannot restart: " + shards.error());
@@ -405,6 +414,21 @@ class world {
     }
   }
 
+  // The node's fault points, drawn from a stream of its own per incarnation.
+  common::fault_hook fault_hook(const sim_node& n) {
+    if (std::all_of(fault_percent_.begin(), fault_percent_.end(),
+                    [](std::uint64_t p) { return p == 0; }))
+      return {};
+    auto rng =
+        std::make_shared<common::splitmix64>(mix(mix(o_.seed, n.id), 0xB0661F7 + n.incarnation));
+    return [this, rng](common::fault_point p) {
+      const std::uint64_t percent = fault_percent_[static_cast<std::size_t>(p)];
+      if (percent == 0 || !rng->chance_percent(percent)) return false;
+      ++report_.faults[std::string("fault point ") + common::fault_point_name(p)];
+      return true;
+    };
+  }
+
   us fsync_latency(sim_node& n) {
     if (n.slow_disk_until > sched_.now() && n.rng.chance_percent(30))
       return 20'000 + static_cast<us>(n.rng.below(180'000));
@@ -418,9 +442,12 @@ class world {
       send_raft(n, m);
     for (const auto& m : done.snapshots)
       send_snapshot(n, m);
-    for (const auto& s : done.installed)
+    report_.compactions += done.compactions.size();
+    for (const auto& s : done.installed) {
+      ++report_.snapshots_installed;
       note("n" + std::to_string(n.id) + " installs a snapshot of shard " + std::to_string(s.shard) +
            " at " + std::to_string(s.meta.index));
+    }
     if (done.failure)
       return violation("n" + std::to_string(n.id) +
                        " cannot apply a committed entry: " + *done.failure);
@@ -1640,6 +1667,7 @@ class world {
   std::vector<client> clients_;  // [0]: the admin that creates the events
   std::size_t creating_ = 0;
   std::uint64_t next_op_id_ = 0;
+  std::array<std::uint64_t, common::fault_point_count> fault_percent_{};
   bool clients_stop_ = false;
   us heal_at_ = 0;
   us clients_started_ = 0;
@@ -1728,6 +1756,7 @@ std::string replay_line(const chaos_options& o) {
        << " --events " << o.events << " --clients " << o.clients << " --sim-seconds "
        << o.fault_ms / 1000 << " --faults " << o.faults.name;
   if (o.bug != sim_bug::none) line << " --bug " << sim_bug_name(o.bug);
+  if (!o.fault_points) line << " --fault-points off";
   return line.str();
 }
 

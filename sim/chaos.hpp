@@ -75,6 +75,9 @@ struct chaos_options {
                                       // replica must converge
   fault_profile faults = *fault_profile_named("all");
   sim_bug bug = sim_bug::none;
+  // The cores' fault points (common/fault_points.hpp): each is switched on for a run with even
+  // odds drawn from the seed, and then fires at some of its calls.
+  bool fault_points = true;
   bool trace = false;  // keep the last trace lines, printed with a violation
   std::size_t trace_lines = 60;
 };
@@ -87,6 +90,8 @@ struct chaos_report {
   std::map<std::string, std::uint64_t> faults;  // "crash", "partition", ...
   std::uint64_t leader_terms = 0;               // distinct (shard, term) with a leader
   std::uint64_t entries_applied = 0;            // over every replica
+  std::uint64_t compactions = 0;                // of a shard's log, over every replica
+  std::uint64_t snapshots_installed = 0;        // a leader's snapshot taken by a follower
   std::uint64_t failures_checked = 0;           // failed answers compared with the model
   std::int64_t longest_write_gap_ms = 0;        // longest time without an acknowledged change
   std::vector<std::string> trace_tail;          // with options.trace

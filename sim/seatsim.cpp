@@ -25,34 +25,46 @@ namespace {
 using seatd::sim::chaos_options;
 using seatd::sim::chaos_report;
 
-void add_chaos_options(CLI::App& app, chaos_options& o, std::string& faults, std::string& bug,
-                       std::int64_t& seconds) {
+// The options given as text, checked once parsed.
+struct text_options {
+  std::string faults = "all";
+  std::string bug = "none";
+  std::string fault_points = "on";
+  std::int64_t seconds = 30;
+};
+
+void add_chaos_options(CLI::App& app, chaos_options& o, text_options& t) {
+  t.seconds = o.fault_ms / 1000;
   app.add_option("--nodes", o.nodes, "simulated seatd nodes")->check(CLI::Range(1, 7));
   app.add_option("--shards", o.shards, "shards (Raft groups)")->check(CLI::Range(1, 64));
   app.add_option("--events", o.events, "events on sale")->check(CLI::Range(1, 100));
   app.add_option("--clients", o.clients, "simulated gateway clients")->check(CLI::Range(1, 256));
-  app.add_option("--sim-seconds", seconds, "simulated seconds of faults and load")
+  app.add_option("--sim-seconds", t.seconds, "simulated seconds of faults and load")
       ->check(CLI::Range(1, 86'400));
-  app.add_option("--faults", faults, "fault profile: none, net, crash or all");
-  app.add_option("--bug", bug,
+  app.add_option("--faults", t.faults, "fault profile: none, net, crash or all");
+  app.add_option("--fault-points", t.fault_points,
+                 "the cores' fault points, rare paths taken on purpose: on (default) or off");
+  app.add_option("--bug", t.bug,
                  "a deliberate bug, to see the checkers catch it: ack-before-commit, lying-fsync, "
                  "new-leader-skips-stream, keep-speculative-state, rejoin-votes-at-once, "
                  "failures-skip-barrier");
 }
 
 // Fills the options that need checking; an error message, or nothing.
-std::optional<std::string> finish_options(chaos_options& o, const std::string& faults,
-                                          const std::string& bug, std::int64_t seconds) {
-  auto profile = seatd::sim::fault_profile_named(faults);
-  if (!profile) return "--faults: unknown profile \"" + faults + "\" (none, net, crash, all)";
+std::optional<std::string> finish_options(chaos_options& o, const text_options& t) {
+  auto profile = seatd::sim::fault_profile_named(t.faults);
+  if (!profile) return "--faults: unknown profile \"" + t.faults + "\" (none, net, crash, all)";
   o.faults = *profile;
-  auto b = seatd::sim::sim_bug_named(bug);
+  auto b = seatd::sim::sim_bug_named(t.bug);
   if (!b)
-    return "--bug: unknown bug \"" + bug +
+    return "--bug: unknown bug \"" + t.bug +
            "\" (none, ack-before-commit, lying-fsync, new-leader-skips-stream, "
            "keep-speculative-state, rejoin-votes-at-once, failures-skip-barrier)";
   o.bug = *b;
-  o.fault_ms = seconds * 1000;
+  if (t.fault_points != "on" && t.fault_points != "off")
+    return "--fault-points: on or off, not \"" + t.fault_points + "\"";
+  o.fault_points = t.fault_points == "on";
+  o.fault_ms = t.seconds * 1000;
   return std::nullopt;
 }
 
@@ -79,6 +91,9 @@ void print_report(const chaos_options& o, const chaos_report& r, double wall_s) 
   std::printf("leaders (shard, term): %llu; entries applied over all replicas: %llu\n",
               static_cast<unsigned long long>(r.leader_terms),
               static_cast<unsigned long long>(r.entries_applied));
+  std::printf("log compactions: %llu; snapshots installed from a leader: %llu\n",
+              static_cast<unsigned long long>(r.compactions),
+              static_cast<unsigned long long>(r.snapshots_installed));
   std::printf("failed answers compared with the model at the log position they saw: %llu\n",
               static_cast<unsigned long long>(r.failures_checked));
   std::printf("longest time without an acknowledged change: %.2f s\n",
@@ -149,30 +164,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   chaos_options chaos;
-  std::string faults = "all", bug = "none";
-  std::int64_t seconds = chaos.fault_ms / 1000;
+  text_options chaos_text;
   CLI::App* chaos_cmd = app.add_subcommand("chaos", "run one seed under faults and check it");
   chaos_cmd->add_option("--seed", chaos.seed, "the seed")->required();
   chaos_cmd->add_flag("--trace", chaos.trace, "print the last events of the trace");
   chaos_cmd->add_option("--trace-lines", chaos.trace_lines, "how many (with --trace)")
       ->check(CLI::Range(1, 10'000'000));
-  add_chaos_options(*chaos_cmd, chaos, faults, bug, seconds);
+  add_chaos_options(*chaos_cmd, chaos, chaos_text);
 
   chaos_options sweep;
-  std::string sweep_faults = "all", sweep_bug = "none";
-  std::int64_t sweep_seconds = sweep.fault_ms / 1000;
+  text_options sweep_text;
   std::uint64_t from = 1, seeds = 100;
   unsigned jobs = 1;
   CLI::App* sweep_cmd = app.add_subcommand("sweep", "run many seeds, stop at the first failure");
   sweep_cmd->add_option("--seeds", seeds, "how many seeds")->check(CLI::Range(1, 100'000'000));
   sweep_cmd->add_option("--from", from, "the first seed");
   sweep_cmd->add_option("--jobs", jobs, "seeds run at once")->check(CLI::Range(1, 64));
-  add_chaos_options(*sweep_cmd, sweep, sweep_faults, sweep_bug, sweep_seconds);
+  add_chaos_options(*sweep_cmd, sweep, sweep_text);
 
   CLI11_PARSE(app, argc, argv);
 
   if (*chaos_cmd) {
-    if (auto error = finish_options(chaos, faults, bug, seconds)) {
+    if (auto error = finish_options(chaos, chaos_text)) {
       std::fprintf(stderr, "seatsim chaos: %s\n", error->c_str());
       return 2;
     }
@@ -182,7 +195,7 @@ int main(int argc, char** argv) {
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return r.violation ? 1 : 0;
   }
-  if (auto error = finish_options(sweep, sweep_faults, sweep_bug, sweep_seconds)) {
+  if (auto error = finish_options(sweep, sweep_text)) {
     std::fprintf(stderr, "seatsim sweep: %s\n", error->c_str());
     return 2;
   }

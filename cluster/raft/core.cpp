@@ -503,8 +503,10 @@ bool core::send_append(node_id to, bool even_if_empty) {
   m.index = prev;
   m.log_term = *prev_term;
   m.commit = log_.committed();
-  if (pr.next <= log_.last_index())
-    m.entries = log_.slice(pr.next, log_.last_index(), cfg_.message_bytes_max);
+  if (pr.next <= log_.last_index()) {
+    const bool one = common::fires(cfg_.faults, common::fault_point::raft_one_entry_appends);
+    m.entries = log_.slice(pr.next, one ? pr.next : log_.last_index(), cfg_.message_bytes_max);
+  }
   if (m.entries.empty() && !even_if_empty) return false;
   if (pr.state == progress::mode::probe) {
     pr.probe_sent = true;

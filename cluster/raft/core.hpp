@@ -35,6 +35,7 @@
 
 #include "cluster/raft/log.hpp"
 #include "cluster/raft/types.hpp"
+#include "common/fault_points.hpp"
 #include "common/prng.hpp"
 
 namespace seatd::cluster::raft {
@@ -55,6 +56,8 @@ struct config {
   // entries committed with its earlier acknowledgements (a wiped voter would otherwise make
   // such a majority). It still acknowledges appends: what it acknowledges, it has.
   bool rejoining = false;
+  // Fault points (common/fault_points.hpp): empty in seatd, seeded in seatsim.
+  common::fault_hook faults;
 };
 
 // What a restarted node read back from its storage.

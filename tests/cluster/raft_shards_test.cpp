@@ -63,8 +63,9 @@ struct sim_node {
 class cluster {
  public:
   cluster(std::vector<raft::node_id> members, std::uint32_t shards, std::uint32_t factor = 3,
-          std::uint64_t snapshot_entries = 10'000)
-      : snapshot_entries_(snapshot_entries),
+          std::uint64_t snapshot_entries = 10'000, seatd::common::fault_hook faults = {})
+      : faults_(std::move(faults)),
+        snapshot_entries_(snapshot_entries),
         members_(std::move(members)),
         shards_(shards),
         factor_(factor) {
@@ -81,6 +82,7 @@ class cluster {
     c.shard_count = shards_;
     c.replication_factor = factor_;
     c.snapshot_entries = snapshot_entries_;
+    c.faults = faults_;
     return c;
   }
   sim_node& node(raft::node_id id) { return nodes_.at(id); }
@@ -238,6 +240,7 @@ class cluster {
     std::optional<seatd::cluster::peer::snapshot_piece> piece;
   };
 
+  seatd::common::fault_hook faults_;
   std::uint64_t snapshot_entries_;
   std::vector<raft::node_id> members_;
   std::uint32_t shards_;
@@ -580,21 +583,34 @@ TEST_CASE("raft_shards: barriers asked before one turn share one heartbeat round
     CHECK(read.status() == log_status::committed);
 }
 
+namespace {
+// A leader cut off right after it proposed: nothing it sends arrives, so it never learns the
+// proposal's fate.
+struct cut_off_proposal {
+  explicit cut_off_proposal(seatd::common::fault_hook faults = {})
+      : c({1, 2, 3}, 1, 3, 10'000, std::move(faults)) {
+    leader = start_with_event(c, script);
+    c.cut(leader);
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-1"}).entry, lost.done()));
+    c.settle();
+    CHECK_FALSE(lost.decided());  // still the leader: it waits
+  }
+  cluster c;
+  event_script script;
+  raft::node_id leader = raft::no_node;
+  outcome lost;
+};
+}  // namespace
+
 TEST_CASE("raft_shards: a deposed leader that learns nothing ends its proposals unknown",
           "[unit][raft]") {
-  cluster c({1, 2, 3}, 1);
-  event_script script;
-  const raft::node_id old_leader = start_with_event(c, script);
-  c.cut(old_leader);
-  outcome lost;
-  REQUIRE_FALSE(c.raft(old_leader).propose(script.hold("ev", {"1-1-1"}).entry, lost.done()));
-  c.settle();
+  cut_off_proposal run;
   // Deposed by check-quorum after an election timeout (10 ticks at least), it gives up two
   // election timeouts (20 ticks) later.
-  c.tick(25);
-  CHECK_FALSE(lost.decided());
-  c.tick(40);
-  CHECK(lost.status() == log_status::leadership_lost);
+  run.c.tick(25);
+  CHECK_FALSE(run.lost.decided());
+  run.c.tick(40);
+  CHECK(run.lost.status() == log_status::leadership_lost);
 }
 
 // Found by seatsim (seed 316 at e61295f): a leader paused mid-proposal caught up from a
@@ -642,6 +658,79 @@ TEST_CASE(
   CHECK(read.status() == log_status::committed);
   CHECK(held.status() == log_status::committed);
   CHECK(c.raft(old_leader).waiting() == 0);
+}
+
+// The fault points (common/fault_points.hpp) each take their rare path and keep the protocol.
+namespace {
+seatd::common::fault_hook always(seatd::common::fault_point point) {
+  return [point](seatd::common::fault_point p) { return p == point; };
+}
+}  // namespace
+
+TEST_CASE("raft_shards: the one-entry fault point sends appends of one entry, and all commit",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1, 3, 10'000, always(seatd::common::fault_point::raft_one_entry_appends));
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  std::vector<outcome> held(4);
+  for (std::size_t i = 0; i < held.size(); ++i)
+    REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry,
+                                         held[i].done()));
+  auto turn = c.raft(leader).take_turn();
+  REQUIRE(turn);
+  std::size_t appends = 0;
+  for (const auto& m : turn->messages_now) {
+    if (m.message.kind != raft::message_kind::append) continue;
+    ++appends;
+    CHECK(m.message.entries.size() <= 1);
+    c.inject(leader, m);
+  }
+  CHECK(appends == 8);  // to each follower, one append per entry
+  c.node(leader).store->write(turn->batch);
+  auto done = c.raft(leader).written(turn->id);
+  for (auto& m : done.messages) {
+    CHECK(m.message.entries.size() <= 1);
+    c.inject(leader, std::move(m));
+  }
+  c.settle();
+  for (const auto& h : held)
+    CHECK(h.status() == log_status::committed);
+  for (raft::node_id id : {1u, 2u, 3u})
+    CHECK(state_of(c.node(id), 0).at("ev") == script.bytes("ev"));
+}
+
+TEST_CASE("raft_shards: the early-compaction fault point makes compaction due past the base",
+          "[unit][raft]") {
+  cluster c({1, 2, 3}, 1, 3, 10'000, always(seatd::common::fault_point::raft_early_compaction));
+  event_script script;
+  const raft::node_id leader = start_with_event(c, script);
+  // The harness compacts whenever it is due: with the fault point, as soon as a replica
+  // applied anything, though snapshot_entries is 10,000; and never twice at one index.
+  auto compacted_everywhere = [&] {
+    for (raft::node_id id : {1u, 2u, 3u}) {
+      INFO("node " << id);
+      const raft::index_t applied = c.node(id).machines.at(0).applied_index();
+      CHECK(applied > 0);
+      CHECK(c.raft(id).core_of(0)->log().base().index == applied);
+      CHECK_FALSE(c.raft(id).compaction_due(0, applied));
+      CHECK(state_of(c.node(id), 0).at("ev") == script.bytes("ev"));
+    }
+  };
+  compacted_everywhere();
+  outcome held;
+  REQUIRE_FALSE(c.raft(leader).propose(script.hold("ev", {"1-1-1"}).entry, held.done()));
+  c.settle();
+  CHECK(held.status() == log_status::committed);
+  compacted_everywhere();
+}
+
+TEST_CASE("raft_shards: the early-give-up fault point ends a deposed leader's proposals at once",
+          "[unit][raft]") {
+  cut_off_proposal run(always(seatd::common::fault_point::raft_early_give_up));
+  // Deposed by check-quorum within two election timeouts; without the fault point it would
+  // wait two more (the test "a deposed leader that learns nothing").
+  run.c.tick(25);
+  CHECK(run.lost.status() == log_status::leadership_lost);
 }
 
 TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier", "[unit][raft]") {
@@ -1183,11 +1272,33 @@ TEST_CASE(
   CHECK(c.raft(leader).propose(script.hold("ev", {"1-1-1"}).entry, refused.done()) ==
         log_status::not_leader);
   c.node(leader).changes.clear();
-  c.tick(25);  // past an election timeout: the transfer is abandoned, the leader stays
+  // Up to the tick at which the transfer is abandoned (an election timeout), and no turn since.
+  for (int t = 0; t < 40 && c.raft(leader).core_of(0)->transferee() != raft::no_node; ++t) {
+    c.settle(1);
+    for (raft::node_id id : {1u, 2u, 3u})
+      c.raft(id).tick();
+  }
+  REQUIRE(c.raft(leader).core_of(0)->transferee() == raft::no_node);
+  // The transfer is over, but the owner's state still holds the refused hold: nothing is
+  // taken before it is hosted again (seatsim seed 30421 logged a retry's command there, and
+  // answered it with the refused hold).
+  outcome late;
+  outcome late_read;
+  CHECK(c.raft(leader).propose(script.hold("ev", {"1-1-3"}).entry, late.done()) ==
+        log_status::not_leader);
+  CHECK(c.raft(leader).barrier(0, late_read.done()) == log_status::not_leader);
+  c.tick(25);  // the leader stays
   REQUIRE(c.raft(leader).core_of(0)->current_role() == raft::role::leader);
   REQUIRE(c.raft(leader).core_of(0)->term() == term);
   const leader_change rehost{0, leader, term, true};
   CHECK(std::count(c.node(leader).changes.begin(), c.node(leader).changes.end(), rehost) == 1);
+  // Hosted again (from committed state), it takes proposals.
+  event_script committed;
+  committed.create(0, "ev");
+  outcome taken;
+  REQUIRE_FALSE(c.raft(leader).propose(committed.hold("ev", {"1-1-4"}).entry, taken.done()));
+  c.settle();
+  CHECK(taken.status() == log_status::committed);
 
   SECTION("a transfer that completes needs no rehosting: leadership moves") {
     c.heal(target);
