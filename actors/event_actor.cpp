@@ -44,7 +44,7 @@ void carry_out(self_pointer self, event_ready& ready, event_request::finish fini
   if (ready.entry)
     st.config.log->propose(std::move(*ready.entry), std::move(finish));
   else if (finish)
-    st.config.log->barrier(st.host->shard(), std::move(finish));
+    st.config.log->barrier(st.host->shard(), st.host->hosting(), std::move(finish));
   if (ready.timer_delay_ms)
     self->delayed_send(self, std::chrono::milliseconds(*ready.timer_delay_ms), expire_atom::value);
 }

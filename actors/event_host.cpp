@@ -6,8 +6,8 @@
 
 namespace seatd::actors {
 
-event_host::event_host(std::uint32_t shard, event_machine machine)
-    : shard_(shard), machine_(std::move(machine)) {}
+event_host::event_host(std::uint32_t shard, event_machine machine, std::uint64_t hosting)
+    : shard_(shard), hosting_(hosting), machine_(std::move(machine)) {}
 
 result<created_event> event_host::create(std::uint32_t shard, std::string event_id, event_spec spec,
                                          std::int64_t now_ms, std::uint64_t id_salt,
@@ -29,7 +29,7 @@ std::int64_t event_host::stamp_at(std::int64_t clock_ms) const {
 }
 
 proposal event_host::entry_of(const log_command& logged, std::int64_t stamp_ms) const {
-  return {shard_, machine_.event_id(), stamp_ms, encode_command(logged)};
+  return {shard_, machine_.event_id(), stamp_ms, encode_command(logged), hosting_};
 }
 
 std::optional<std::int64_t> event_host::arm_timer(std::int64_t clock_ms) {

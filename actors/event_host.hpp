@@ -43,7 +43,8 @@ struct created_event {
 
 class event_host {
  public:
-  event_host(std::uint32_t shard, event_machine machine);
+  // `hosting`: the shard's hosting the owner belongs to (proposal::hosting; 0 on one node).
+  event_host(std::uint32_t shard, event_machine machine, std::uint64_t hosting = 0);
 
   // The machine and creation entry of a new event, stamped now_ms; id_salt is random.
   static result<created_event> create(
@@ -64,6 +65,7 @@ class event_host {
   event_ready on_start(std::int64_t clock_ms);
 
   std::uint32_t shard() const { return shard_; }
+  std::uint64_t hosting() const { return hosting_; }
   const event_machine& machine() const { return machine_; }
 
  private:
@@ -76,6 +78,7 @@ class event_host {
   proposal entry_of(const log_command& logged, std::int64_t stamp_ms) const;
 
   std::uint32_t shard_;
+  std::uint64_t hosting_;
   event_machine machine_;
   std::optional<std::int64_t> timer_at_ms_;  // when the armed timer fires
 };

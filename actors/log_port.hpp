@@ -28,6 +28,11 @@ struct proposal {
   std::string event_id;
   std::int64_t stamp_ms = 0;
   std::vector<std::uint8_t> payload;  // encode_command
+  // Which hosting of the shard the proposing owner belongs to (replicated shards: each time a
+  // node starts leading a shard, or leads it again, its owners are made anew with a new
+  // hosting, and the log refuses the proposals and barriers of an older one, whose state may
+  // hold what never committed). 0 on a single node.
+  std::uint64_t hosting = 0;
   bool operator==(const proposal&) const = default;
 };
 
@@ -41,7 +46,8 @@ class log_port {
   virtual void propose(proposal entry, completion done) = 0;
   // Runs `done` once every entry proposed to `shard` before it is committed (at once, on the
   // caller's thread, when none is pending): for answers that depend on state but change none.
-  virtual void barrier(std::uint32_t shard, completion done) = 0;
+  // `hosting` as in proposal.
+  virtual void barrier(std::uint32_t shard, std::uint64_t hosting, completion done) = 0;
 };
 
 }  // namespace seatd::actors

@@ -73,8 +73,9 @@ void node::start_replicated(raft_loop& log, raft_sender send,
   register_metrics();
   ready_ = true;
   log.start(std::move(send),
-            {[this](std::uint32_t shard, std::vector<actors::event_machine> committed) {
-               lead_shard(shard, std::move(committed));
+            {[this](std::uint32_t shard, std::uint64_t hosting,
+                    std::vector<actors::event_machine> committed) {
+               lead_shard(shard, hosting, std::move(committed));
              },
              [this](std::uint32_t shard) { drop_shard(shard); },
              [this](std::vector<actors::stream_change> changes) { publish(std::move(changes)); }});
@@ -120,7 +121,8 @@ bool node::ready() const {
   return true;
 }
 
-void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed) {
+void node::lead_shard(std::uint32_t shard, std::uint64_t hosting,
+                      std::vector<actors::event_machine> committed) {
   std::unique_lock lock(directory_mutex_);
   if (!ready_) return;  // stopping
   if (emitter_ != nullptr) {
@@ -131,7 +133,7 @@ void node::lead_shard(std::uint32_t shard, std::vector<actors::event_machine> co
   }
   for (auto& machine : committed) {
     std::string event_id = machine.event_id();
-    host(std::move(event_id), actors::event_host(shard, std::move(machine)));
+    host(std::move(event_id), actors::event_host(shard, std::move(machine), hosting));
   }
   led_.at(shard) = true;
 }
@@ -298,9 +300,12 @@ actors::result<dispatch_status> node::create_event(const std::string& event_id,
                                             ports_.clock_ms(), salt, config_.hold_retention_ms);
   if (!created) return common::fail(std::move(created).error());
   actors::created_event& event = created.value();
+  // Owned by the shard's current hosting (a stale one: the log refuses the creation).
+  const std::uint64_t hosting = raft_ ? raft_->hosting_of(shard_of(event_id)) : 0;
+  event.entry.hosting = hosting;
   // Proposed under the directory lock: no command of the event can precede its creation.
   log_->propose(std::move(event.entry), handle(event.machine, true));
-  host(event_id, actors::event_host(shard_of(event_id), std::move(event.machine)));
+  host(event_id, actors::event_host(shard_of(event_id), std::move(event.machine), hosting));
   return dispatch_status::sent;
 }
 

@@ -133,7 +133,8 @@ class node {
   };
   void host(std::string event_id, actors::event_host event);
   // Replicated: this node now leads the shard (its committed events) / no longer does.
-  void lead_shard(std::uint32_t shard, std::vector<actors::event_machine> committed);
+  void lead_shard(std::uint32_t shard, std::uint64_t hosting,
+                  std::vector<actors::event_machine> committed);
   void drop_shard(std::uint32_t shard);
   // Replicated: hands committed changes to the emitter, when it publishes.
   void publish(std::vector<actors::stream_change> changes);

@@ -74,7 +74,7 @@ void raft_host::follow(const leader_change& change, raft_host_turn& out) {
   const raft::node_id self = shards_->config().self;
   const auto led = leading_.find(change.shard);
   if (led != leading_.end() &&
-      (change.rehost || change.leader != self || change.term != led->second)) {
+      (change.rehost || change.leader != self || change.term != led->second.term)) {
     leading_.erase(led);
     out.step_downs.push_back(change.shard);
   }
@@ -94,8 +94,8 @@ std::vector<shard_lead> raft_host::take_leads() {
   for (const auto& [shard, term] : std::exchange(*confirmed_, {})) {
     const raft::core* core = shards_->core_of(shard);
     if (core->leader() != self || core->term() != term || leading_.count(shard) > 0) continue;
-    leading_[shard] = term;
-    shard_lead lead{shard, term, {}};
+    leading_[shard] = {term, ++hostings_};
+    shard_lead lead{shard, term, hostings_, {}};
     machines_.at(shard).for_each(
         [&](const actors::event_machine& machine) { lead.committed.push_back(machine); });
     out.push_back(std::move(lead));

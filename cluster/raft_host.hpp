@@ -38,6 +38,10 @@ namespace seatd::cluster {
 struct shard_lead {
   std::uint32_t shard = 0;
   raft::term_t term = 0;
+  // The owners made for this lead carry it (actors::proposal::hosting): propose() and
+  // barrier() refuse any other, such as the owners of an earlier lead that have not yet heard
+  // of the step-down, whose state may hold entries that never committed.
+  std::uint64_t hosting = 0;
   std::vector<actors::event_machine> committed;
 };
 
@@ -81,10 +85,15 @@ class raft_host {
     return shards_->receive_piece(from, piece);
   }
   void tick() { shards_->tick(); }
+  // Refused (not_leader, nothing proposed) unless the entry's hosting is the shard's current
+  // one (shard_lead::hosting).
   std::optional<actors::log_status> propose(actors::proposal entry, completion done) {
+    if (hosting_of(entry.shard) != entry.hosting) return actors::log_status::not_leader;
     return shards_->propose(std::move(entry), std::move(done));
   }
-  std::optional<actors::log_status> barrier(std::uint32_t shard, completion done) {
+  std::optional<actors::log_status> barrier(std::uint32_t shard, std::uint64_t hosting,
+                                            completion done) {
+    if (hosting_of(shard) != hosting) return actors::log_status::not_leader;
     return shards_->barrier(shard, std::move(done));
   }
 
@@ -103,6 +112,12 @@ class raft_host {
   // The shard's committed machine; nullptr when this node does not replicate it.
   const actors::shard_machine* machine(std::uint32_t shard) const;
   bool leads(std::uint32_t shard) const { return leading_.count(shard) > 0; }
+  // The current hosting of a shard this node leads (shard_lead::hosting); nullopt otherwise.
+  std::optional<std::uint64_t> hosting_of(std::uint32_t shard) const {
+    const auto found = leading_.find(shard);
+    if (found == leading_.end()) return std::nullopt;
+    return found->second.hosting;
+  }
   // Calls `observe` with every committed entry as it is applied (the simulator's checkers).
   void observe_applies(std::function<void(const storage::log_entry&)> observe) {
     on_apply_ = std::move(observe);
@@ -114,7 +129,12 @@ class raft_host {
 
   std::unique_ptr<raft_shards> shards_;
   std::map<std::uint32_t, actors::shard_machine> machines_;  // the committed state
-  std::map<std::uint32_t, raft::term_t> leading_;            // shards led, and in which term
+  struct lead_state {
+    raft::term_t term = 0;
+    std::uint64_t hosting = 0;
+  };
+  std::map<std::uint32_t, lead_state> leading_;  // shards led: the term, the owners' hosting
+  std::uint64_t hostings_ = 0;                   // hostings made so far (the first is 1)
   std::function<void(const storage::log_entry&)> on_apply_;
   // Barriers that confirmed a leadership: (shard, term), for take_leads().
   std::shared_ptr<std::vector<std::pair<std::uint32_t, raft::term_t>>> confirmed_;

@@ -198,8 +198,8 @@ void raft_loop::update_gauges() {
     gauge->set(static_cast<std::int64_t>(lag[member]));
 }
 
-void raft_loop::barrier(std::uint32_t shard, completion done) {
-  submit(std::move(done), [&](const completion& d) { return host_->barrier(shard, d); });
+void raft_loop::barrier(std::uint32_t shard, std::uint64_t hosting, completion done) {
+  submit(std::move(done), [&](const completion& d) { return host_->barrier(shard, hosting, d); });
 }
 
 void raft_loop::submit(
@@ -261,6 +261,11 @@ void raft_loop::hand_off_leadership(const std::function<bool(raft::node_id)>& re
 std::size_t raft_loop::shards_led() const {
   std::lock_guard lock(mutex_);
   return host_->shards().shards_led();
+}
+
+std::uint64_t raft_loop::hosting_of(std::uint32_t shard) const {
+  std::lock_guard lock(mutex_);
+  return host_->hosting_of(shard).value_or(0);
 }
 
 raft::node_id raft_loop::leader_of(std::uint32_t shard) const {
@@ -422,7 +427,7 @@ bool raft_loop::carry_out(raft_host_turn done) {
   for (shard_lead& lead : leads) {
     spdlog::info("msg=\"leading shard\" shard={} term={} events={}", lead.shard, lead.term,
                  lead.committed.size());
-    if (leadership_.lead) leadership_.lead(lead.shard, std::move(lead.committed));
+    if (leadership_.lead) leadership_.lead(lead.shard, lead.hosting, std::move(lead.committed));
   }
   return true;
 }

@@ -53,8 +53,11 @@ using raft_sender = std::function<bool(raft::node_id to, peer::frame_kind kind,
 // `stream` comes after a turn applied confirms or cancels to shards this node leads (from
 // lead() on), with their records in commit order: what the machines lead() gave did not
 // hold yet.
+// `hosting` is the lead's (shard_lead::hosting): the owners made for it propose with it.
 struct leadership_handler {
-  std::function<void(std::uint32_t shard, std::vector<actors::event_machine> committed)> lead;
+  std::function<void(std::uint32_t shard, std::uint64_t hosting,
+                     std::vector<actors::event_machine> committed)>
+      lead;
   std::function<void(std::uint32_t shard)> step_down;
   std::function<void(std::vector<actors::stream_change> changes)> stream;
 };
@@ -90,7 +93,7 @@ class raft_loop final : public actors::log_port {
 
   bool has_room() const override;
   void propose(actors::proposal entry, completion done) override;
-  void barrier(std::uint32_t shard, completion done) override;
+  void barrier(std::uint32_t shard, std::uint64_t hosting, completion done) override;
 
   std::vector<shard_status> status() const;  // every shard this node replicates
   std::uint32_t shard_count() const { return shard_count_; }
@@ -104,6 +107,9 @@ class raft_loop final : public actors::log_port {
   // The shard's leader as this node knows it: no_node when none is known, or when this node
   // does not replicate the shard (it then has no way to know).
   raft::node_id leader_of(std::uint32_t shard) const;
+  // The hosting of a shard this node leads (shard_lead::hosting), for an owner made outside
+  // lead(), such as a new event's; 0 (which the log refuses) when it does not lead it.
+  std::uint64_t hosting_of(std::uint32_t shard) const;
   // The nodes that replicate the shard (placement: the same on every node).
   const std::vector<raft::node_id>& replicas_of(std::uint32_t shard) const {
     return host_->shards().replicas(shard);

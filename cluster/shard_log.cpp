@@ -83,7 +83,7 @@ void shard_log::propose(actors::proposal entry, completion done) {
   if (done) done(actors::log_status::io_error);  // the writer has stopped for good
 }
 
-void shard_log::barrier(std::uint32_t shard, completion done) {
+void shard_log::barrier(std::uint32_t shard, std::uint64_t /*hosting: one node*/, completion done) {
   actors::log_status status = actors::log_status::committed;  // nothing of the shard pending
   {
     std::lock_guard lock(mutex_);

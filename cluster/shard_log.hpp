@@ -53,7 +53,7 @@ class shard_log final : public actors::log_port {
 
   bool has_room() const override;
   void propose(actors::proposal entry, completion done) override;
-  void barrier(std::uint32_t shard, completion done) override;
+  void barrier(std::uint32_t shard, std::uint64_t hosting, completion done) override;
   // Outbox records (and marks) to write, e.g. those recovery made again.
   void add_outbox(std::vector<storage::outbox_record> puts,
                   std::vector<storage::outbox_mark> marks);

@@ -475,12 +475,19 @@ class world {
         if (o_.bug != sim_bug::new_leader_skips_stream)
           publish(n, act::stream_pending_changes(machine));
         const std::string event = machine.event_id();
-        if (o_.bug == sim_bug::keep_speculative_state && n.owners.count(event) > 0) continue;
-        auto& owned = n.owners
-                          .insert_or_assign(
-                              event, owned_event{act::event_host(lead.shard, std::move(machine)),
-                                                 n.next_generation++})
-                          .first->second;
+        if (o_.bug == sim_bug::keep_speculative_state && n.owners.count(event) > 0) {
+          // The bug keeps the owner's state; it joins the new hosting (or the log would
+          // refuse it, which is what seatd's hosting check is for).
+          owned_event& kept = n.owners.at(event);
+          kept.host = act::event_host(lead.shard, kept.host.machine(), lead.hosting);
+          continue;
+        }
+        auto& owned =
+            n.owners
+                .insert_or_assign(event, owned_event{act::event_host(lead.shard, std::move(machine),
+                                                                     lead.hosting),
+                                                     n.next_generation++})
+                .first->second;
         carry_out_timer(n, event, owned, owned.host.on_start(clock_ms(n)));
       }
     }
@@ -1026,19 +1033,22 @@ class world {
     }
     if (op.kind == op_kind::create) {
       if (found != n.owners.end()) {  // exists (maybe not committed yet): after the barrier
-        barrier_then(n, shard, act::result<act::command_reply>(act::expire_reply{}),
-                     std::move(reply));
+        barrier_then(n, shard, found->second.host.hosting(),
+                     act::result<act::command_reply>(act::expire_reply{}), std::move(reply));
         return;
       }
       auto created = act::event_host::create(shard, op.event, venue(), clock_ms(n), n.rng.next());
       if (!created)
         return violation("the simulated venue does not create: " + created.error().message);
+      const std::uint64_t hosting = n.host->hosting_of(shard).value_or(0);
       auto entry = created.value().entry;
+      entry.hosting = hosting;
       auto& owned =
           n.owners
               .insert_or_assign(
-                  op.event, owned_event{act::event_host(shard, std::move(created.value().machine)),
-                                        n.next_generation++})
+                  op.event,
+                  owned_event{act::event_host(shard, std::move(created.value().machine), hosting),
+                              n.next_generation++})
               .first->second;
       (void)owned;
       propose_then(n, std::move(entry), act::result<act::command_reply>(act::expire_reply{}),
@@ -1099,7 +1109,7 @@ class world {
     if (ready.entry)
       propose_then(n, std::move(*ready.entry), std::move(result), std::move(reply));
     else
-      barrier_then(n, shard, std::move(result), std::move(reply));
+      barrier_then(n, shard, owned.host.hosting(), std::move(result), std::move(reply));
     if (check) place_check(*check, n.host->shards().core_of(shard)->log().last_index());
   }
 
@@ -1190,8 +1200,8 @@ class world {
     pump(n);
   }
 
-  void barrier_then(sim_node& n, std::uint32_t shard, act::result<act::command_reply> result,
-                    reply_fn reply) {
+  void barrier_then(sim_node& n, std::uint32_t shard, std::uint64_t hosting,
+                    act::result<act::command_reply> result, reply_fn reply) {
     auto shared = std::make_shared<act::result<act::command_reply>>(std::move(result));
     auto done = [reply, shared](act::log_status s) {
       if (s == act::log_status::committed)
@@ -1199,7 +1209,7 @@ class world {
       else
         reply(answer{answer::kind::refused, std::nullopt, raft::no_node});
     };
-    if (auto refused = n.host->barrier(shard, done)) done(*refused);
+    if (auto refused = n.host->barrier(shard, hosting, done)) done(*refused);
     pump(n);
   }
 

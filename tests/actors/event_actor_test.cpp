@@ -27,7 +27,7 @@ class holding_log final : public log_port {
     entries.push_back(std::move(entry));
     held.push_back(std::move(done));
   }
-  void barrier(std::uint32_t, completion done) override {
+  void barrier(std::uint32_t, std::uint64_t, completion done) override {
     if (held.empty()) return done(log_status::committed);
     held.push_back(std::move(done));
   }

@@ -147,7 +147,9 @@ struct three_nodes {
     raft::node_id leader = raft::no_node;
     REQUIRE(eventually([&] {
       leader = leader_of(shard);
-      return leader != raft::no_node && leader != not_this;
+      // Leading, and hosting the shard (its owners would propose with that hosting).
+      return leader != raft::no_node && leader != not_this &&
+             nodes.at(leader)->loop->hosting_of(shard) != 0;
     }));
     return leader;
   }
@@ -155,8 +157,10 @@ struct three_nodes {
   std::map<raft::node_id, std::unique_ptr<replica_node>> nodes;
 };
 
-// Proposes through the log port and waits for the outcome (at most 15 s).
-log_status propose(actors::log_port& log, actors::proposal p) {
+// Proposes through the log port, as an owner of the node's current hosting of the shard, and
+// waits for the outcome (at most 15 s).
+log_status propose(cluster::raft_loop& log, actors::proposal p) {
+  p.hosting = log.hosting_of(p.shard);
   auto promise = std::make_shared<std::promise<log_status>>();
   auto future = promise->get_future();
   log.propose(std::move(p), [promise](log_status s) { promise->set_value(s); });
@@ -164,10 +168,10 @@ log_status propose(actors::log_port& log, actors::proposal p) {
   return future.get();
 }
 
-log_status barrier(actors::log_port& log, std::uint32_t shard) {
+log_status barrier(cluster::raft_loop& log, std::uint32_t shard) {
   auto promise = std::make_shared<std::promise<log_status>>();
   auto future = promise->get_future();
-  log.barrier(shard, [promise](log_status s) { promise->set_value(s); });
+  log.barrier(shard, log.hosting_of(shard), [promise](log_status s) { promise->set_value(s); });
   REQUIRE(future.wait_for(15s) == std::future_status::ready);
   return future.get();
 }

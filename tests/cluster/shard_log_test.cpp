@@ -321,7 +321,7 @@ TEST_CASE(
   h.log().propose(script.create(1, "ev-c"), j.note("c"));
   const auto hold = script.hold("ev-a", {"1-1-1"});
   h.log().propose(hold.entry, j.note("hold"));
-  h.log().barrier(0, j.note("barrier"));
+  h.log().barrier(0, 0, j.note("barrier"));
   h.log().propose(script.confirm("ev-a", hold.id).entry, j.note("confirm"));
   store.fail_next_write();
   h.start();
@@ -337,7 +337,7 @@ TEST_CASE(
   // Nothing waits for a writer that is gone: later proposals and barriers fail at once, on
   // the caller's thread, and flush() returns.
   h.log().propose(script.hold("ev-a", {"1-1-2"}).entry, j.note("late hold"));
-  h.log().barrier(1, j.note("late barrier"));
+  h.log().barrier(1, 0, j.note("late barrier"));
   h.log().flush();
   CHECK(j.ran == std::vector<std::string>{"a:io_error", "c:io_error", "hold:io_error",
                                           "barrier:io_error", "confirm:io_error",
@@ -358,7 +358,7 @@ TEST_CASE(
   event_script script;
   journal j;
   std::thread::id ran_on;
-  h.log().barrier(0, [&](log_status status) {
+  h.log().barrier(0, 0, [&](log_status status) {
     ran_on = std::this_thread::get_id();
     j.ran.push_back("empty log:" + std::string(seatd::actors::log_status_name(status)));
   });
@@ -366,12 +366,12 @@ TEST_CASE(
   CHECK(ran_on == std::this_thread::get_id());
 
   h.log().propose(script.create(1, "ev-c"), j.note("c"));
-  h.log().barrier(0, j.note("other shard pending"));  // shard 1's entry is not its business
-  h.log().barrier(1, j.note("behind c"));
+  h.log().barrier(0, 0, j.note("other shard pending"));  // shard 1's entry is not its business
+  h.log().barrier(1, 0, j.note("behind c"));
   CHECK(j.ran == std::vector<std::string>{"empty log:committed", "other shard pending:committed"});
   h.start();
   h.log().flush();
-  h.log().barrier(1, j.note("c written"));
+  h.log().barrier(1, 0, j.note("c written"));
   CHECK(j.ran == std::vector<std::string>{"empty log:committed", "other shard pending:committed",
                                           "c:committed", "behind c:committed",
                                           "c written:committed"});
