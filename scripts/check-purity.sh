@@ -16,7 +16,7 @@ pure_globs=(
   'cluster/peer_handshake.*'
   'storage/store.*' 'storage/memory_store.*'
   'common/*.hpp' 'common/*.cpp'
-  'sim/reference_model.*' 'sim/chaos.*'
+  'sim/reference_model.*' 'sim/chaos.*' 'sim/plan/*'
 )
 shells=(
   actors/event_actor.hpp actors/event_actor.cpp  # the CAF shell
