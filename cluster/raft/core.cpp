@@ -457,6 +457,16 @@ void core::handle_heartbeat_response(const message& m) {
     pr.inflight.clear();
     pr.inflight_bytes = 0;
   }
+  // The follower is there, but every append in flight to it may have been lost (a partition,
+  // a dropped frame, a restart): with every slot taken nothing more would be sent, and
+  // nothing would reveal the gap. Free the oldest slot, so that one append goes out and the
+  // follower's answer (a refusal if it lacks what came before) sets the pace again (etcd/raft
+  // does the same). Found by seatsim seed 41722 with one-entry appends.
+  if (pr.state == progress::mode::replicate && !pr.inflight.empty() &&
+      (pr.inflight.size() >= cfg_.inflight_max || pr.inflight_bytes >= cfg_.inflight_bytes_max)) {
+    pr.inflight_bytes -= pr.inflight.front().second;
+    pr.inflight.pop_front();
+  }
   if (pr.match < log_.last_index()) send_append(m.from, true);
   if (m.context == 0) return;
   for (pending_read& read : reads_)

@@ -1218,6 +1218,40 @@ std::unique_ptr<core> replicating_leader(const tuning& tune = {}) {
 }
 }  // namespace
 
+TEST_CASE(
+    "raft: flow control: when every append in flight was lost, a heartbeat's answer frees a "
+    "slot, and the refusal of what it sends means probing again",
+    "[unit][raft]") {
+  auto c = replicating_leader([](config& cfg) { cfg.inflight_max = 2; });
+  std::vector<message> now;
+  auto take = [&] { now = flush(*c).messages_now; };
+  auto sent_to_2 = [&] {
+    std::vector<std::vector<entry>> out;
+    for (const message& m : to_node(of_kind(now, message_kind::append), 2))
+      out.push_back(m.entries);
+    return out;
+  };
+  using batches = std::vector<std::vector<entry>>;
+  REQUIRE_FALSE(c->propose(bytes("a")));
+  take();
+  CHECK(sent_to_2() == batches{{cmd(2, 1, "a")}});
+  REQUIRE_FALSE(c->propose(bytes("b")));
+  take();
+  CHECK(sent_to_2() == batches{{cmd(3, 1, "b")}});
+  REQUIRE_FALSE(c->propose(bytes("c")));
+  take();
+  CHECK(sent_to_2().empty());  // both slots taken; both appends are lost on the way
+  // Node 2 answers a heartbeat, never having seen them: a slot frees, and what waited goes.
+  c->step(heartbeat_answer(2, 1, 1));
+  take();
+  CHECK(sent_to_2() == batches{{cmd(4, 1, "c")}});
+  // Node 2 refuses it (its log ends at 1): probing from 2, everything it lacks.
+  c->step(append_refused(2, 1, 1, 3, 1, 1));
+  CHECK(c->followers().at(2).state == progress::mode::probe);
+  take();
+  CHECK(sent_to_2() == batches{{cmd(2, 1, "a"), cmd(3, 1, "b"), cmd(4, 1, "c")}});
+}
+
 TEST_CASE("raft: duplicated, reordered and stale answers are harmless", "[unit][raft]") {
   auto c = replicating_leader();
   for (const char* d : {"a", "b", "c", "d"})
