@@ -1216,40 +1216,47 @@ std::unique_ptr<core> replicating_leader(const tuning& tune = {}) {
   REQUIRE(c->followers().at(3).state == progress::mode::probe);
   return c;
 }
+
+// Such a leader with two appends in flight per follower at most, and what its readies send.
+struct flow_control {
+  std::unique_ptr<core> c = replicating_leader([](config& cfg) { cfg.inflight_max = 2; });
+  std::vector<message> now;
+  void take() { now = flush(*c).messages_now; }
+  // The entries of each append the last ready sent to `to`.
+  std::vector<std::vector<entry>> sent_to(node_id to) const {
+    std::vector<std::vector<entry>> out;
+    for (const message& m : to_node(of_kind(now, message_kind::append), to))
+      out.push_back(m.entries);
+    return out;
+  }
+};
 }  // namespace
 
 TEST_CASE(
     "raft: flow control: when every append in flight was lost, a heartbeat's answer frees a "
     "slot, and the refusal of what it sends means probing again",
     "[unit][raft]") {
-  auto c = replicating_leader([](config& cfg) { cfg.inflight_max = 2; });
-  std::vector<message> now;
-  auto take = [&] { now = flush(*c).messages_now; };
-  auto sent_to_2 = [&] {
-    std::vector<std::vector<entry>> out;
-    for (const message& m : to_node(of_kind(now, message_kind::append), 2))
-      out.push_back(m.entries);
-    return out;
-  };
+  flow_control f;
+  auto& c = f.c;
   using batches = std::vector<std::vector<entry>>;
   REQUIRE_FALSE(c->propose(bytes("a")));
-  take();
-  CHECK(sent_to_2() == batches{{cmd(2, 1, "a")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(2, 1, "a")}});
   REQUIRE_FALSE(c->propose(bytes("b")));
-  take();
-  CHECK(sent_to_2() == batches{{cmd(3, 1, "b")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(3, 1, "b")}});
   REQUIRE_FALSE(c->propose(bytes("c")));
-  take();
-  CHECK(sent_to_2().empty());  // both slots taken; both appends are lost on the way
+  f.take();
+  CHECK(f.sent_to(2).empty());  // both slots taken; both appends are lost on the way
   // Node 2 answers a heartbeat, never having seen them: a slot frees, and what waited goes.
   c->step(heartbeat_answer(2, 1, 1));
-  take();
-  CHECK(sent_to_2() == batches{{cmd(4, 1, "c")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(4, 1, "c")}});
   // Node 2 refuses it (its log ends at 1): probing from 2, everything it lacks.
   c->step(append_refused(2, 1, 1, 3, 1, 1));
   CHECK(c->followers().at(2).state == progress::mode::probe);
-  take();
-  CHECK(sent_to_2() == batches{{cmd(2, 1, "a"), cmd(3, 1, "b"), cmd(4, 1, "c")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(2, 1, "a"), cmd(3, 1, "b"), cmd(4, 1, "c")}});
 }
 
 TEST_CASE("raft: duplicated, reordered and stale answers are harmless", "[unit][raft]") {
@@ -1317,56 +1324,48 @@ TEST_CASE(
     "raft: flow control: at most inflight_max appends in flight when replicating, one "
     "while probing",
     "[unit][raft]") {
-  auto c = replicating_leader([](config& cfg) { cfg.inflight_max = 2; });
-  // The entries of each append a ready sends to `to`.
-  std::vector<message> now;
-  auto take = [&] { now = flush(*c).messages_now; };
-  auto sent_to = [&](node_id to) {
-    std::vector<std::vector<entry>> out;
-    for (const message& m : to_node(of_kind(now, message_kind::append), to))
-      out.push_back(m.entries);
-    return out;
-  };
+  flow_control f;
+  auto& c = f.c;
   using batches = std::vector<std::vector<entry>>;
   REQUIRE_FALSE(c->propose(bytes("a")));
-  take();
-  CHECK(sent_to(2) == batches{{cmd(2, 1, "a")}});
-  CHECK(sent_to(3).empty());  // probing, its probe unanswered
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(2, 1, "a")}});
+  CHECK(f.sent_to(3).empty());  // probing, its probe unanswered
   REQUIRE_FALSE(c->propose(bytes("b")));
-  take();
-  CHECK(sent_to(2) == batches{{cmd(3, 1, "b")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(3, 1, "b")}});
   REQUIRE_FALSE(c->propose(bytes("c")));
   REQUIRE_FALSE(c->propose(bytes("d")));
-  take();
-  CHECK(sent_to(2).empty());  // two in flight
-  CHECK(sent_to(3).empty());
+  f.take();
+  CHECK(f.sent_to(2).empty());  // two in flight
+  CHECK(f.sent_to(3).empty());
   CHECK(c->followers().at(2).inflight.size() == 2);
   // An answer frees one slot: what waited goes in one append.
   c->step(append_ok(2, 1, 1, 2));
-  take();
-  CHECK(sent_to(2) == batches{{cmd(4, 1, "c"), cmd(5, 1, "d")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(4, 1, "c"), cmd(5, 1, "d")}});
 
   // Node 3 answers its probe: it replicates, and gets everything it lacks.
   c->step(append_ok(3, 1, 1, 1));
-  take();
-  CHECK(sent_to(3) == batches{{cmd(2, 1, "a"), cmd(3, 1, "b"), cmd(4, 1, "c"), cmd(5, 1, "d")}});
+  f.take();
+  CHECK(f.sent_to(3) == batches{{cmd(2, 1, "a"), cmd(3, 1, "b"), cmd(4, 1, "c"), cmd(5, 1, "d")}});
   CHECK(c->followers().at(3).state == progress::mode::replicate);
 
   // Node 2 refuses the append after 3 (it lost the ones in flight): back to probing, one
   // append at a time until it is answered.
   c->step(append_refused(2, 1, 1, 3, 2, 1));
   CHECK(c->followers().at(2).state == progress::mode::probe);
-  take();
-  CHECK(sent_to(2) == batches{{cmd(3, 1, "b"), cmd(4, 1, "c"), cmd(5, 1, "d")}});
+  f.take();
+  CHECK(f.sent_to(2) == batches{{cmd(3, 1, "b"), cmd(4, 1, "c"), cmd(5, 1, "d")}});
   REQUIRE_FALSE(c->propose(bytes("e")));
-  take();
-  CHECK(sent_to(2).empty());
-  CHECK(sent_to(3) == batches{{cmd(6, 1, "e")}});
+  f.take();
+  CHECK(f.sent_to(2).empty());
+  CHECK(f.sent_to(3) == batches{{cmd(6, 1, "e")}});
   c->step(append_ok(2, 1, 1, 5));
   CHECK(c->followers().at(2).state == progress::mode::replicate);
-  take();
-  REQUIRE_FALSE(sent_to(2).empty());
-  CHECK(sent_to(2).front() == std::vector<entry>{cmd(6, 1, "e")});
+  f.take();
+  REQUIRE_FALSE(f.sent_to(2).empty());
+  CHECK(f.sent_to(2).front() == std::vector<entry>{cmd(6, 1, "e")});
 }
 
 TEST_CASE(
