@@ -546,6 +546,19 @@ void raft_shards::finish(std::uint32_t shard, replica& r, raft::ready& ready, ra
   for (waiter& w : r.waiters)
     if (!w.barrier && !w.outcome && w.index <= r.committed_last)
       w.outcome = log_status::leadership_lost;
+  // Leading again in a later term, this node's log holds every committed entry (Raft's leader
+  // completeness): a proposal of an earlier term whose entry is no longer in it at its index
+  // (replaced, or cut off the end) never committed and never will. Nothing else would decide
+  // it, since this node proposes only in its own term, and later proposals and barriers
+  // complete only behind it (seatsim seed 44481: a leader paused with proposals in flight led
+  // again at once, and its shard stalled for good).
+  if (r.core.current_role() == raft::role::leader) {
+    for (waiter& w : r.waiters) {
+      if (w.barrier || w.outcome || w.term == r.core.term()) continue;
+      const auto term = r.core.log().term_at(w.index);
+      if (!term || *term != w.term) w.outcome = log_status::not_leader;
+    }
+  }
   for (const raft::read_state& read : ready.reads) {
     for (waiter& w : r.waiters) {
       if (w.barrier && w.context == read.context) {

@@ -733,6 +733,39 @@ TEST_CASE("raft_shards: the early-give-up fault point ends a deposed leader's pr
   CHECK(run.lost.status() == log_status::leadership_lost);
 }
 
+// Found by seatsim (seed 44481): a leader paused with proposals in flight led again at once;
+// the entries of two of them were gone from its log, nothing committed at their indexes, and
+// the shard stalled behind them.
+TEST_CASE(
+    "raft_shards: a node leading again ends its earlier term's proposals whose entries its log "
+    "no longer has",
+    "[unit][raft]") {
+  cluster c({1, 2, 3}, 1);
+  event_script script;
+  const raft::node_id old_leader = start_with_event(c, script);
+  c.cut(old_leader);
+  std::vector<outcome> lost(3);
+  for (std::size_t i = 0; i < lost.size(); ++i)
+    REQUIRE_FALSE(
+        c.raft(old_leader)
+            .propose(script.hold("ev", {"1-1-" + std::to_string(i + 1)}).entry, lost[i].done()));
+  c.settle();
+  const raft::node_id new_leader = elect_other_than(c, old_leader);  // commits its no-op only
+  c.heal(old_leader);
+  c.tick(2);  // the old leader follows, and its log loses the three entries
+  c.raft(new_leader).transfer_leadership(0, old_leader);
+  c.tick(3);
+  REQUIRE(c.leader_of(0) == old_leader);
+  // Its no-op commits one index only: the proposal past it has no entry, and ends too.
+  for (const auto& o : lost)
+    CHECK(o.status() == log_status::not_leader);
+  outcome read;
+  REQUIRE_FALSE(c.raft(old_leader).barrier(0, read.done()));
+  c.settle();
+  CHECK(read.status() == log_status::committed);
+  CHECK(c.raft(old_leader).waiting() == 0);
+}
+
 TEST_CASE("raft_shards: a stopping node ends every waiting proposal and barrier", "[unit][raft]") {
   cluster c({1, 2, 3}, 1);
   event_script script;
