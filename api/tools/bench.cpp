@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "api/tools/bench_load.hpp"
 #include "api/tools/bench_report.hpp"
@@ -109,12 +110,12 @@ check_result check_ledger(const std::vector<seat_state>& seats,
   seat_problem held("seats still held"), sold_unknown("seats sold but not confirmed in the ledger"),
       not_sold("seats confirmed in the ledger but not sold");
   check.seats_total = seats_total;
-  std::unordered_map<std::string, bool> sold;
+  std::unordered_set<std::string> sold;
   for (const seat_state& seat : seats) {
     if (seat.state == "held") held.add(seat.id);
     if (seat.state != "sold") continue;
     ++check.sold_seats;
-    sold[seat.id] = true;
+    sold.insert(seat.id);
     if (!confirmed.contains(seat.id)) sold_unknown.add(seat.id);
   }
   for (const auto& [seat, holds] : confirmed)

@@ -268,22 +268,34 @@ bool w1_client::counted(const w1_answer& answer, const char* what) {
 
 }  // namespace
 
-std::optional<double> process_cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+
+// The fields of /proc/PID/stat from field 3 (the state) on; empty if unreadable. The command
+// name (field 2) may hold spaces; the fields after its ')' are plain.
+std::vector<std::string> stat_fields(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
   std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  // The command name (field 2) may hold spaces; fields after its ')' are plain.
+  if (!std::getline(in, line)) return {};
   const auto close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(line.substr(close + 1));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int n = 3; n <= 15 && fields >> field; ++n) {  // utime is field 14, stime 15
-    if (n == 14) utime = std::stoull(field);
-    if (n == 15) stime = std::stoull(field);
-  }
-  if (!fields) return std::nullopt;
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (close == std::string::npos) return {};
+  std::istringstream stream(line.substr(close + 1));
+  std::vector<std::string> fields;
+  for (std::string field; stream >> field;)
+    fields.push_back(std::move(field));
+  return fields;
+}
+
+// utime (field 14) + stime (field 15) in seconds.
+std::optional<double> cpu_seconds_of(const std::vector<std::string>& fields) {
+  if (fields.size() < 13) return std::nullopt;
+  const auto ticks = std::stoull(fields[11]) + std::stoull(fields[12]);
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+std::optional<double> process_cpu_seconds(int pid) {
+  return cpu_seconds_of(stat_fields(std::to_string(pid)));
 }
 
 std::optional<double> process_tree_cpu_seconds(const std::vector<int>& pids) {
@@ -298,16 +310,10 @@ std::optional<double> process_tree_cpu_seconds(const std::vector<int>& pids) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;  // gone meanwhile
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(line.substr(close + 1));
-    std::string state, ppid;
-    if (!(fields >> state >> ppid)) continue;
-    if (std::find(parents.begin(), parents.end(), ppid) == parents.end()) continue;
-    if (const auto child = process_cpu_seconds(std::stoi(name))) total += *child;
+    const auto fields = stat_fields(name);  // gone meanwhile: empty
+    if (fields.size() < 2 || std::find(parents.begin(), parents.end(), fields[1]) == parents.end())
+      continue;
+    if (const auto child = cpu_seconds_of(fields)) total += *child;
   }
   return total;
 }
