@@ -12,11 +12,11 @@
 
 namespace seatd::cluster {
 
-// The `replication_factor` members with the highest score for the shard, highest first
-// (all members when there are fewer). Members must be distinct and non-zero.
 // The shard an event lives in: a hash of its id, fixed for the cluster's shard count.
 std::uint32_t shard_of_event(std::string_view event_id, std::uint32_t shard_count);
 
+// The `replication_factor` members with the highest score for the shard, highest first
+// (all members when there are fewer). Members must be distinct and non-zero.
 std::vector<raft::node_id> replicas_of(std::uint32_t shard,
                                        const std::vector<raft::node_id>& members,
                                        std::uint32_t replication_factor);

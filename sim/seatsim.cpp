@@ -3,6 +3,8 @@
 //   seatsim chaos --seed S [--nodes N] [--shards N] [--events N] [--clients N]
 //                 [--sim-seconds T] [--faults none|net|crash|all] [--trace]
 //   seatsim sweep --seeds N [--from S] [--jobs J] [the chaos options but --seed]
+//   seatsim plan --profile P --traffic T [--deployment D] [--prices F] --out DIR
+//                [--sweep nodes=A..B|shards=A..B|instance=a,b] [--fail-at-peak on|off]
 //
 // chaos runs one seed and prints what happened; on a violation it prints what broke and the
 // line that replays it, and exits 1. sweep runs seeds S, S+1, ... until one fails (exit 1,
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "sim/chaos.hpp"
+#include "sim/seatsim_plan.hpp"
 
 namespace {
 
@@ -182,7 +185,14 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--jobs", jobs, "seeds run at once")->check(CLI::Range(1, 64));
   add_chaos_options(*sweep_cmd, sweep, sweep_text);
 
+  seatd::sim::plan_args plan;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan", "plan capacity for an on-sale: report, plots, cost (docs/PLANNING.md)");
+  seatd::sim::add_plan_options(*plan_cmd, plan);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*plan_cmd) return seatd::sim::run_plan(plan);
 
   if (*chaos_cmd) {
     if (auto error = finish_options(chaos, chaos_text)) {

@@ -15,20 +15,60 @@ double distribution::sample(common::splitmix64& rng) const {
   return -mean_s * std::log(u);
 }
 
+fcfs_station::fcfs_station(unsigned servers, std::uint64_t queue_max) : queue_max_(queue_max) {
+  for (unsigned s = 0; s < std::max(servers, 1u); ++s)
+    free_at_.push(0.0);
+}
+
+std::uint64_t fcfs_station::waiting(double at_s) {
+  while (!starts_.empty() && starts_.top() <= at_s)
+    starts_.pop();
+  return starts_.size();
+}
+
+std::optional<fcfs_station::slot> fcfs_station::admit(double at_s, double service_s) {
+  if (waiting(at_s) >= queue_max_) return std::nullopt;
+  const double start = std::max(at_s, free_at_.top());
+  free_at_.pop();
+  const double depart = start + service_s;
+  free_at_.push(depart);
+  if (start > at_s) starts_.push(start);
+  return slot{start, depart};
+}
+
+double batch_writer::admit(double at_s, double sync_s) {
+  if (next_open_ && at_s >= next_start_s_) {
+    current_end_s_ = next_end_s_;
+    next_open_ = false;
+  }
+  ++rounds_;
+  if (at_s >= current_end_s_) {
+    current_end_s_ = at_s + sync_s;
+    return current_end_s_;
+  }
+  if (next_open_) {
+    --rounds_;
+    return next_end_s_;
+  }
+  next_open_ = true;
+  next_start_s_ = current_end_s_;
+  next_end_s_ = current_end_s_ + sync_s;
+  return next_end_s_;
+}
+
 namespace {
 
 bool positive(double v) {
   return std::isfinite(v) && v > 0;
 }
 
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double p) {
+}  // namespace
+
+double nearest_rank(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
-
-}  // namespace
 
 common::result<queue_stats, std::string> simulate_queue(const queue_config& c) {
   if (c.servers == 0) return common::fail(std::string("servers: at least 1"));
@@ -41,13 +81,9 @@ common::result<queue_stats, std::string> simulate_queue(const queue_config& c) {
 
   common::splitmix64 arrivals_rng(c.seed * 2 + 1);
   common::splitmix64 service_rng(c.seed * 2 + 2);
-  // When each server is next free; the earliest first.
-  std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
-  for (unsigned s = 0; s < c.servers; ++s)
-    free_at.push(0.0);
-  // Departures of requests in the system, and the service starts of those still waiting.
+  fcfs_station station(c.servers, c.queue_max);
+  // Departures of requests in the system.
   std::priority_queue<double, std::vector<double>, std::greater<>> departures;
-  std::priority_queue<double, std::vector<double>, std::greater<>> starts;
 
   queue_stats out;
   std::vector<double> sojourns;
@@ -68,8 +104,6 @@ common::result<queue_stats, std::string> simulate_queue(const queue_config& c) {
       }
       --in_system;
     }
-    while (!starts.empty() && starts.top() <= t)
-      starts.pop();
     if (t > c.warmup_s) {
       const double from = std::max(last_t, c.warmup_s);
       area += static_cast<double>(in_system) * (t - from);
@@ -85,17 +119,14 @@ common::result<queue_stats, std::string> simulate_queue(const queue_config& c) {
     const bool measured = t >= c.warmup_s;
     const double service = c.service.sample(service_rng);
     if (measured) ++out.arrivals;
-    // Waiting now: those whose service has not started by t.
-    if (starts.size() >= c.queue_max) {
+    const auto slot = station.admit(t, service);
+    if (!slot) {
       if (measured) ++out.refused;
       continue;
     }
-    const double start = std::max(t, free_at.top());
-    free_at.pop();
-    const double depart = start + service;
-    free_at.push(depart);
+    const double start = slot->start_s;
+    const double depart = slot->depart_s;
     departures.push(depart);
-    if (start > t) starts.push(start);
     ++in_system;
     if (!measured) continue;
     ++out.served;
@@ -114,8 +145,8 @@ common::result<queue_stats, std::string> simulate_queue(const queue_config& c) {
     out.mean_wait_s = wait_sum / static_cast<double>(out.served);
     out.mean_sojourn_s = sojourn_sum / static_cast<double>(out.served);
     std::sort(sojourns.begin(), sojourns.end());
-    out.p50_sojourn_s = percentile(sojourns, 0.50);
-    out.p99_sojourn_s = percentile(sojourns, 0.99);
+    out.p50_sojourn_s = nearest_rank(sojourns, 0.50);
+    out.p99_sojourn_s = nearest_rank(sojourns, 0.99);
   }
   return out;
 }

@@ -8,8 +8,12 @@
 // (M/M/1, M/D/1, M/M/c) and Little's law in tests/sim/plan_queue_test.cpp.
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <optional>
+#include <queue>
 #include <string>
+#include <vector>
 
 #include "common/prng.hpp"
 #include "common/result.hpp"
@@ -26,6 +30,52 @@ struct distribution {
   static distribution deterministic(double mean_s) { return {kind::deterministic, mean_s}; }
   double sample(common::splitmix64& rng) const;
 };
+
+// A station of `servers` identical servers taking requests first come, first served, with at
+// most `queue_max` waiting. Requests must be offered in nondecreasing time: each one's start
+// and departure are then known when it arrives (the earliest free server takes it), so a
+// larger simulation can route requests through stations without callbacks.
+class fcfs_station {
+ public:
+  struct slot {
+    double start_s = 0;
+    double depart_s = 0;
+  };
+  fcfs_station(unsigned servers, std::uint64_t queue_max);
+  // Admits a request arriving at `at_s` needing `service_s`; nothing when the queue is full.
+  std::optional<slot> admit(double at_s, double service_s);
+  // Requests waiting (not in service) at `at_s`, which is not before the last arrival.
+  std::uint64_t waiting(double at_s);
+  unsigned servers() const { return static_cast<unsigned>(free_at_.size()); }
+
+ private:
+  using min_heap = std::priority_queue<double, std::vector<double>, std::greater<>>;
+  min_heap free_at_;  // when each server is next free
+  min_heap starts_;   // service starts still in the future, as of the last arrival
+  std::uint64_t queue_max_;
+};
+
+// A log writer that makes entries durable in rounds (group commit): an entry arriving while
+// the writer is idle starts a round at once; one arriving during a round joins the next,
+// which starts when the current round ends, with every entry that came meanwhile. Entries
+// must be offered in nondecreasing time.
+class batch_writer {
+ public:
+  // When the entry arriving at `at_s` is durable; `sync_s` is the duration of the round it
+  // opens, if it opens one (unused when it joins a round already opened).
+  double admit(double at_s, double sync_s);
+  std::uint64_t rounds() const { return rounds_; }
+
+ private:
+  double current_end_s_ = -1;
+  bool next_open_ = false;
+  double next_start_s_ = 0;
+  double next_end_s_ = 0;
+  std::uint64_t rounds_ = 0;
+};
+
+// The nearest-rank percentile (p in [0, 1]) of samples sorted ascending; 0 when empty.
+double nearest_rank(const std::vector<double>& sorted, double p);
 
 struct queue_config {
   distribution interarrival = distribution::exponential(1.0);
@@ -51,8 +101,8 @@ struct queue_stats {
   double utilization = 0;       // busy server time / (servers x measured span)
 };
 
-// Runs the station; errors name the field that is wrong (no server, a mean that is not
-// positive and finite, a duration shorter than the warm-up).
+// Runs one station under the config's arrivals; errors name the field that is wrong (no server, a
+// mean that is not positive and finite, a duration shorter than the warm-up).
 common::result<queue_stats, std::string> simulate_queue(const queue_config& config);
 
 }  // namespace seatd::plan

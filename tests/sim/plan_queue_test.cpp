@@ -139,3 +139,56 @@ TEST_CASE("plan queue: a seed replays, and bad input names its field", "[unit][p
   bad.warmup_s = bad.duration_s;
   CHECK(error_of(bad).rfind("duration_s:", 0) == 0);
 }
+
+TEST_CASE(
+    "plan batch writer: a lone entry waits one sync, and entries during a round share "
+    "the next",
+    "[unit][plan]") {
+  seatd::plan::batch_writer w;
+  CHECK(w.admit(1.0, 0.5) == 1.5);  // idle: a round at once
+  CHECK(w.admit(1.1, 0.7) == 2.2);  // during it: the next round, from 1.5, of 0.7
+  CHECK(w.admit(1.4, 9.9) == 2.2);  // joins that round; its own sync time is unused
+  CHECK(w.rounds() == 2);
+  CHECK(w.admit(1.6, 0.3) == 2.5);  // the round of 1.5-2.2 runs: the one after it
+  CHECK(w.admit(3.0, 0.4) == 3.4);  // idle again
+  CHECK(w.rounds() == 4);
+}
+
+TEST_CASE(
+    "plan batch writer: under heavy load an entry waits 1.5 syncs and rounds never "
+    "outrun the disk",
+    "[unit][plan]") {
+  seatd::plan::batch_writer w;
+  seatd::common::splitmix64 rng(5);
+  const auto arrivals = distribution::exponential(0.001);  // 1,000 entries per second
+  const double sync = 0.05;                                // 20 syncs per second at most
+  double t = 0, waited = 0;
+  std::uint64_t n = 0;
+  while (t < 2'000) {
+    t += arrivals.sample(rng);
+    waited += w.admit(t, sync) - t;
+    ++n;
+  }
+  // Always busy: half a round left of the current one on average, then a whole round.
+  const double mean = waited / static_cast<double>(n);
+  INFO("mean wait " << mean << ", rounds " << w.rounds());
+  CHECK(near(mean, 1.5 * sync));
+  CHECK(near(static_cast<double>(w.rounds()), 2'000 / sync, 0.01));
+}
+
+TEST_CASE("plan fcfs station: a full queue refuses, and a free server takes the next request",
+          "[unit][plan]") {
+  seatd::plan::fcfs_station s(1, 1);
+  const auto a = s.admit(0.0, 1.0);
+  REQUIRE(a);
+  CHECK(a->depart_s == 1.0);
+  const auto b = s.admit(0.1, 1.0);  // waits for a
+  REQUIRE(b);
+  CHECK(b->start_s == 1.0);
+  CHECK(b->depart_s == 2.0);
+  CHECK_FALSE(s.admit(0.2, 1.0));  // one already waits
+  CHECK(s.waiting(0.5) == 1);
+  const auto c = s.admit(1.5, 1.0);  // b is in service now: nobody waits
+  REQUIRE(c);
+  CHECK(c->start_s == 2.0);
+}
