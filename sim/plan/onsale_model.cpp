@@ -321,7 +321,7 @@ void model::send(std::uint32_t event, kind what,
 void model::next_arrival(double after_s) {
   double t = after_s;
   for (;;) {
-    t += -std::log(1.0 - uniform(rng_)) / rate_max_;
+    t += distribution::exponential(1.0 / rate_max_).sample(rng_);
     if (t > t_.arrival.end_s()) {
       arrivals_over_ = true;
       return;
@@ -415,7 +415,7 @@ void model::try_hold(std::uint32_t f) {
     c.selector = actors::ga_places{"GA", fn.seats};
   } else if (auto picked = fn.best ? std::nullopt : pick_seats(fn.event, fn.seats)) {
     c.selector = actors::explicit_seats{std::move(*picked)};
-    deciding_s = -std::log(1.0 - uniform(rng_)) * t_.behaviour.pick_mean_s;
+    deciding_s = distribution::exponential(t_.behaviour.pick_mean_s).sample(rng_);
   } else {
     c.selector = actors::best_available{fn.seats, "", "", fn.adjacent};
   }
@@ -451,7 +451,7 @@ void model::hold_done(std::uint32_t f, outcome o) {
   switch (o) {
     case outcome::ok:
       ++r_.holds_ok;
-      s_.at(s_.now() + -std::log(1.0 - uniform(rng_)) * t_.behaviour.payment_mean_s,
+      s_.at(s_.now() + distribution::exponential(t_.behaviour.payment_mean_s).sample(rng_),
             [this, f] { pay(f); });
       return;
     case outcome::sold_out:
