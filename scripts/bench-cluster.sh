@@ -92,14 +92,8 @@ row("server CPU s (all nodes)", [cpu[n] for n in names], "{:.2f}")
 row("server CPU us per op", [1e6 * cpu[n] / max(ops[n], 1) for n in names], "{:.1f}")
 row("capped (not comparable)", [int(runs[n]["capped"]) for n in names], "{}")
 # What each node's Raft loop did during the run through the leader (from /metrics).
-def scraped(path):
-    values = {}
-    for line in open(path):
-        if line.startswith("#") or " " not in line:
-            continue
-        name, value = line.rsplit(" ", 1)
-        values[name] = float(value)
-    return values
+sys.path.insert(0, "scripts/lib")
+from prom import scraped
 lead = open(f"{work}/leader.name").read().strip()
 print(f"\n  Raft, during the run through the leader ({lead}):")
 print(f"  {'node':<6} {'synced writes':>14} {'entries/write':>14} {'write ms':>9} {'commit ms':>10}")

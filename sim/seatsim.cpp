@@ -5,6 +5,9 @@
 //   seatsim sweep --seeds N [--from S] [--jobs J] [the chaos options but --seed]
 //   seatsim plan --profile P --traffic T [--deployment D] [--prices F] --out DIR
 //                [--sweep nodes=A..B|shards=A..B|instance=a,b] [--fail-at-peak on|off]
+//   seatsim calibrate --measurements M.json [--base P] --out PROFILE
+//   seatsim predict --profile P [--nodes N] [--clients C] [--budget B] [--through leader|follower]
+//                   [--one-host]
 //
 // chaos runs one seed and prints what happened; on a violation it prints what broke and the
 // line that replays it, and exits 1. sweep runs seeds S, S+1, ... until one fails (exit 1,
@@ -190,9 +193,21 @@ int main(int argc, char** argv) {
       "plan", "plan capacity for an on-sale: report, plots, cost (docs/PLANNING.md)");
   seatd::sim::add_plan_options(*plan_cmd, plan);
 
+  seatd::sim::calibrate_args calibrate;
+  CLI::App* calibrate_cmd = app.add_subcommand(
+      "calibrate", "write a node profile from scripts/calibrate.sh's measurements");
+  seatd::sim::add_calibrate_options(*calibrate_cmd, calibrate);
+
+  seatd::sim::predict_args predict;
+  CLI::App* predict_cmd = app.add_subcommand(
+      "predict", "the model's W1 figures for a loopback cluster (scripts/plan-check.sh)");
+  seatd::sim::add_predict_options(*predict_cmd, predict);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*plan_cmd) return seatd::sim::run_plan(plan);
+  if (*calibrate_cmd) return seatd::sim::run_calibrate(calibrate);
+  if (*predict_cmd) return seatd::sim::run_predict(predict);
 
   if (*chaos_cmd) {
     if (auto error = finish_options(chaos, chaos_text)) {

@@ -8,12 +8,16 @@
 #include <sstream>
 #include <vector>
 
+#include "sim/plan/calibrate.hpp"
 #include "sim/plan/onsale_model.hpp"
 #include "sim/plan/plan_inputs.hpp"
 #include "sim/plan/plan_report.hpp"
 
 #ifndef SEATD_PLAN_PRICES
 #define SEATD_PLAN_PRICES "sim/plan/prices.toml"
+#endif
+#ifndef SEATD_PLAN_BASE_PROFILE
+#define SEATD_PLAN_BASE_PROFILE "docs/plan/example-profile.toml"
 #endif
 
 namespace seatd::sim {
@@ -228,6 +232,96 @@ int run_plan(const plan_args& a) {
         *in.failure->deploy.fail_node_at_s, in.failure->result.write_gap_s,
         static_cast<unsigned long long>(in.failure->result.refused_after_failure));
   std::printf("report: %s/report.md, %s/report.html\n", a.out.c_str(), a.out.c_str());
+  return 0;
+}
+
+void add_calibrate_options(CLI::App& cmd, calibrate_args& a) {
+  cmd.add_option("--measurements", a.measurements, "JSON from scripts/calibrate.sh")->required();
+  cmd.add_option("--base", a.base, "profile for the figures not measured")
+      ->default_str(SEATD_PLAN_BASE_PROFILE);
+  cmd.add_option("--out", a.out, "the node profile to write (TOML)")->required();
+}
+
+int run_calibrate(const calibrate_args& a) {
+  const auto base =
+      load<node_profile>(a.base.empty() ? SEATD_PLAN_BASE_PROFILE : a.base, parse_node_profile);
+  const auto text = read_text(a.measurements);
+  if (!text)
+    std::fprintf(stderr, "seatsim calibrate: %s: cannot read the file\n", a.measurements.c_str());
+  if (!base || !text) return 2;
+  const auto measured = parse_measurements(*text, a.measurements);
+  if (!measured.ok()) {
+    std::fprintf(stderr, "seatsim calibrate: %s\n", measured.error().c_str());
+    return 2;
+  }
+  const auto profile = derive_profile(measured.value(), *base);
+  if (!profile.ok()) {
+    std::fprintf(stderr, "seatsim calibrate: %s: %s\n", a.measurements.c_str(),
+                 profile.error().c_str());
+    return 2;
+  }
+  std::ofstream f(a.out, std::ios::binary | std::ios::trunc);
+  f << node_profile_toml(profile.value());
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "seatsim calibrate: cannot write %s\n", a.out.c_str());
+    return 1;
+  }
+  const auto& p = profile.value();
+  std::printf(
+      "seatsim calibrate: %s: %.1f us per request on one node, +%.1f on a replicating leader, "
+      "%.1f per follower, %.1f to forward; fsync %.2f ms, round trip %.2f ms\n",
+      a.out.c_str(), p.hold_cpu_us, p.leader_entry_cpu_us, p.follower_cpu_us, p.forward_cpu_us,
+      p.fsync_ms, p.rtt_ms);
+  return 0;
+}
+
+void add_predict_options(CLI::App& cmd, predict_args& a) {
+  cmd.add_option("--profile", a.profile, "node profile")->required();
+  cmd.add_option("--nodes", a.nodes, "1, or a cluster of 3 or more (replication factor 3)")
+      ->check(CLI::Range(1, 64));
+  cmd.add_option("--clients", a.clients, "W1's closed-loop clients")->check(CLI::Range(1, 100'000));
+  cmd.add_option("--budget", a.budget, "hold attempts")->check(CLI::Range(1, 100'000'000));
+  cmd.add_option("--seed", a.seed, "W1's seed");
+  cmd.add_option("--through", a.through, "leader, or follower (every request forwarded)");
+  cmd.add_flag("--one-host", a.one_host,
+               "every node and the load tool share the profile's cores (a loopback cluster)");
+}
+
+int run_predict(const predict_args& a) {
+  if (a.through != "leader" && a.through != "follower") {
+    std::fprintf(stderr, "seatsim predict: --through: leader or follower, not \"%s\"\n",
+                 a.through.c_str());
+    return 2;
+  }
+  const auto profile = load<node_profile>(a.profile, parse_node_profile);
+  if (!profile) return 2;
+  deployment d;
+  d.nodes = a.nodes;
+  d.replication_factor = std::min<std::uint32_t>(3, a.nodes);
+  d.shards = 1;
+  model_options o;
+  o.cores = profile->cores;
+  o.one_host = a.one_host;
+  if (a.one_host) o.load_tool_cpu_us = profile->load_tool_cpu_us;
+  const auto r =
+      run_closed_loop({a.clients, a.budget, a.seed, a.through == "follower"}, d, *profile, o);
+  if (!r.ok()) {
+    std::fprintf(stderr, "seatsim predict: %s\n", r.error().c_str());
+    return 2;
+  }
+  const auto& v = r.value();
+  std::string rounds;
+  for (const auto n : v.rounds)
+    rounds += (rounds.empty() ? "" : ", ") + std::to_string(n);
+  std::printf(
+      "{\"ops_per_s\": %.1f, \"wall_s\": %.4f, \"attempts\": %llu, \"holds\": %llu, "
+      "\"conflicts\": %llu, \"confirms\": %llu, \"releases\": %llu, \"hold_p50_ms\": %.3f, "
+      "\"hold_p99_ms\": %.3f, \"confirm_p99_ms\": %.3f, \"cpu_busy\": %.3f, \"rounds\": [%s]}\n",
+      v.ops_per_s, v.wall_s, static_cast<unsigned long long>(v.attempts),
+      static_cast<unsigned long long>(v.holds), static_cast<unsigned long long>(v.conflicts),
+      static_cast<unsigned long long>(v.confirms), static_cast<unsigned long long>(v.releases),
+      v.hold_p50_ms, v.hold_p99_ms, v.confirm_p99_ms, v.cpu_busy, rounds.c_str());
   return 0;
 }
 

@@ -25,4 +25,28 @@ void add_plan_options(CLI::App& cmd, plan_args& a);
 // could not be written.
 int run_plan(const plan_args& a);
 
+// `seatsim calibrate`: a node profile from the figures scripts/calibrate.sh measured.
+struct calibrate_args {
+  std::string measurements;  // JSON, as scripts/calibrate.sh writes it
+  std::string base;          // the figures not measured; default docs/plan/example-profile.toml
+  std::string out;
+};
+void add_calibrate_options(CLI::App& cmd, calibrate_args& a);
+// 0 written, 2 bad input (nothing written), 1 the profile could not be written.
+int run_calibrate(const calibrate_args& a);
+
+// `seatsim predict`: what the model says one W1 run on a loopback cluster will do, as one
+// line of JSON (scripts/plan-check.sh sets it beside the measured run).
+struct predict_args {
+  std::string profile;
+  std::uint32_t nodes = 1;
+  unsigned clients = 64;
+  std::uint64_t budget = 50'000;
+  std::uint64_t seed = 42;
+  std::string through = "leader";
+  bool one_host = false;
+};
+void add_predict_options(CLI::App& cmd, predict_args& a);
+int run_predict(const predict_args& a);
+
 }  // namespace seatd::sim

@@ -10,6 +10,7 @@
 #include "actors/event_machine.hpp"
 #include "cluster/placement.hpp"
 #include "common/prng.hpp"
+#include "common/w1_workload.hpp"
 #include "sim/plan/queue_model.hpp"
 
 namespace seatd::plan {
@@ -100,15 +101,23 @@ double uniform(common::splitmix64& rng) {
 class model {
  public:
   model(const traffic_profile& t, const deployment& d, const node_profile& p,
-        const model_options& o)
-      : t_(t), d_(d), p_(p), o_(o), rng_(o.seed * 0x9E3779B97F4A7C15ull + 7) {}
+        const model_options& o, const closed_loop_load* load = nullptr)
+      : t_(t), d_(d), p_(p), o_(o), w1_(load), rng_(o.seed * 0x9E3779B97F4A7C15ull + 7) {}
 
   common::result<plan_result, std::string> run();
 
  private:
   // ---- the cluster ----
-  double cpu_s(double us) const { return us / 1e6 / o_.cpu_speed; }
-  double fsync_s() const { return p_.fsync_ms / 1e3; }
+  // A service time of the given mean: exponential (as in an M/M/c queue) unless the options
+  // ask for fixed ones.
+  double service_s(double mean_s) {
+    return o_.random_service ? distribution::exponential(mean_s).sample(rng_) : mean_s;
+  }
+  double cpu_s(double us) { return service_s(us / 1e6 / o_.cpu_speed); }
+  double fsync_s() {
+    const double spread = std::clamp(p_.fsync_spread_ms, 0.0, p_.fsync_ms);
+    return (p_.fsync_ms - spread + (spread > 0 ? service_s(spread) : 0)) / 1e3;
+  }
   double half_rtt_s() const { return p_.rtt_ms / 2e3; }
   std::size_t bucket_at(double t) {
     const auto b = static_cast<std::size_t>(std::max(0.0, t) / o_.bucket_s);
@@ -122,12 +131,29 @@ class model {
     }
     return b;
   }
+  // A node's cores; on one host every node shares the machine's.
+  fcfs_station& cores_of(std::uint32_t node) { return cpu_[o_.one_host ? 0 : node]; }
+  // An entry into a node's group commit: when it is durable. A round's CPU is the node's
+  // too. In a cluster the Raft loop, one thread, does a turn's work and then its sync, so the
+  // work lengthens the round; one node's log writer only syncs, the work of a round (waking
+  // the requests it answers) falls on other threads meanwhile.
+  double write_on(std::uint32_t node, bool replicated) {
+    auto& w = writer_[node];
+    const auto rounds = w.rounds();
+    const double round_us = replicated ? p_.raft_round_cpu_us : p_.round_cpu_us;
+    const double work_s = replicated ? cpu_s(round_us) : 0;
+    const double durable = w.admit(s_.now(), work_s + fsync_s());
+    if (w.rounds() != rounds && round_us > 0) use_cpu(node, s_.now(), round_us);
+    return durable;
+  }
   // CPU stations have no queue limit (seatd's limit is per event): a slot always.
   std::optional<fcfs_station::slot> use_cpu(std::uint32_t node, double at_s, double us) {
-    const auto slot = cpu_[node].admit(at_s, cpu_s(us));
+    auto& station = cores_of(node);
+    const auto slot = station.admit(at_s, cpu_s(us));
     auto& b = r_.series[bucket_at(slot->start_s)];
     b.node_cpu[node] += slot->depart_s - slot->start_s;
-    b.queue_max = std::max(b.queue_max, cpu_[node].waiting(at_s));
+    b.queue_max = std::max(b.queue_max, station.waiting(at_s));
+    busy_s_ += slot->depart_s - slot->start_s;
     return slot;
   }
   void submit(const std::shared_ptr<request>& r);
@@ -149,6 +175,9 @@ class model {
             std::function<void(outcome)> done);
   std::optional<std::vector<std::string>> pick_seats(std::uint32_t event, std::uint32_t count);
   bool retry(std::uint32_t attempts, const std::function<void()>& again);
+  // ---- W1's closed-loop clients ----
+  void client_next(std::uint32_t c);
+  void client_done(std::uint32_t c, const common::w1_draw& d, outcome o);
   void tick();
   void finish();
 
@@ -156,6 +185,7 @@ class model {
   const deployment& d_;
   const node_profile& p_;
   const model_options& o_;
+  const closed_loop_load* w1_;  // set: W1's clients instead of the traffic profile's fans
   common::splitmix64 rng_;
   scheduler s_;
   plan_result r_;
@@ -180,6 +210,16 @@ class model {
   double write_gap_s_ = 0;
   std::uint64_t pending_ = 0;  // fans not yet done
   bool arrivals_over_ = false;
+  double busy_s_ = 0;  // CPU seconds used on every station (and the load tool's)
+  // W1: each client's draws, the gateway every request goes to, the budget used so far,
+  // and when the last client finished.
+  std::vector<common::splitmix64> streams_;
+  std::uint32_t w1_gateway_ = 0;
+  std::uint64_t budget_used_ = 0;
+  double last_client_s_ = 0;
+
+ public:
+  closed_loop_result closed_loop() const;
 };
 
 void model::submit(const std::shared_ptr<request>& r) {
@@ -210,18 +250,21 @@ void model::at_leader(const std::shared_ptr<request>& r, std::uint32_t leader) {
   const double actor_us = us * p_.event_actor_share;
   const auto slot = use_cpu(leader, s_.now(), us - actor_us);
   s_.at(slot->depart_s, [this, r, leader, actor_us] {
+    // The actor's turn also takes one of the node's cores.
     const auto turn = actor_[r->event].admit(s_.now(), cpu_s(actor_us));
-    r_.series[bucket_at(turn->start_s)].node_cpu[leader] += turn->depart_s - turn->start_s;
-    s_.at(turn->depart_s, [this, r, leader] { applied(r, leader); });
+    s_.at(turn->start_s, [this, r, leader, actor_us, turn_end = turn->depart_s] {
+      const auto core = use_cpu(leader, s_.now(), actor_us);
+      s_.at(std::max(turn_end, core->depart_s), [this, r, leader] { applied(r, leader); });
+    });
   });
 }
 
 // The owner has run the command (speculatively, ahead of commit); its entry (or, for an
 // answer that changed nothing, a barrier) must now commit on a quorum before the answer.
-// The followers' part is computed at once, in log order: each receives the entry half a
-// round trip later, spends its CPU, syncs it in its own group commit and acknowledges half a
-// round trip after that; the entry commits at the quorum's acknowledgement, never before
-// the shard's previous entry.
+// Each follower receives it half a round trip after the leader sent it, spends its CPU,
+// syncs it in its own group commit and acknowledges half a round trip later; the entry
+// commits at the quorum's acknowledgement, never before the shard's previous entry. Every
+// step is an event at its own time: a station is only ever asked for a slot at the present.
 void model::applied(const std::shared_ptr<request>& r, std::uint32_t leader) {
   auto& e = events_[r->event];
   const auto shard = e.shard;
@@ -234,28 +277,49 @@ void model::applied(const std::shared_ptr<request>& r, std::uint32_t leader) {
   // An answer that changed nothing costs other CPU than a success: charge the difference.
   if (o != outcome::ok && p_.failed_cpu_us > p_.hold_cpu_us)
     use_cpu(leader, s_.now(), p_.failed_cpu_us - p_.hold_cpu_us);
+  --e.inflight;
+  std::vector<std::uint32_t> followers;
+  for (const auto f : replicas_[shard])
+    if (f != leader && alive_[f]) followers.push_back(f);
+  const std::size_t quorum = d_.replication_factor / 2 + 1;
+  if (followers.size() + 1 < quorum)
+    return reply(r, outcome::unavailable, s_.now() + o_.gateway_timeout_s);
   const bool entry = o == outcome::ok;
   const auto b = bucket_at(s_.now());
-  std::vector<double> acks{writer_[leader].admit(s_.now(), fsync_s())};
+  // Acknowledgements counted until the quorum's; then the commit, in log order.
+  auto acks = std::make_shared<std::size_t>(0);
+  auto ack = [this, r, o, shard, quorum, acks, leader] {
+    if (++*acks != quorum) return;
+    // A leader lost meanwhile commits nothing more: the gateway learns of it by its timeout.
+    if (!alive_[leader] || leader_[shard] != static_cast<int>(leader))
+      return reply(r, outcome::unavailable, s_.now() + o_.gateway_timeout_s);
+    const double commit = std::max(s_.now(), last_commit_s_[shard]);
+    last_commit_s_[shard] = commit;
+    if (!gap_from_s_.empty() && gap_from_s_[shard] >= 0) {
+      write_gap_s_ = std::max(write_gap_s_, commit - gap_from_s_[shard]);
+      gap_from_s_[shard] = -1;
+    }
+    reply(r, o, commit + p_.handoff_ms / 1e3 + (r->forwarded ? half_rtt_s() : 0));
+  };
+  const bool replicated = replicas_[shard].size() > 1;
+  s_.at(write_on(leader, replicated), ack);
   if (entry) disk_bytes_[b][leader] += p_.bytes_per_log_entry;
-  for (const auto f : replicas_[shard]) {
-    if (f == leader || !alive_[f]) continue;
-    const auto slot = use_cpu(f, s_.now() + half_rtt_s(), p_.follower_cpu_us);
-    acks.push_back(writer_[f].admit(slot->depart_s, fsync_s()) + half_rtt_s());
+  if (followers.empty()) return;
+  // Replicating costs the leader too (sending the entry, counting acknowledgements).
+  double sent_s = s_.now();
+  if (p_.leader_entry_cpu_us > 0)
+    sent_s = use_cpu(leader, s_.now(), p_.leader_entry_cpu_us)->depart_s;
+  for (const auto f : followers) {
     if (entry) disk_bytes_[b][f] += p_.bytes_per_log_entry;
+    s_.at(sent_s + half_rtt_s(), [this, f, leader, ack] {
+      const auto slot = use_cpu(f, s_.now(), p_.follower_cpu_us);
+      s_.at(slot->depart_s, [this, f, leader, ack] {
+        // The acknowledgement reaches the leader's loop, which reads it between its syncs.
+        s_.at(write_on(f, true) + half_rtt_s(),
+              [this, leader, ack] { s_.at(writer_[leader].idle_at(s_.now()), ack); });
+      });
+    });
   }
-  --e.inflight;
-  const std::size_t quorum = d_.replication_factor / 2 + 1;
-  if (acks.size() < quorum) return reply(r, outcome::unavailable, s_.now() + o_.gateway_timeout_s);
-  std::nth_element(acks.begin(), acks.begin() + static_cast<std::ptrdiff_t>(quorum - 1),
-                   acks.end());
-  const double commit = std::max(acks[quorum - 1], last_commit_s_[shard]);
-  last_commit_s_[shard] = commit;
-  if (!gap_from_s_.empty() && gap_from_s_[shard] >= 0) {
-    write_gap_s_ = std::max(write_gap_s_, commit - gap_from_s_[shard]);
-    gap_from_s_[shard] = -1;
-  }
-  reply(r, o, commit + (r->forwarded ? half_rtt_s() : 0));
 }
 
 void model::reply(const std::shared_ptr<request>& r, outcome o, double at_s) {
@@ -306,14 +370,105 @@ void model::send(std::uint32_t event, kind what,
   r->event = event;
   r->what = what;
   // Any node; once the gateway has seen a node fail (its first timeout), only live ones.
-  r->gateway = static_cast<std::uint32_t>(rng_.below(d_.nodes));
+  r->gateway = w1_ != nullptr ? w1_gateway_ : static_cast<std::uint32_t>(rng_.below(d_.nodes));
   if (fail_at_s_ >= 0 && s_.now() >= fail_at_s_ + o_.gateway_timeout_s)
     while (!alive_[r->gateway])
       r->gateway = static_cast<std::uint32_t>(rng_.below(d_.nodes));
   r->sent_s = s_.now();
   r->apply = std::move(apply);
   r->done = std::move(done);
-  submit(r);
+  if (!(o_.load_tool_cpu_us > 0)) return submit(r);
+  // The load tool's own CPU per request (on the same machine when one_host): the request
+  // leaves once the tool has built it.
+  const auto slot = cores_of(r->gateway).admit(s_.now(), cpu_s(o_.load_tool_cpu_us));
+  busy_s_ += slot->depart_s - slot->start_s;
+  s_.at(slot->depart_s, [this, r] { submit(r); });
+}
+
+// A W1 client's next iteration: one unit of the budget, the five draws, a hold of the
+// drawn seats; then a confirm or a release of what it got.
+void model::client_next(std::uint32_t c) {
+  if (budget_used_ >= w1_->budget) {
+    last_client_s_ = std::max(last_client_s_, s_.now());
+    --pending_;
+    return;
+  }
+  ++budget_used_;
+  ++r_.holds;
+  const auto d = common::draw_w1(streams_[c]);
+  actors::hold_command h;
+  h.customer_id = "c" + std::to_string(c);
+  h.ttl_s = 600;
+  h.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
+              static_cast<std::uint32_t>(rng_.next())};
+  h.selector = actors::explicit_seats{d.seat_ids()};
+  send(
+      0, kind::hold,
+      [this, c, h = std::move(h)](event_machine& m, std::int64_t now_ms) {
+        auto held = m.hold(h, now_ms);
+        if (held.ok()) fans_[c].hold_id = held->hold_id;
+        return held.ok()                                              ? outcome::ok
+               : held.error().code == actors::errc::seats_unavailable ? outcome::conflict
+                                                                      : outcome::rejected;
+      },
+      [this, c, d](outcome o) { client_done(c, d, o); });
+}
+
+void model::client_done(std::uint32_t c, const common::w1_draw& d, outcome o) {
+  if (o != outcome::ok) {
+    ++(o == outcome::conflict ? r_.holds_conflict : r_.holds_refused);
+    return client_next(c);
+  }
+  ++r_.holds_ok;
+  const std::string hold_id = fans_[c].hold_id;
+  if (!d.confirm) {
+    return send(
+        0, kind::release,
+        [hold_id](event_machine& m, std::int64_t now_ms) {
+          actors::release_command rc;
+          rc.hold_id = hold_id;
+          return m.release(rc, now_ms).ok() ? outcome::ok : outcome::rejected;
+        },
+        [this, c](outcome) {
+          ++r_.releases;
+          client_next(c);
+        });
+  }
+  actors::confirm_command k;
+  k.hold_id = hold_id;
+  k.payment_ref = "pay-c" + std::to_string(c);
+  k.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
+              static_cast<std::uint32_t>(rng_.next())};
+  send(
+      0, kind::confirm,
+      [k = std::move(k)](event_machine& m, std::int64_t now_ms) {
+        return m.confirm(k, now_ms).ok() ? outcome::ok : outcome::rejected;
+      },
+      [this, c](outcome confirmed) {
+        if (confirmed == outcome::ok) ++r_.confirms;
+        client_next(c);
+      });
+}
+
+closed_loop_result model::closed_loop() const {
+  closed_loop_result out;
+  out.wall_s = last_client_s_;
+  out.attempts = r_.holds;
+  out.holds = r_.holds_ok;
+  out.conflicts = r_.holds_conflict;
+  out.confirms = r_.confirms;
+  out.releases = r_.releases;
+  if (out.wall_s > 0) {
+    out.ops_per_s = static_cast<double>(out.attempts + out.confirms + out.releases) / out.wall_s;
+    const double stations = o_.one_host ? 1.0 : static_cast<double>(d_.nodes);
+    out.cpu_busy = busy_s_ / (out.wall_s * o_.cores * stations);
+  }
+  for (const auto& w : writer_)
+    out.rounds.push_back(w.rounds());
+  out.hold_p50_ms = r_.hold_p50_ms;
+  out.hold_p99_ms = r_.hold_p99_ms;
+  out.confirm_p99_ms = r_.confirm_p99_ms;
+  return out;
 }
 
 // Fans arrive by the rate curve (a Poisson process thinned to the curve), then pass the
@@ -670,11 +825,34 @@ common::result<plan_result, std::string> model::run() {
     s_.at(fail_at_s_, [this, worst] { fail_node(worst); });
   }
   bucket_at(0);
-  next_arrival(0);
+  if (w1_ != nullptr) {
+    // Every request to the W1 event's leader, or to the next node, which forwards it.
+    const auto lead = static_cast<std::uint32_t>(leader_[events_[0].shard]);
+    w1_gateway_ = w1_->through_follower ? (lead + 1) % d_.nodes : lead;
+    arrivals_over_ = true;
+    fans_.resize(w1_->clients);
+    for (std::uint32_t c = 0; c < w1_->clients; ++c) {
+      streams_.push_back(common::w1_stream(w1_->seed, c));
+      ++pending_;
+      s_.at(0, [this, c] { client_next(c); });
+    }
+  } else {
+    next_arrival(0);
+  }
   s_.at(o_.bucket_s, [this] { tick(); });
   s_.run();
   finish();
   return std::move(r_);
+}
+
+// What neither model can run with.
+common::result<bool, std::string> check_options(const deployment& deploy,
+                                                const model_options& options) {
+  if (options.cores == 0 || !(options.cpu_speed > 0) || !(options.bucket_s > 0))
+    return common::fail(std::string("model options: cores, cpu_speed and bucket_s above 0"));
+  if (deploy.replication_factor > deploy.nodes)
+    return common::fail(std::string("replication_factor: at most nodes"));
+  return true;
 }
 
 }  // namespace
@@ -683,12 +861,35 @@ common::result<plan_result, std::string> run_onsale(const traffic_profile& traff
                                                     const deployment& deploy,
                                                     const node_profile& profile,
                                                     const model_options& options) {
-  if (options.cores == 0 || !(options.cpu_speed > 0) || !(options.bucket_s > 0))
-    return common::fail(std::string("model options: cores, cpu_speed and bucket_s above 0"));
-  if (deploy.replication_factor > deploy.nodes)
-    return common::fail(std::string("replication_factor: at most nodes"));
+  auto checked = check_options(deploy, options);
+  if (!checked.ok()) return common::fail(checked.error());
   model m(traffic, deploy, profile, options);
   return m.run();
+}
+
+common::result<closed_loop_result, std::string> run_closed_loop(const closed_loop_load& load,
+                                                                const deployment& deploy,
+                                                                const node_profile& profile,
+                                                                const model_options& options) {
+  if (load.clients == 0) return common::fail(std::string("clients: at least 1"));
+  if (load.through_follower && deploy.nodes < 2)
+    return common::fail(std::string("through a follower: at least 2 nodes"));
+  // The W1 venue (docs/WORKLOAD.md) as the model's one event.
+  traffic_profile w1;
+  w1.name = "W1";
+  event_profile venue;
+  venue.name = "w1";
+  venue.sections = static_cast<std::uint32_t>(common::w1_sections);
+  venue.rows_per_section = static_cast<std::uint32_t>(common::w1_rows);
+  venue.seats_per_row = static_cast<std::uint32_t>(common::w1_seats_per_row);
+  w1.events.push_back(venue);
+  w1.behaviour.hold_ttl_s = 600;
+  auto checked = check_options(deploy, options);
+  if (!checked.ok()) return common::fail(checked.error());
+  model m(w1, deploy, profile, options, &load);
+  auto ran = m.run();
+  if (!ran.ok()) return common::fail(ran.error());
+  return m.closed_loop();
 }
 
 }  // namespace seatd::plan

@@ -24,6 +24,13 @@ struct model_options {
   unsigned cores = 2;            // per node: the instance's vCPUs
   double cpu_speed = 1;          // a core's speed relative to the profile's machine
   double gateway_timeout_s = 2;  // a request lost with a node is retried after this
+  // Every node (and the load tool) on one machine of `cores` cores, as in a loopback cluster:
+  // one CPU station for all, the load tool's CPU per request charged to it too.
+  bool one_host = false;
+  double load_tool_cpu_us = 0;
+  // CPU and sync times drawn from exponentials of the profile's means (the spread that makes
+  // a p99); false: every one exactly the mean.
+  bool random_service = true;
 };
 
 // One bucket of the time series.
@@ -81,5 +88,30 @@ common::result<plan_result, std::string> run_onsale(const traffic_profile& traff
                                                     const deployment& deploy,
                                                     const node_profile& profile,
                                                     const model_options& options);
+
+// Workload W1 (docs/WORKLOAD.md) in the model: closed-loop clients, each with one request in
+// flight and no think time, holding random runs of 2-4 explicit seats of the W1 venue, then
+// confirming 80% of what they hold and releasing the rest, until a budget of hold attempts
+// is used up. What `scripts/plan-check.sh` measures against the real thing.
+struct closed_loop_load {
+  unsigned clients = 64;
+  std::uint64_t budget = 50'000;
+  std::uint64_t seed = 42;
+  bool through_follower = false;  // every request sent to a node that forwards it
+};
+
+struct closed_loop_result {
+  double wall_s = 0;
+  std::uint64_t attempts = 0, holds = 0, conflicts = 0, confirms = 0, releases = 0;
+  double ops_per_s = 0;  // (attempts + confirms + releases) / wall_s, as seatctl bench counts
+  double hold_p50_ms = 0, hold_p99_ms = 0, confirm_p99_ms = 0;
+  double cpu_busy = 0;                // busy share of the cores (all nodes' stations) over the run
+  std::vector<std::uint64_t> rounds;  // each node's synced writes
+};
+
+common::result<closed_loop_result, std::string> run_closed_loop(const closed_loop_load& load,
+                                                                const deployment& deploy,
+                                                                const node_profile& profile,
+                                                                const model_options& options);
 
 }  // namespace seatd::plan

@@ -342,6 +342,10 @@ common::result<node_profile, std::string> parse_node_profile(std::string_view te
           p.failed_cpu_us = f.number("failed", 0, 0.01, 1e6, true);
           p.forward_cpu_us = f.number("forward", 0, 0.01, 1e6, true);
           p.follower_cpu_us = f.number("follower_entry", 0, 0, 1e6, true);
+          p.leader_entry_cpu_us = f.number("leader_entry", 0, 0, 1e6);
+          p.round_cpu_us = f.number("round", 0, 0, 1e6);
+          p.raft_round_cpu_us = f.number("raft_round", 0, 0, 1e6);
+          p.load_tool_cpu_us = f.number("load_tool", 0, 0, 1e6);
         },
         true);
     with_table(
@@ -350,6 +354,8 @@ common::result<node_profile, std::string> parse_node_profile(std::string_view te
           p.fsync_ms = f.number("fsync", 0, 0.001, 1e4, true);
           p.rtt_ms = f.number("peer_round_trip", 0, 0, 1e4, true);
           p.election_ms = f.number("failover", 0, 1, 1e6, true);
+          p.handoff_ms = f.number("handoff", 0, 0, 1e4);
+          p.fsync_spread_ms = f.number("fsync_spread", 0, 0, 1e4);
         },
         true);
     with_table(
@@ -432,9 +438,12 @@ std::string node_profile_toml(const node_profile& p) {
     << "hold = " << n(p.hold_cpu_us) << "\nconfirm = " << n(p.confirm_cpu_us)
     << "\nrelease = " << n(p.release_cpu_us) << "\nfailed = " << n(p.failed_cpu_us)
     << "\nforward = " << n(p.forward_cpu_us) << "\nfollower_entry = " << n(p.follower_cpu_us)
+    << "\nleader_entry = " << n(p.leader_entry_cpu_us) << "\nround = " << n(p.round_cpu_us)
+    << "\nraft_round = " << n(p.raft_round_cpu_us) << "\nload_tool = " << n(p.load_tool_cpu_us)
     << "\n\n[latency_ms]\nfsync = " << n(p.fsync_ms) << "\npeer_round_trip = " << n(p.rtt_ms)
-    << "\nfailover = " << n(p.election_ms) << "\n\n[bytes]\nper_seat = " << n(p.bytes_per_seat)
-    << "\nper_hold = " << n(p.bytes_per_hold)
+    << "\nfailover = " << n(p.election_ms) << "\nhandoff = " << n(p.handoff_ms)
+    << "\nfsync_spread = " << n(p.fsync_spread_ms)
+    << "\n\n[bytes]\nper_seat = " << n(p.bytes_per_seat) << "\nper_hold = " << n(p.bytes_per_hold)
     << "\nper_reservation = " << n(p.bytes_per_reservation)
     << "\nper_log_entry = " << n(p.bytes_per_log_entry)
     << "\nper_kafka_record = " << n(p.bytes_per_kafka_record) << "\n";

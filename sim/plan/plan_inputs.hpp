@@ -94,15 +94,28 @@ struct node_profile {
   double hold_cpu_us = 40;
   double confirm_cpu_us = 40;
   double release_cpu_us = 40;
-  double failed_cpu_us = 30;    // an answer that changes nothing (409, 410)
-  double forward_cpu_us = 30;   // on a node that forwards a request to the leader
-  double follower_cpu_us = 15;  // per entry on each follower
+  double failed_cpu_us = 30;       // an answer that changes nothing (409, 410)
+  double forward_cpu_us = 30;      // on a node that forwards a request to the leader
+  double follower_cpu_us = 15;     // per entry on each follower
+  double leader_entry_cpu_us = 0;  // the leader's extra per request when it replicates
+  // Per synced write, whatever it carries: one node's group commit; a Raft loop's turn.
+  double round_cpu_us = 0;
+  double raft_round_cpu_us = 0;
+  // The W1 load tool's CPU per request on the measured machine: only for predicting a run
+  // whose load tool shares the machine with seatd (scripts/plan-check.sh).
+  double load_tool_cpu_us = 0;
   // The share of a request's CPU spent in its event's actor, which runs one command at a
   // time: what bounds one event's throughput however many cores the node has.
   double event_actor_share = 0.2;
   double fsync_ms = 2;         // one group-commit round
   double rtt_ms = 0.2;         // between two nodes
   double election_ms = 1'500;  // from a leader's death to a new leader serving
+  // A request's time in a node beyond its CPU and its sync: waking the threads it passes
+  // through (HTTP, the event's actor, the log writer), measured with one client.
+  double handoff_ms = 0;
+  // How much of a sync's time varies: the sync takes (fsync_ms - fsync_spread_ms) plus an
+  // exponential of mean fsync_spread_ms (measured from one client's p99 over its median).
+  double fsync_spread_ms = 0;
   double bytes_per_seat = 4;
   double bytes_per_hold = 120;
   double bytes_per_reservation = 200;

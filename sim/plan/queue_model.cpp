@@ -56,6 +56,11 @@ double batch_writer::admit(double at_s, double sync_s) {
   return next_end_s_;
 }
 
+double batch_writer::idle_at(double at_s) const {
+  if (next_open_ && at_s >= next_start_s_) return std::max(at_s, next_end_s_);
+  return std::max(at_s, current_end_s_);
+}
+
 namespace {
 
 bool positive(double v) {

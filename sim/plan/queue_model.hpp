@@ -64,6 +64,9 @@ class batch_writer {
   // When the entry arriving at `at_s` is durable; `sync_s` is the duration of the round it
   // opens, if it opens one (unused when it joins a round already opened).
   double admit(double at_s, double sync_s);
+  // When a writer whose thread also reads the network (seatd's Raft loop) can look at
+  // something arriving at `at_s`: at once when idle, else when its round in progress ends.
+  double idle_at(double at_s) const;
   std::uint64_t rounds() const { return rounds_; }
 
  private:

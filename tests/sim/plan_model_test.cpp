@@ -246,13 +246,15 @@ TEST_CASE(
   auto t = traffic();
   t.arrival.points = {{0, 0.2}, {600, 0.2}};  // a fan every 5 s: nothing queues
   const auto p = profile();
-  const auto one = run(t, nodes(1, 1));
+  model_options fixed;  // every service time exactly its mean
+  fixed.random_service = false;
+  const auto one = run(t, nodes(1, 1), p, fixed);
   const double alone_ms = p.hold_cpu_us / 1e3 + p.fsync_ms;
   CHECK(one.hold_p50_ms == Approx(alone_ms).epsilon(0.02));
   // Three replicas: the leader's sync and a follower's (after half a round trip and its
   // CPU) in parallel, the answer when the second is durable; a request that reached a
   // follower first crosses one more round trip.
-  const auto three = run(t, nodes(3, 3));
+  const auto three = run(t, nodes(3, 3), p, fixed);
   const double follower_ms = p.rtt_ms / 2 + p.follower_cpu_us / 1e3 + p.fsync_ms + p.rtt_ms / 2;
   const double direct_ms = p.hold_cpu_us / 1e3 + std::max(p.fsync_ms, follower_ms);
   const double forwarded_ms = direct_ms + p.forward_cpu_us / 1e3 + p.rtt_ms;
@@ -301,6 +303,7 @@ TEST_CASE("plan model: one event's actor runs one command at a time, however man
   p.hold_cpu_us = p.confirm_cpu_us = p.release_cpu_us = p.failed_cpu_us = 800;
   model_options o;
   o.cores = 16;
+  o.random_service = false;
   // About 1.2 requests per ms at 0.8 ms each: one core cannot keep up, sixteen can.
   p.event_actor_share = 0;
   const auto parallel = run(t, nodes(1, 1), p, o);
@@ -335,10 +338,11 @@ TEST_CASE(
   t.events[0].count = 8;
   t.arrival.points = {{0, 200}, {30, 200}};
   auto d = nodes(3, 3);
-  const auto calm = run(t, d);
+  auto p = profile();
+  p.fsync_ms = 20;  // slow syncs: writes are in flight when the node goes
+  const auto calm = run(t, d, p);
   d.fail_node_at_s = 10;
-  const auto p = profile();
-  const auto hit = run(t, d);
+  const auto hit = run(t, d, p);
   INFO("write gap " << hit.write_gap_s << " s, refused " << hit.refused_after_failure);
   CHECK(calm.write_gap_s == 0);
   CHECK(calm.refused == 0);
