@@ -193,7 +193,7 @@ for name in sorted(set(re.findall(r"`((?:seatd|seat_persister)_\w+)`", operation
 
 # ---- the Dockerfile ------------------------------------------------------------------------
 RUNTIME = ["librocksdb7.8", "libcaf-core0.17", "libspdlog1.10", "libfmt9", "libtomlplusplus3",
-           "libstdc++6", "librdkafka1", "librdkafka++1", "libpqxx-6.4", "libpq5"]
+           "libstdc++6", "librdkafka1", "librdkafka++1", "libpqxx-6.4", "libpq5", "libjemalloc2"]
 dockerfile = read("deploy/Dockerfile")
 stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", dockerfile, re.M)
 if [s[0] for s in stages] != ["debian:12", "debian:12-slim"] or stages[0][1] != "builder":

@@ -12,7 +12,7 @@ packages=(
   # libraries
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost-dev
   librdkafka-dev libpqxx-dev libpq-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev catch2
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev catch2 libjemalloc-dev
   # services and tools used by tests and scripts
   postgresql-15 redis-server kcat curl python3 python3-yaml
 )
