@@ -211,10 +211,10 @@ common::result<node_profile, std::string> derive_profile(const calibration_measu
   p.fsync_ms = one.write_ms[0];
   if (!(p.fsync_ms >= 0.001)) return common::fail(std::string("runs.single_light: no log writes"));
   // One client: each request's time (the run's wall time over its requests) beyond what
-  // the model puts on its path (the load tool's CPU, the request's, its write round's and
-  // the sync) is the threads' hand-offs.
+  // the model puts on its path (the load tool's CPU, the request's, the sync; one node's
+  // write round's CPU is on other threads) is the threads' hand-offs.
   p.handoff_ms = std::max(0.0, one.wall_s * 1e3 / static_cast<double>(one.requests()) - p.fsync_ms -
-                                   (alone.request_us + alone.round_us + p.load_tool_cpu_us) / 1e3);
+                                   (alone.request_us + p.load_tool_cpu_us) / 1e3);
   // With one client nothing queues: what spreads its holds' times is the sync's (and the
   // scheduler's) variation. Taken as an exponential part, p99 - p50 = (ln 100 - ln 2) x its
   // mean.

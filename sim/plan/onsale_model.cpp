@@ -134,15 +134,15 @@ class model {
   // A node's cores; on one host every node shares the machine's.
   fcfs_station& cores_of(std::uint32_t node) { return cpu_[o_.one_host ? 0 : node]; }
   // An entry into a node's group commit: when it is durable. A round's CPU is the node's
-  // too. In a cluster the Raft loop, one thread, does a turn's work and then its sync, so the
-  // work lengthens the round; one node's log writer only syncs, the work of a round (waking
-  // the requests it answers) falls on other threads meanwhile.
+  // too. In a cluster the Raft loop, one thread, syncs, sends what the sync allows and then
+  // does the turn's work, which keeps it from the next round; one node's log writer only
+  // syncs, the work of a round (waking the requests it answers) falls on other threads.
   double write_on(std::uint32_t node, bool replicated) {
     auto& w = writer_[node];
     const auto rounds = w.rounds();
     const double round_us = replicated ? p_.raft_round_cpu_us : p_.round_cpu_us;
     const double work_s = replicated ? cpu_s(round_us) : 0;
-    const double durable = w.admit(s_.now(), work_s + fsync_s());
+    const double durable = w.admit(s_.now(), fsync_s(), work_s);
     if (w.rounds() != rounds && round_us > 0) use_cpu(node, s_.now(), round_us);
     return durable;
   }

@@ -36,24 +36,27 @@ std::optional<fcfs_station::slot> fcfs_station::admit(double at_s, double servic
   return slot{start, depart};
 }
 
-double batch_writer::admit(double at_s, double sync_s) {
+double batch_writer::admit(double at_s, double sync_s, double after_s) {
   if (next_open_ && at_s >= next_start_s_) {
     current_end_s_ = next_end_s_;
+    current_durable_s_ = next_durable_s_;
     next_open_ = false;
   }
   ++rounds_;
   if (at_s >= current_end_s_) {
-    current_end_s_ = at_s + sync_s;
-    return current_end_s_;
+    current_durable_s_ = at_s + sync_s;
+    current_end_s_ = current_durable_s_ + after_s;
+    return current_durable_s_;
   }
   if (next_open_) {
     --rounds_;
-    return next_end_s_;
+    return next_durable_s_;
   }
   next_open_ = true;
   next_start_s_ = current_end_s_;
-  next_end_s_ = current_end_s_ + sync_s;
-  return next_end_s_;
+  next_durable_s_ = current_end_s_ + sync_s;
+  next_end_s_ = next_durable_s_ + after_s;
+  return next_durable_s_;
 }
 
 double batch_writer::idle_at(double at_s) const {

@@ -62,18 +62,21 @@ class fcfs_station {
 class batch_writer {
  public:
   // When the entry arriving at `at_s` is durable; `sync_s` is the duration of the round it
-  // opens, if it opens one (unused when it joins a round already opened).
-  double admit(double at_s, double sync_s);
+  // opens, if it opens one (unused when it joins a round already opened), and `after_s`
+  // the writer's work after the sync, before it can start another round.
+  double admit(double at_s, double sync_s, double after_s = 0);
   // When a writer whose thread also reads the network (seatd's Raft loop) can look at
   // something arriving at `at_s`: at once when idle, else when its round in progress ends.
   double idle_at(double at_s) const;
   std::uint64_t rounds() const { return rounds_; }
 
  private:
-  double current_end_s_ = -1;
+  double current_end_s_ = -1;  // when the writer can start another round
+  double current_durable_s_ = -1;
   bool next_open_ = false;
   double next_start_s_ = 0;
   double next_end_s_ = 0;
+  double next_durable_s_ = 0;
   std::uint64_t rounds_ = 0;
 };
 

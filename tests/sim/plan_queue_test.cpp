@@ -155,6 +155,21 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "plan batch writer: work after a sync keeps the writer from the next round but not "
+    "its entries from being durable",
+    "[unit][plan]") {
+  seatd::plan::batch_writer w;
+  CHECK(w.admit(1.0, 0.5, 0.3) == 1.5);          // durable at the sync's end; busy until 1.8
+  CHECK(w.idle_at(1.6) == Approx(1.8));          // the writer's thread reads the network then
+  CHECK(w.admit(1.6, 0.5, 0.3) == Approx(2.3));  // the next round starts at 1.8
+  CHECK(w.admit(1.7, 0.9, 0.9) == Approx(2.3));  // joins it before it starts
+  CHECK(w.idle_at(2.4) == Approx(2.6));
+  CHECK(w.admit(2.7, 0.5) == Approx(3.2));  // idle again
+  CHECK(w.idle_at(3.5) == 3.5);
+  CHECK(w.rounds() == 3);
+}
+
+TEST_CASE(
     "plan batch writer: under heavy load an entry waits 1.5 syncs and rounds never "
     "outrun the disk",
     "[unit][plan]") {
