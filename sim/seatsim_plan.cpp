@@ -303,7 +303,6 @@ int run_predict(const predict_args& a) {
   model_options o;
   o.cores = profile->cores;
   o.one_host = a.one_host;
-  if (a.one_host) o.load_tool_cpu_us = profile->load_tool_cpu_us;
   const auto r =
       run_closed_loop({a.clients, a.budget, a.seed, a.through == "follower"}, d, *profile, o);
   if (!r.ok()) {

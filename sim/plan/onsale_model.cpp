@@ -167,6 +167,15 @@ class model {
   void start_fan(std::uint32_t f);
   void try_hold(std::uint32_t f);
   void send_hold(std::uint32_t f, actors::hold_command c);
+  // The three requests, as fans and W1's clients alike send them; fans_[f] has the event and
+  // keeps the hold's id.
+  void request_hold(std::uint32_t f, actors::hold_command c, std::function<void(outcome)> done);
+  void request_confirm(std::uint32_t f, std::string payment_ref, std::function<void(outcome)> done);
+  void request_release(std::uint32_t f, std::function<void(outcome)> done);
+  actors::id_secret draw_secret() {
+    return {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
+            static_cast<std::uint32_t>(rng_.next())};
+  }
   void hold_done(std::uint32_t f, outcome o);
   void pay(std::uint32_t f);
   void send_confirm(std::uint32_t f);
@@ -377,10 +386,10 @@ void model::send(std::uint32_t event, kind what,
   r->sent_s = s_.now();
   r->apply = std::move(apply);
   r->done = std::move(done);
-  if (!(o_.load_tool_cpu_us > 0)) return submit(r);
-  // The load tool's own CPU per request (on the same machine when one_host): the request
-  // leaves once the tool has built it.
-  const auto slot = cores_of(r->gateway).admit(s_.now(), cpu_s(o_.load_tool_cpu_us));
+  // On one host the load tool's own CPU per request takes the same cores: the request leaves
+  // once the tool has built it.
+  if (!o_.one_host || !(p_.load_tool_cpu_us > 0)) return submit(r);
+  const auto slot = cores_of(r->gateway).admit(s_.now(), cpu_s(p_.load_tool_cpu_us));
   busy_s_ += slot->depart_s - slot->start_s;
   s_.at(slot->depart_s, [this, r] { submit(r); });
 }
@@ -399,19 +408,9 @@ void model::client_next(std::uint32_t c) {
   actors::hold_command h;
   h.customer_id = "c" + std::to_string(c);
   h.ttl_s = 600;
-  h.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
-              static_cast<std::uint32_t>(rng_.next())};
+  h.secret = draw_secret();
   h.selector = actors::explicit_seats{d.seat_ids()};
-  send(
-      0, kind::hold,
-      [this, c, h = std::move(h)](event_machine& m, std::int64_t now_ms) {
-        auto held = m.hold(h, now_ms);
-        if (held.ok()) fans_[c].hold_id = held->hold_id;
-        return held.ok()                                              ? outcome::ok
-               : held.error().code == actors::errc::seats_unavailable ? outcome::conflict
-                                                                      : outcome::rejected;
-      },
-      [this, c, d](outcome o) { client_done(c, d, o); });
+  request_hold(c, std::move(h), [this, c, d](outcome o) { client_done(c, d, o); });
 }
 
 void model::client_done(std::uint32_t c, const common::w1_draw& d, outcome o) {
@@ -420,34 +419,16 @@ void model::client_done(std::uint32_t c, const common::w1_draw& d, outcome o) {
     return client_next(c);
   }
   ++r_.holds_ok;
-  const std::string hold_id = fans_[c].hold_id;
   if (!d.confirm) {
-    return send(
-        0, kind::release,
-        [hold_id](event_machine& m, std::int64_t now_ms) {
-          actors::release_command rc;
-          rc.hold_id = hold_id;
-          return m.release(rc, now_ms).ok() ? outcome::ok : outcome::rejected;
-        },
-        [this, c](outcome) {
-          ++r_.releases;
-          client_next(c);
-        });
+    return request_release(c, [this, c](outcome) {
+      ++r_.releases;
+      client_next(c);
+    });
   }
-  actors::confirm_command k;
-  k.hold_id = hold_id;
-  k.payment_ref = "pay-c" + std::to_string(c);
-  k.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
-              static_cast<std::uint32_t>(rng_.next())};
-  send(
-      0, kind::confirm,
-      [k = std::move(k)](event_machine& m, std::int64_t now_ms) {
-        return m.confirm(k, now_ms).ok() ? outcome::ok : outcome::rejected;
-      },
-      [this, c](outcome confirmed) {
-        if (confirmed == outcome::ok) ++r_.confirms;
-        client_next(c);
-      });
+  request_confirm(c, "pay-c" + std::to_string(c), [this, c](outcome confirmed) {
+    if (confirmed == outcome::ok) ++r_.confirms;
+    client_next(c);
+  });
 }
 
 closed_loop_result model::closed_loop() const {
@@ -561,8 +542,7 @@ void model::try_hold(std::uint32_t f) {
   actors::hold_command c;
   c.customer_id = "c" + std::to_string(f);
   c.ttl_s = t_.behaviour.hold_ttl_s;
-  c.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
-              static_cast<std::uint32_t>(rng_.next())};
+  c.secret = draw_secret();
   // A fan who picks seats chooses them on the map as it is now and sends the hold once
   // decided: others may take them meanwhile (a conflict, 409).
   double deciding_s = 0;
@@ -579,6 +559,11 @@ void model::try_hold(std::uint32_t f) {
 }
 
 void model::send_hold(std::uint32_t f, actors::hold_command c) {
+  request_hold(f, std::move(c), [this, f](outcome o) { hold_done(f, o); });
+}
+
+void model::request_hold(std::uint32_t f, actors::hold_command c,
+                         std::function<void(outcome)> done) {
   send(
       fans_[f].event, kind::hold,
       [this, f, c = std::move(c)](event_machine& m, std::int64_t now_ms) {
@@ -597,7 +582,32 @@ void model::send_hold(std::uint32_t f, actors::hold_command c) {
             return outcome::rejected;
         }
       },
-      [this, f](outcome o) { hold_done(f, o); });
+      std::move(done));
+}
+
+void model::request_confirm(std::uint32_t f, std::string payment_ref,
+                            std::function<void(outcome)> done) {
+  actors::confirm_command c;
+  c.hold_id = fans_[f].hold_id;
+  c.payment_ref = std::move(payment_ref);
+  c.secret = draw_secret();
+  send(
+      fans_[f].event, kind::confirm,
+      [c = std::move(c)](event_machine& m, std::int64_t now_ms) {
+        return m.confirm(c, now_ms).ok() ? outcome::ok : outcome::rejected;
+      },
+      std::move(done));
+}
+
+void model::request_release(std::uint32_t f, std::function<void(outcome)> done) {
+  actors::release_command c;
+  c.hold_id = fans_[f].hold_id;
+  send(
+      fans_[f].event, kind::release,
+      [c = std::move(c)](event_machine& m, std::int64_t now_ms) {
+        return m.release(c, now_ms).ok() ? outcome::ok : outcome::rejected;
+      },
+      std::move(done));
 }
 
 void model::hold_done(std::uint32_t f, outcome o) {
@@ -642,47 +652,30 @@ void model::pay(std::uint32_t f) {
     --pending_;
     return;
   }
-  actors::release_command c;
-  c.hold_id = fans_[f].hold_id;
-  send(
-      fans_[f].event, kind::release,
-      [c = std::move(c)](event_machine& m, std::int64_t now_ms) {
-        return m.release(c, now_ms).ok() ? outcome::ok : outcome::rejected;
-      },
-      [this](outcome) {
-        ++r_.releases;  // released, or expired before the release came: seats free either way
-        --pending_;
-      });
+  request_release(f, [this](outcome) {
+    ++r_.releases;  // released, or expired before the release came: seats free either way
+    --pending_;
+  });
 }
 
 void model::send_confirm(std::uint32_t f) {
   ++fans_[f].confirm_attempts;
-  actors::confirm_command c;
-  c.hold_id = fans_[f].hold_id;
-  c.payment_ref = "pay-" + std::to_string(f);
-  c.secret = {static_cast<std::uint32_t>(rng_.next()), static_cast<std::uint32_t>(rng_.next()),
-              static_cast<std::uint32_t>(rng_.next())};
   const auto event = fans_[f].event;
-  send(
-      event, kind::confirm,
-      [c = std::move(c)](event_machine& m, std::int64_t now_ms) {
-        return m.confirm(c, now_ms).ok() ? outcome::ok : outcome::rejected;
-      },
-      [this, f, event](outcome o) {
-        if (o == outcome::ok) {
-          ++r_.confirms;
-          ++r_.fans_with_seats;
-          ++events_[event].reservations;
-          ++r_.series[bucket_at(s_.now())].kafka_records;
-        } else if (o == outcome::rejected) {
-          ++r_.confirms_late;  // paid after the hold expired
-        } else if (retry(fans_[f].confirm_attempts, [this, f] { send_confirm(f); })) {
-          return;
-        } else {
-          ++r_.confirms_gave_up;
-        }
-        --pending_;
-      });
+  request_confirm(f, "pay-" + std::to_string(f), [this, f, event](outcome o) {
+    if (o == outcome::ok) {
+      ++r_.confirms;
+      ++r_.fans_with_seats;
+      ++events_[event].reservations;
+      ++r_.series[bucket_at(s_.now())].kafka_records;
+    } else if (o == outcome::rejected) {
+      ++r_.confirms_late;  // paid after the hold expired
+    } else if (retry(fans_[f].confirm_attempts, [this, f] { send_confirm(f); })) {
+      return;
+    } else {
+      ++r_.confirms_gave_up;
+    }
+    --pending_;
+  });
 }
 
 // Each bucket's end: what is sold, what each node holds in memory.

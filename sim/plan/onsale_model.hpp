@@ -25,9 +25,8 @@ struct model_options {
   double cpu_speed = 1;          // a core's speed relative to the profile's machine
   double gateway_timeout_s = 2;  // a request lost with a node is retried after this
   // Every node (and the load tool) on one machine of `cores` cores, as in a loopback cluster:
-  // one CPU station for all, the load tool's CPU per request charged to it too.
+  // one CPU station for all, the profile's load tool CPU per request charged to it too.
   bool one_host = false;
-  double load_tool_cpu_us = 0;
   // CPU and sync times drawn from exponentials of the profile's means (the spread that makes
   // a p99); false: every one exactly the mean.
   bool random_service = true;

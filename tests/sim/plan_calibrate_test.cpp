@@ -192,6 +192,7 @@ node_profile w1_profile() {
   p.fsync_ms = 0.2;
   p.rtt_ms = 0.1;
   p.handoff_ms = 0.1;
+  p.load_tool_cpu_us = 10;  // counted only when the load tool shares the host
   return p;
 }
 
@@ -216,7 +217,7 @@ closed_loop_result w1(unsigned clients, const deployment& d, const model_options
 TEST_CASE("plan model, W1: one client's run is the sum of its requests' costs", "[unit][plan]") {
   model_options o;
   o.random_service = false;
-  o.load_tool_cpu_us = 10;
+  o.one_host = true;  // the load tool's CPU (10 us a request) on the node's cores
   const auto r = w1(1, cluster_of(1), o);
   // W1's own accounting: every attempt a hold or a conflict, every hold confirmed or released.
   CHECK(r.attempts == 3'000);
