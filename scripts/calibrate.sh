@@ -35,10 +35,7 @@ export SEATD_CLUSTER_SECRET="calibrate-$(od -An -N16 -tx8 /dev/urandom | tr -d '
 source scripts/lib/w1_runs.sh
 
 echo "== one node ==" >&2
-start_server "$work/single.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
-  --data-dir "$work/single" --insecure-no-auth --log-level info
-wait_ready "$port"
-ports=("$port") pids=("$server_pid")
+use_single_node
 put_venue "$port" w1-light
 measure single_light "$port" w1-light 1 1500 0
 put_venue "$port" w1-mid
@@ -53,8 +50,7 @@ rss_bytes "$server_pid" >"$work/rss-end"
 stop_server
 
 echo "== three nodes, replication factor 3 ==" >&2
-start_cluster
-ports=("${api_port[n1]}" "${api_port[n2]}" "${api_port[n3]}") pids=("${cluster_pids[@]}")
+use_cluster
 index_of() { echo $((${1#n} - 1)); }
 for event in w1-light w1-mid w1-cal w1-fw; do put_venue "${api_port[n1]}" "$event"; done
 leader=$(event_leader w1-light)

@@ -39,10 +39,7 @@ predict() {  # predict NAME NODES CLIENTS
 }
 
 echo "== one node ==" >&2
-start_server "$work/single.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
-  --data-dir "$work/single" --insecure-no-auth --log-level info
-wait_ready "$port"
-ports=("$port") pids=("$server_pid")
+use_single_node
 for c in $clients; do
   put_venue "$port" "w1-c$c"
   measure "single-c$c" "$port" "w1-c$c" "$c" "$budget" 0
@@ -51,8 +48,7 @@ done
 stop_server
 
 echo "== three nodes, replication factor 3 ==" >&2
-start_cluster
-ports=("${api_port[n1]}" "${api_port[n2]}" "${api_port[n3]}") pids=("${cluster_pids[@]}")
+use_cluster
 for c in $clients; do
   put_venue "${api_port[n1]}" "w1-c$c"
   leader=$(event_leader "w1-c$c")

@@ -5,6 +5,18 @@
 
 # The servers of the current setup: API ports and pids, in node order.
 ports=() pids=()
+# use_single_node: one seatd, fresh data dir under $work, no auth; ready when it returns.
+use_single_node() {
+  start_server "$work/single.log" 'serving" listen=' "$bin/seatd" --listen 127.0.0.1:0 \
+    --data-dir "$work/single" --insecure-no-auth --log-level info
+  wait_ready "$port"
+  ports=("$port") pids=("$server_pid")
+}
+# use_cluster: three seatd with replication factor 3 (background.sh's start_cluster).
+use_cluster() {
+  start_cluster
+  ports=("${api_port[n1]}" "${api_port[n2]}" "${api_port[n3]}") pids=("${cluster_pids[@]}")
+}
 rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 # cpu_of FILE: each server's CPU ticks (utime + stime), one line per server.
 cpu_of() {
