@@ -427,3 +427,29 @@ TEST_CASE("plan report: a line chart scales its points into the plot", "[unit][p
   CHECK(svg.find("points=\"70.0,255.0 570.0,30.0 \"") != std::string::npos);
   CHECK(svg.find(">a</text>") != std::string::npos);
 }
+
+TEST_CASE("plan inputs: a profile's calibrated extras are optional, and a bad one is named",
+          "[unit][plan]") {
+  std::string text = node_profile_toml(profile());
+  auto without = [&](const std::string& key) {
+    const auto at = text.find("\n" + key + " = ");
+    REQUIRE(at != std::string::npos);
+    text.erase(at, text.find('\n', at + 1) - at);
+  };
+  for (const char* key :
+       {"leader_entry", "round", "raft_round", "load_tool", "handoff", "fsync_spread"})
+    without(key);
+  const auto older = parse_node_profile(text, "p.toml");  // a profile written before them
+  INFO((older.ok() ? std::string() : older.error()));
+  REQUIRE(older.ok());
+  CHECK(older->raft_round_cpu_us == 0);
+  CHECK(older->handoff_ms == 0);
+  CHECK(older->load_tool_cpu_us == 0);
+  std::string negative = node_profile_toml(profile());
+  const auto at = negative.find("raft_round = ");
+  REQUIRE(at != std::string::npos);
+  negative.replace(at, negative.find('\n', at) - at, "raft_round = -5.0");
+  const auto refused = parse_node_profile(negative, "p.toml");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error() == "p.toml: cpu_us.raft_round: a number from 0 to 1e+06, not -5.0");
+}
